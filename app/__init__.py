@@ -1,0 +1,1 @@
+"""CoSwap application layer: settings, services, queue tasks, CLI and UI."""
