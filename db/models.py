@@ -113,6 +113,8 @@ class BatchTask(TimestampMixin, Base):
     husband_photo_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     wife_photo_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     template_ids: Mapped[list[int]] = mapped_column(JSON)
+    source_faces: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source_notes: Mapped[list[str] | None] = mapped_column(JSON)
     engine: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     total_tasks: Mapped[int] = mapped_column(Integer, default=0)

@@ -74,6 +74,8 @@ def upgrade() -> None:
     sa.Column('husband_photo_id', sa.Integer(), nullable=False),
     sa.Column('wife_photo_id', sa.Integer(), nullable=False),
     sa.Column('template_ids', sa.JSON(), nullable=False),
+    sa.Column('source_faces', sa.JSON(), nullable=True),
+    sa.Column('source_notes', sa.JSON(), nullable=True),
     sa.Column('engine', sa.String(length=16), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('total_tasks', sa.Integer(), nullable=False),

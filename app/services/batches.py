@@ -1,0 +1,355 @@
+"""Batches: one couple, N templates. The database is the record of truth; the queue carries task ids.
+
+A task is claimed atomically, its result is written under a deterministic key
+(the task id), and its completion is fenced by the attempt number, so a rerun
+after a crash never makes a second result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from app.context import AppContext
+from app.errors import InvalidRequest, NotFound, ServiceError
+from app.services import templates as template_service
+from app.services.storage import files_guard, read_stored
+from app.services.swapping import render_swap, resolve_roles
+from db.base import utcnow
+from db.models import BatchTask, FaceswapTask, Image, Template
+from db.session import transaction
+from pipeline.errors import PipelineError
+from pipeline.face import Face, SourceFace
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+Enqueue = Callable[[list[str]], None]
+
+
+class TransientTaskError(Exception):
+    """A task hit an error worth retrying (database or disk hiccup); its claim was released."""
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    husband_photo_id: int
+    wife_photo_id: int
+    husband_face: Face
+    wife_face: Face
+    template_ids: list[int]
+    mappings: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    session_id: str | None = None
+    notes: list[str] = field(default_factory=list)
+    use_preprocessed: bool = True
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task_id: str
+    status: str
+    claimed: bool
+    error: str | None = None
+    swap_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+
+def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None = None) -> str:
+    """One batch row and N task rows in one transaction; task ids are enqueued only after commit."""
+    template_ids = list(dict.fromkeys(request.template_ids))
+    if not template_ids:
+        raise InvalidRequest("pick at least one template")
+    unknown = set(request.mappings) - set(template_ids)
+    if unknown:
+        raise InvalidRequest(f"mapping given for template(s) not in the batch: {sorted(unknown)}")
+    _check_templates(ctx, template_ids, request.mappings)
+    batch_id = str(uuid.uuid4())
+    with transaction(ctx.sessions) as session:
+        photos = _couple_images(session, request)
+        batch = BatchTask(
+            batch_id=batch_id,
+            session_id=request.session_id,
+            husband_photo_id=request.husband_photo_id,
+            wife_photo_id=request.wife_photo_id,
+            template_ids=template_ids,
+            source_faces={
+                "husband": request.husband_face.to_dict(with_embedding=True),
+                "wife": request.wife_face.to_dict(with_embedding=True),
+            },
+            source_notes=list(request.notes),
+            engine=ctx.engine_decision().name,
+            status="pending",
+            total_tasks=len(template_ids),
+            expires_at=_earliest_expiry(photos),
+        )
+        session.add(batch)
+        session.flush()
+        task_ids = []
+        for template_id in template_ids:
+            overrides = request.mappings.get(template_id)
+            task = FaceswapTask(
+                task_id=str(uuid.uuid4()),
+                batch_id=batch_id,
+                template_id=template_id,
+                husband_photo_id=request.husband_photo_id,
+                wife_photo_id=request.wife_photo_id,
+                mapping_overrides={str(k): v for k, v in overrides.items()} if overrides else None,
+                use_preprocessed=request.use_preprocessed,
+                status="pending",
+            )
+            session.add(task)
+            task_ids.append(task.task_id)
+    if enqueue is not None:
+        enqueue(task_ids)
+    return batch_id
+
+
+def _check_templates(ctx: AppContext, template_ids: list[int], mappings: Mapping[int, Mapping[str, str]]) -> None:
+    with ctx.sessions() as session:
+        found = set(session.execute(select(Template.id).where(Template.id.in_(template_ids))).scalars())
+    missing = [t for t in template_ids if t not in found]
+    if missing:
+        raise NotFound(f"template(s) {missing} do not exist")
+    for template_id, overrides in mappings.items():
+        faces = template_service.stored_faces(ctx, template_id)
+        if faces is not None:
+            resolve_roles(faces, overrides)  # raises MappingError with a one-line reason
+
+
+def _couple_images(session: Session, request: BatchRequest) -> list[Image]:
+    images = []
+    for image_id in (request.husband_photo_id, request.wife_photo_id):
+        image = session.get(Image, image_id)
+        if image is None or (image.session_id not in (None, request.session_id)):
+            raise NotFound(f"photo {image_id} does not exist")
+        images.append(image)
+    return images
+
+
+def _earliest_expiry(images: list[Image]) -> Any:
+    expiries = [i.expires_at for i in images if i.storage_type == "temporary" and i.expires_at]
+    return min(expiries) if expiries else None
+
+
+def pending_task_ids(ctx: AppContext, batch_id: str) -> list[str]:
+    with ctx.sessions() as session:
+        return list(
+            session.execute(
+                select(FaceswapTask.task_id).where(
+                    FaceswapTask.batch_id == batch_id, FaceswapTask.status == "pending"
+                )
+            ).scalars()
+        )
+
+
+def execute_task(ctx: AppContext, task_id: str) -> TaskOutcome:
+    """Claim, swap, store and record one task. Safe to call twice: a done task is skipped."""
+    started = time.perf_counter()
+    attempt = _claim(ctx, task_id)
+    if attempt is None:
+        return TaskOutcome(task_id, "skipped", claimed=False)
+    try:
+        result = _run_claimed(ctx, task_id, attempt)
+    except _LeaseLost:
+        return TaskOutcome(task_id, "skipped", claimed=False)
+    except (PipelineError, ServiceError) as exc:
+        _finish_failed(ctx, task_id, attempt, _one_line(exc))
+        return TaskOutcome(task_id, "failed", True, _one_line(exc), total_seconds=time.perf_counter() - started)
+    except (OperationalError, OSError) as exc:
+        if attempt >= MAX_ATTEMPTS:
+            _finish_failed(ctx, task_id, attempt, f"gave up after {attempt} attempts: {_one_line(exc)}")
+            return TaskOutcome(task_id, "failed", True, _one_line(exc))
+        _release(ctx, task_id, attempt)
+        raise TransientTaskError(_one_line(exc)) from exc
+    return TaskOutcome(task_id, "completed", True, swap_seconds=result, total_seconds=time.perf_counter() - started)
+
+
+def _claim(ctx: AppContext, task_id: str) -> int | None:
+    now = utcnow()
+    lease = now + timedelta(seconds=ctx.settings.task_lease_seconds)
+    with transaction(ctx.sessions) as session:
+        claimed = session.execute(
+            update(FaceswapTask)
+            .where(
+                FaceswapTask.task_id == task_id,
+                or_(
+                    FaceswapTask.status == "pending",
+                    (FaceswapTask.status == "running") & (FaceswapTask.lease_expires_at < now),
+                ),
+            )
+            .values(
+                status="running",
+                attempts=FaceswapTask.attempts + 1,
+                lease_expires_at=lease,
+                started_at=now,
+                updated_at=now,
+            )
+            .returning(FaceswapTask.attempts, FaceswapTask.batch_id)
+        ).first()
+        if claimed is None:
+            return None
+        attempts, batch_id = claimed
+        if batch_id is not None:
+            session.execute(
+                update(BatchTask)
+                .where(BatchTask.batch_id == batch_id, BatchTask.status == "pending")
+                .values(status="running", updated_at=now)
+            )
+        return int(attempts)
+
+
+def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
+    with ctx.sessions() as session:
+        task = session.execute(select(FaceswapTask).where(FaceswapTask.task_id == task_id)).scalar_one()
+        batch = session.execute(select(BatchTask).where(BatchTask.batch_id == task.batch_id)).scalar_one()
+        store = template_service.store(ctx)
+        husband_path = store.path_for(session.get_one(Image, task.husband_photo_id))
+        wife_path = store.path_for(session.get_one(Image, task.wife_photo_id))
+        faces_json = batch.source_faces or {}
+        template_id, overrides, use_preprocessed = task.template_id, task.mapping_overrides, task.use_preprocessed
+        expires_at, session_id = batch.expires_at, batch.session_id
+    engine = ctx.face_engine()
+    husband = SourceFace(Face.from_dict(faces_json["husband"]), read_stored(husband_path))
+    wife = SourceFace(Face.from_dict(faces_json["wife"]), read_stored(wife_path))
+    pixels = template_service.template_pixels(ctx, template_id)
+    faces = template_service.stored_faces(ctx, template_id) if use_preprocessed else None
+    if faces is None:
+        faces = engine.detect(pixels)
+    swap_started = time.perf_counter()
+    render = render_swap(engine, pixels, faces, husband, wife, overrides)
+    swap_seconds = time.perf_counter() - swap_started
+    with files_guard() as ledger, transaction(ctx.sessions) as session:
+        result = template_service.store(ctx).save(
+            session,
+            ledger,
+            render.image,
+            kind="results",
+            key=task_id,
+            fmt="jpeg",
+            storage_type="temporary" if expires_at else "permanent",
+            session_id=session_id,
+            expires_at=expires_at,
+        )
+        done = session.execute(
+            update(FaceswapTask)
+            .where(FaceswapTask.task_id == task_id, FaceswapTask.status == "running", FaceswapTask.attempts == attempt)
+            .values(
+                status="completed",
+                result_image_id=result.id,
+                face_mappings={str(k): v for k, v in render.roles.items()},
+                face_report=render.faces,
+                error=render.note,
+                seconds=round(swap_seconds, 4),
+                lease_expires_at=None,
+                finished_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        if done.rowcount != 1:
+            # Another worker re-claimed this task after our lease expired: it owns the
+            # result file (same deterministic path), so keep the file and drop our row.
+            ledger.created.clear()
+            raise _LeaseLost
+        _refresh_batch_counts(session, task_id)
+    return swap_seconds
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def _finish_failed(ctx: AppContext, task_id: str, attempt: int, error: str) -> None:
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(FaceswapTask)
+            .where(FaceswapTask.task_id == task_id, FaceswapTask.attempts == attempt)
+            .values(status="failed", error=error, lease_expires_at=None, finished_at=utcnow(), updated_at=utcnow())
+        )
+        _refresh_batch_counts(session, task_id)
+
+
+def _release(ctx: AppContext, task_id: str, attempt: int) -> None:
+    with transaction(ctx.sessions) as session:
+        session.execute(
+            update(FaceswapTask)
+            .where(FaceswapTask.task_id == task_id, FaceswapTask.attempts == attempt)
+            .values(status="pending", lease_expires_at=None, updated_at=utcnow())
+        )
+
+
+def _refresh_batch_counts(session: Session, task_id: str) -> None:
+    batch_id = session.execute(select(FaceswapTask.batch_id).where(FaceswapTask.task_id == task_id)).scalar_one()
+    if batch_id is None:
+        return
+    batch = session.execute(
+        select(BatchTask).where(BatchTask.batch_id == batch_id).with_for_update()
+    ).scalar_one()
+    counts = dict(
+        session.execute(
+            select(FaceswapTask.status, func.count())
+            .where(FaceswapTask.batch_id == batch_id)
+            .group_by(FaceswapTask.status)
+        ).all()
+    )
+    batch.completed_tasks = counts.get("completed", 0)
+    batch.failed_tasks = counts.get("failed", 0)
+    batch.status = batch_status(batch.total_tasks, batch.completed_tasks, batch.failed_tasks)
+    batch.updated_at = utcnow()
+
+
+def batch_status(total: int, completed: int, failed: int) -> str:
+    if completed + failed < total:
+        return "running"
+    if failed == 0:
+        return "completed"
+    return "failed" if completed == 0 else "partial"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def batch_report(ctx: AppContext, batch_id: str, *, session_id: str | None = None) -> dict[str, Any]:
+    """The design's batch JSON. With a session id, another session's batch is 'not found'."""
+    with ctx.sessions() as session:
+        batch = session.execute(select(BatchTask).where(BatchTask.batch_id == batch_id)).scalar_one_or_none()
+        if batch is None or (session_id is not None and batch.session_id != session_id):
+            raise NotFound(f"batch {batch_id} does not exist")
+        store = template_service.store(ctx)
+        results = []
+        for task in batch.tasks:
+            output = None
+            if task.result_image_id is not None:
+                output = str(store.path_for(session.get_one(Image, task.result_image_id)))
+            results.append(
+                {
+                    "template_id": task.template_id,
+                    "status": task.status,
+                    "error": task.error if task.status == "failed" else None,
+                    "note": task.error if task.status == "completed" else None,
+                    "output": output,
+                    "seconds": task.seconds or 0.0,
+                    "faces": task.face_report or [],
+                    "task_id": task.task_id,
+                }
+            )
+        return {
+            "batch_id": batch.batch_id,
+            "engine": batch.engine,
+            "status": batch.status,
+            "total": batch.total_tasks,
+            "completed": batch.completed_tasks,
+            "failed": batch.failed_tasks,
+            "notes": batch.source_notes or [],
+            "results": results,
+        }

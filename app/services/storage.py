@@ -1,0 +1,117 @@
+"""Image files on disk plus their `images` rows, written so that no orphan is left behind.
+
+A file is written (atomically) before its row is flushed; if the surrounding
+transaction fails, `FileLedger.rollback` removes the files it created.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from db.models import Image, StorageType
+from pipeline.intake import encode_jpeg, encode_png, sha256_hex
+from pipeline.face import RGBImage
+
+
+@dataclass
+class FileLedger:
+    """Files created in one unit of work; removed again if the work is rolled back."""
+
+    created: list[Path] = field(default_factory=list)
+
+    def rollback(self) -> None:
+        for path in self.created:
+            path.unlink(missing_ok=True)
+        self.created.clear()
+
+
+@dataclass(frozen=True)
+class ImageStore:
+    root: Path
+
+    def path_for(self, image: Image) -> Path:
+        return self.root / image.path
+
+    def save(
+        self,
+        session: Session,
+        ledger: FileLedger,
+        pixels: RGBImage,
+        *,
+        kind: str,
+        storage_type: StorageType = "permanent",
+        session_id: str | None = None,
+        expires_at: datetime | None = None,
+        key: str | None = None,
+        fmt: str = "png",
+    ) -> Image:
+        """Encode without metadata, write, and add the row.
+
+        Each row owns its own file. `key` makes the path deterministic, so a rerun
+        of the same task overwrites its result instead of adding a second one.
+        """
+        data = encode_png(pixels) if fmt == "png" else encode_jpeg(pixels)
+        digest = sha256_hex(data)
+        token = key or uuid.uuid4().hex
+        relative = Path(kind) / token[:2] / f"{token}.{fmt}"
+        target = self.root / relative
+        _atomic_write(target, data)
+        ledger.created.append(target)
+        image = Image(
+            path=relative.as_posix(),
+            sha256=digest,
+            width=int(pixels.shape[1]),
+            height=int(pixels.shape[0]),
+            content_type=f"image/{'png' if fmt == 'png' else 'jpeg'}",
+            storage_type=storage_type,
+            session_id=session_id,
+            expires_at=expires_at,
+        )
+        session.add(image)
+        session.flush()
+        return image
+
+    def delete_file(self, image: Image) -> None:
+        self.path_for(image).unlink(missing_ok=True)
+
+
+@contextmanager
+def files_guard() -> Iterator[FileLedger]:
+    """Yield a ledger; on any exception remove the files written under it."""
+    ledger = FileLedger()
+    try:
+        yield ledger
+    except BaseException:
+        ledger.rollback()
+        raise
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_stored(path: Path) -> RGBImage:
+    """Decode a file this app wrote itself (already sanitised); OpenCV is the fastest here."""
+    import cv2
+
+    pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise FileNotFoundError(f"stored image missing: {path.name}")
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)

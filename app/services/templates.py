@@ -1,0 +1,209 @@
+"""Template gallery: add (deduplicated by sha256), preprocess once, list and inspect."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from app.context import AppContext
+from app.errors import NotFound
+from app.services.storage import ImageStore, files_guard
+from db.base import utcnow
+from db.models import Image, Template, TemplatePreprocessing
+from db.session import transaction
+from pipeline.face import Face, Gender, RGBImage
+from pipeline.intake import DecodedImage, decode_image, encode_png, read_image_file, sha256_hex
+from pipeline.masks import combined_mask, mask_geometry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    id: int
+    name: str
+    status: str
+    faces: list[dict[str, Any]] = field(default_factory=list)
+    male_face_count: int = 0
+    female_face_count: int = 0
+    error: str | None = None
+    duplicate: bool = False
+    image_path: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "faces": self.faces,
+            "male_face_count": self.male_face_count,
+            "female_face_count": self.female_face_count,
+            "error": self.error,
+            "duplicate": self.duplicate,
+        }
+
+
+def store(ctx: AppContext) -> ImageStore:
+    return ImageStore(ctx.settings.images_dir)
+
+
+def decode_upload(ctx: AppContext, data: bytes) -> DecodedImage:
+    return decode_image(data, max_side=ctx.settings.max_image_side)
+
+
+def add_template_image(
+    ctx: AppContext,
+    decoded: DecodedImage,
+    *,
+    name: str,
+    source_url: str | None = None,
+    category: str | None = None,
+    preprocess: bool = True,
+) -> TemplateSummary:
+    """Store one decoded image as a permanent template unless its sha256 is known; then preprocess."""
+    digest = sha256_hex(encode_png(decoded.array))
+    with ctx.sessions() as session:
+        existing = session.execute(
+            select(Template.id)
+            .join(Image, Template.original_image_id == Image.id)
+            .where(Image.sha256 == digest)
+            .limit(1)
+        ).scalar_one_or_none()
+    if existing is not None:
+        summary = get_template(ctx, existing)
+        return TemplateSummary(**{**summary.__dict__, "duplicate": True})
+    with files_guard() as ledger, transaction(ctx.sessions) as session:
+        image = store(ctx).save(session, ledger, decoded.array, kind="templates")
+        template = Template(name=name[:200], original_image_id=image.id, source_url=source_url, category=category)
+        session.add(template)
+        session.flush()
+        session.add(TemplatePreprocessing(template_id=template.id, preprocessing_status="pending"))
+        template_id = template.id
+    if preprocess:
+        return preprocess_template(ctx, template_id)
+    return get_template(ctx, template_id)
+
+
+def add_template_files(ctx: AppContext, paths: list[str], name: str | None = None) -> list[TemplateSummary]:
+    """Validate every file first (nothing is written if one is refused), then add each."""
+    decoded = [(path, read_image_file(path, max_side=ctx.settings.max_image_side)) for path in paths]
+    results = []
+    for number, (path, image) in enumerate(decoded, start=1):
+        label = _template_name(path, name, number, len(decoded))
+        results.append(add_template_image(ctx, image, name=label))
+    return results
+
+
+def _template_name(path: str, name: str | None, number: int, count: int) -> str:
+    from pathlib import Path
+
+    if name:
+        return name if count == 1 else f"{name} {number}"
+    return Path(path).stem.replace("_", " ")[:200] or f"template {number}"
+
+
+def preprocess_template(ctx: AppContext, template_id: int) -> TemplateSummary:
+    """Detect faces, classify gender, store face data and a mask image. A faceless template is 'failed'."""
+    with transaction(ctx.sessions) as session:
+        template = _load(session, template_id)
+        row = _preprocessing_row(session, template)
+        row.preprocessing_status = "processing"
+        row.error = None
+        image_path = store(ctx).path_for(template.original_image)
+    pixels = read_image_file(str(image_path), max_side=100_000).array
+    engine = ctx.face_engine()
+    faces = engine.detect(pixels)
+    with files_guard() as ledger, transaction(ctx.sessions) as session:
+        template = _load(session, template_id)
+        row = _preprocessing_row(session, template)
+        row.engine = engine.name
+        row.faces_detected = len(faces)
+        row.face_data = [_face_record(i, face) for i, face in enumerate(faces)]
+        template.male_face_count = sum(f.gender is Gender.MALE for f in faces)
+        template.female_face_count = sum(f.gender is Gender.FEMALE for f in faces)
+        if not faces:
+            row.preprocessing_status = "failed"
+            row.error = "no face found in the template"
+            template.is_preprocessed = False
+        else:
+            mask = combined_mask(pixels.shape[:2], faces)
+            mask_image = store(ctx).save(session, ledger, _gray_to_rgb(mask), kind="masks")
+            row.masked_image_id = mask_image.id
+            row.preprocessing_status = "completed"
+            template.is_preprocessed = True
+        template.updated_at = utcnow()
+    log.info("template %s preprocessed: %d faces", template_id, len(faces))
+    return get_template(ctx, template_id)
+
+
+def _face_record(index: int, face: Face) -> dict[str, Any]:
+    return {"index": index, **face.to_dict(), "mask": mask_geometry(face)}
+
+
+def _gray_to_rgb(mask: np.ndarray) -> RGBImage:
+    return np.repeat(mask[:, :, None], 3, axis=2).astype(np.uint8)
+
+
+def stored_faces(ctx: AppContext, template_id: int) -> list[Face] | None:
+    """The preprocessed faces in left-to-right order, or None when not preprocessed."""
+    with ctx.sessions() as session:
+        row = session.execute(
+            select(TemplatePreprocessing).where(TemplatePreprocessing.template_id == template_id)
+        ).scalar_one_or_none()
+        if row is None or row.preprocessing_status != "completed" or not row.face_data:
+            return None
+        return [Face.from_dict(record) for record in row.face_data]
+
+
+def template_pixels(ctx: AppContext, template_id: int) -> RGBImage:
+    with ctx.sessions() as session:
+        template = _load(session, template_id)
+        path = store(ctx).path_for(template.original_image)
+    return read_image_file(str(path), max_side=100_000).array
+
+
+def get_template(ctx: AppContext, template_id: int) -> TemplateSummary:
+    with ctx.sessions() as session:
+        return _summary(ctx, _load(session, template_id))
+
+
+def list_templates(ctx: AppContext) -> list[TemplateSummary]:
+    with ctx.sessions() as session:
+        templates = session.execute(select(Template).order_by(Template.id)).scalars().all()
+        return [_summary(ctx, t) for t in templates]
+
+
+def _summary(ctx: AppContext, template: Template) -> TemplateSummary:
+    row = template.preprocessing
+    faces = [
+        {k: record[k] for k in ("index", "bbox", "gender", "gender_score")}
+        for record in ((row.face_data or []) if row else [])
+    ]
+    return TemplateSummary(
+        id=template.id,
+        name=template.name,
+        status=row.preprocessing_status if row else "pending",
+        faces=faces,
+        male_face_count=template.male_face_count,
+        female_face_count=template.female_face_count,
+        error=row.error if row else None,
+        image_path=str(store(ctx).path_for(template.original_image)),
+    )
+
+
+def _load(session: Any, template_id: int) -> Template:
+    template = session.get(Template, template_id)
+    if template is None:
+        raise NotFound(f"template {template_id} does not exist")
+    return template
+
+
+def _preprocessing_row(session: Any, template: Template) -> TemplatePreprocessing:
+    if template.preprocessing is None:
+        template.preprocessing = TemplatePreprocessing(preprocessing_status="pending")
+        session.flush()
+    return template.preprocessing
