@@ -65,13 +65,7 @@ class TaskOutcome:
 
 def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None = None) -> str:
     """One batch row and N task rows in one transaction; task ids are enqueued only after commit."""
-    template_ids = list(dict.fromkeys(request.template_ids))
-    if not template_ids:
-        raise InvalidRequest("pick at least one template")
-    unknown = set(request.mappings) - set(template_ids)
-    if unknown:
-        raise InvalidRequest(f"mapping given for template(s) not in the batch: {sorted(unknown)}")
-    _check_templates(ctx, template_ids, request.mappings)
+    template_ids = validate_templates(ctx, request.template_ids, request.mappings)
     batch_id = str(uuid.uuid4())
     with transaction(ctx.sessions) as session:
         photos = _couple_images(session, request)
@@ -113,7 +107,16 @@ def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None
     return batch_id
 
 
-def _check_templates(ctx: AppContext, template_ids: list[int], mappings: Mapping[int, Mapping[str, str]]) -> None:
+def validate_templates(
+    ctx: AppContext, template_ids: list[int], mappings: Mapping[int, Mapping[str, str]]
+) -> list[int]:
+    """Refuse unknown templates and impossible mappings before anything is written."""
+    template_ids = list(dict.fromkeys(template_ids))
+    if not template_ids:
+        raise InvalidRequest("pick at least one template")
+    unknown = set(mappings) - set(template_ids)
+    if unknown:
+        raise InvalidRequest(f"mapping given for template(s) not in the batch: {sorted(unknown)}")
     with ctx.sessions() as session:
         found = set(session.execute(select(Template.id).where(Template.id.in_(template_ids))).scalars())
     missing = [t for t in template_ids if t not in found]
@@ -123,6 +126,7 @@ def _check_templates(ctx: AppContext, template_ids: list[int], mappings: Mapping
         faces = template_service.stored_faces(ctx, template_id)
         if faces is not None:
             resolve_roles(faces, overrides)  # raises MappingError with a one-line reason
+    return template_ids
 
 
 def _couple_images(session: Session, request: BatchRequest) -> list[Image]:

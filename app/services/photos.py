@@ -52,6 +52,26 @@ def detect_source(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> tuple[
     return face, len(faces), note
 
 
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A decoded couple photo with its chosen face, not stored yet."""
+
+    role: CoupleRole
+    pixels: RGBImage
+    face: Face
+    faces_found: int
+    note: str | None
+
+
+def prepare_photo(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> PreparedPhoto:
+    face, count, note = detect_source(ctx, pixels, role)
+    return PreparedPhoto(role, pixels, face, count, note)
+
+
+def prepare_photo_file(ctx: AppContext, path: str, role: CoupleRole) -> PreparedPhoto:
+    return prepare_photo(ctx, read_image_file(path, max_side=ctx.settings.max_image_side).array, role)
+
+
 def ingest_photo(
     ctx: AppContext,
     data: bytes,
@@ -62,29 +82,33 @@ def ingest_photo(
 ) -> CouplePhoto:
     """Decode safely, require a face, then store. Nothing is stored when a step refuses."""
     pixels = decode_image(data, max_side=ctx.settings.max_image_side).array
-    return _store_photo(ctx, pixels, role=role, session_id=session_id, keep=keep)
+    [photo] = store_photos(ctx, [prepare_photo(ctx, pixels, role)], session_id=session_id, keep=keep)
+    return photo
 
 
-def ingest_photo_file(ctx: AppContext, path: str, *, role: CoupleRole, session_id: str | None, keep: bool = False) -> CouplePhoto:
-    pixels = read_image_file(path, max_side=ctx.settings.max_image_side).array
-    return _store_photo(ctx, pixels, role=role, session_id=session_id, keep=keep)
-
-
-def _store_photo(ctx: AppContext, pixels: RGBImage, *, role: CoupleRole, session_id: str | None, keep: bool) -> CouplePhoto:
-    face, count, note = detect_source(ctx, pixels, role)
+def store_photos(
+    ctx: AppContext, prepared: list[PreparedPhoto], *, session_id: str | None, keep: bool = False
+) -> list[CouplePhoto]:
+    """Store prepared photos in one transaction (all or none)."""
     expires = None if keep else temporary_expiry(ctx)
     with files_guard() as ledger, transaction(ctx.sessions) as session:
-        image = store(ctx).save(
-            session,
-            ledger,
-            pixels,
-            kind="photos",
-            storage_type="permanent" if keep else "temporary",
-            session_id=session_id,
-            expires_at=expires,
-        )
-        image_id = image.id
-    return CouplePhoto(image_id, role, face, count, note, pixels)
+        images = [
+            store(ctx).save(
+                session,
+                ledger,
+                photo.pixels,
+                kind="photos",
+                storage_type="permanent" if keep else "temporary",
+                session_id=session_id,
+                expires_at=expires,
+            )
+            for photo in prepared
+        ]
+        ids = [image.id for image in images]
+    return [
+        CouplePhoto(image_id, p.role, p.face, p.faces_found, p.note, p.pixels)
+        for image_id, p in zip(ids, prepared, strict=True)
+    ]
 
 
 def temporary_expiry(ctx: AppContext) -> datetime:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 from app.context import AppContext
 from app.services import batches
-from app.services.photos import CouplePhoto, ingest_photo_file
+from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
 from pipeline.mapping import parse_mapping_json
 
 CLI_SESSION = "cli"
@@ -40,8 +40,9 @@ def start_from_files(
     session_id: str = CLI_SESSION,
     enqueue: batches.Enqueue | None = None,
 ) -> str:
-    husband = ingest_photo_file(ctx, husband_path, role="husband", session_id=session_id)
-    wife = ingest_photo_file(ctx, wife_path, role="wife", session_id=session_id)
+    batches.validate_templates(ctx, template_ids, mappings)
+    prepared = [prepare_photo_file(ctx, husband_path, "husband"), prepare_photo_file(ctx, wife_path, "wife")]
+    husband, wife = store_photos(ctx, prepared, session_id=session_id)
     return start_from_photos(ctx, husband, wife, template_ids, mappings, session_id=session_id, enqueue=enqueue)
 
 
