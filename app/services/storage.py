@@ -62,7 +62,8 @@ class ImageStore:
         data = encode_png(pixels) if fmt == "png" else encode_jpeg(pixels)
         digest = sha256_hex(data)
         token = key or uuid.uuid4().hex
-        relative = Path(kind) / token[:2] / f"{token}.{fmt}"
+        suffix = "jpg" if fmt == "jpeg" else fmt
+        relative = Path(kind) / token[:2] / f"{token}.{suffix}"
         target = self.root / relative
         _atomic_write(target, data)
         ledger.created.append(target)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.context import AppContext
 from app.errors import NotFound
-from app.services.storage import ImageStore, files_guard
+from app.services.storage import ImageStore, files_guard, read_stored
 from db.base import utcnow
 from db.models import Image, Template, TemplatePreprocessing
 from db.session import transaction
@@ -114,9 +114,13 @@ def preprocess_template(ctx: AppContext, template_id: int) -> TemplateSummary:
         row.preprocessing_status = "processing"
         row.error = None
         image_path = store(ctx).path_for(template.original_image)
-    pixels = read_image_file(str(image_path), max_side=100_000).array
     engine = ctx.face_engine()
-    faces = engine.detect(pixels)
+    try:
+        pixels = read_stored(image_path)
+        faces = engine.detect(pixels)
+    except Exception as exc:
+        _mark_failed(ctx, template_id, f"preprocessing error: {type(exc).__name__}")
+        raise
     with files_guard() as ledger, transaction(ctx.sessions) as session:
         template = _load(session, template_id)
         row = _preprocessing_row(session, template)
@@ -138,6 +142,12 @@ def preprocess_template(ctx: AppContext, template_id: int) -> TemplateSummary:
         template.updated_at = utcnow()
     log.info("template %s preprocessed: %d faces", template_id, len(faces))
     return get_template(ctx, template_id)
+
+
+def _mark_failed(ctx: AppContext, template_id: int, error: str) -> None:
+    with transaction(ctx.sessions) as session:
+        row = _preprocessing_row(session, _load(session, template_id))
+        row.preprocessing_status, row.error = "failed", error
 
 
 def _face_record(index: int, face: Face) -> dict[str, Any]:
@@ -163,7 +173,7 @@ def template_pixels(ctx: AppContext, template_id: int) -> RGBImage:
     with ctx.sessions() as session:
         template = _load(session, template_id)
         path = store(ctx).path_for(template.original_image)
-    return read_image_file(str(path), max_side=100_000).array
+    return read_stored(path)
 
 
 def get_template(ctx: AppContext, template_id: int) -> TemplateSummary:
