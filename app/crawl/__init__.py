@@ -1,7 +1,8 @@
 """Template crawler, network half: guarded fetches and HTML image extraction. No database here.
 
-    result = crawl(url, allow_private=False, max_images=20)   # raises CrawlRefused / FetchFailed
-    for image in result.images: ...                           # bytes for pipeline.intake.decode_image
+`crawl(url, allow_private=..., max_images=...)` returns a `CrawlResult` whose images carry raw
+bytes for `pipeline.intake.decode_image`; it raises `CrawlRefused` or `FetchFailed` (both
+`CrawlError`, a `ServiceError`).
 """
 
 from app.crawl.crawler import CrawlResult, Rejected, crawl, crawl_async

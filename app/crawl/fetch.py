@@ -200,7 +200,7 @@ def _extensions(target: Target) -> dict[str, str]:
 def _redirect_location(target: Target, response: httpx.Response) -> str | None:
     if response.status_code not in REDIRECT_STATUSES:
         return None
-    location = response.headers.get("location", "").strip()
+    location: str = response.headers.get("location", "").strip()
     if not location:
         raise FetchFailed(f"HTTP {response.status_code} redirect without a Location", str(target.url))
     return location

@@ -38,14 +38,14 @@ def run_crawl(ctx: AppContext, url: str, *, allow_private: bool = False, max_ima
 
 
 def execute_crawl(ctx: AppContext, crawl_id: int, *, allow_private: bool = False, max_images: int = 20) -> dict[str, Any]:
-    from app.crawl import CrawlRefused, crawl
+    from app.crawl import crawl
 
     url = _start(ctx, crawl_id)
     try:
         result = crawl(url, allow_private=allow_private, max_images=max_images)
-    except CrawlRefused as exc:
-        _finish(ctx, crawl_id, status="failed", error=str(exc))
-        raise InvalidRequest(f"crawl refused: {exc}") from exc
+    except Exception as exc:  # refused, unreachable, bad limits: the row is closed either way
+        _finish(ctx, crawl_id, status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
     imported, duplicates, rejected, template_ids = 0, 0, len(result.rejected), []
     for image in result.images:
         try:
