@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli_helpers import run_cli
 from tests.fixtures_data import SamplePhotos, write_sample_photos
-
-import pytest
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +57,10 @@ def test_failed_template_gives_exit_1(cli_env: tuple) -> None:
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
-        ("unreadable", "unsupported image format"),
+        ("unreadable", "not a recognised image"),
         ("no_face", "no face found in the husband photo"),
-        ("unknown_template", "does not exist"),
-        ("bad_mapping", "not valid JSON"),
+        ("unknown_template", "do not exist"),
+        ("bad_mapping", "not valid json"),
     ],
 )
 def test_refusals_exit_2_with_one_line(cli_env: tuple, tmp_path: Path, case: str, expected: str) -> None:
@@ -75,8 +75,12 @@ def test_refusals_exit_2_with_one_line(cli_env: tuple, tmp_path: Path, case: str
         template = "9999"
     else:
         extra = ["--mapping", "{nope"]
+    photos_dir = Path(env["FACESWAP_DATA_DIR"]) / "images" / "photos"
+    before = sorted(photos_dir.rglob("*")) if photos_dir.exists() else []
     result = run_cli("swap", "--husband", husband, "--wife", str(photos.wife), "--template", template, *extra, env=env)
     assert result.returncode == 2
+    after = sorted(photos_dir.rglob("*")) if photos_dir.exists() else []
+    assert after == before, "a refused swap must not leave photos behind"
     assert expected in result.stderr.lower()
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
