@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     temporary_ttl_hours: float = Field(default=24.0, alias="FACESWAP_TEMP_TTL_HOURS", gt=0)
     task_lease_seconds: int = Field(default=300, alias="FACESWAP_TASK_LEASE_SECONDS", ge=5)
     cleanup_interval_minutes: int = Field(default=15, alias="FACESWAP_CLEANUP_MINUTES", ge=1)
+    queue_name: str = Field(default="coswap", alias="FACESWAP_QUEUE_NAME", pattern=r"^[A-Za-z0-9_]{1,64}$")
 
     @property
     def resolved_data_dir(self) -> Path:

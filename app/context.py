@@ -43,6 +43,10 @@ class AppContext:
                 self._face_engine = engine
             return self._face_engine
 
+    def loaded_face_engine(self) -> FaceEngine | None:
+        """The face engine if it is already built and warmed; never builds it."""
+        return self._face_engine
+
     def use_face_engine(self, engine: FaceEngine) -> None:
         """Inject an already built engine (tests, bench)."""
         self._face_engine = engine

@@ -121,6 +121,10 @@ class FaceEngine(Protocol):
         """All faces with gender, ordered left to right."""
         ...
 
+    def prepare_source(self, source: SourceFace) -> Face:
+        """The source face with whatever the swap needs precomputed (e.g. an embedding), done once per couple."""
+        ...
+
     def swap(self, image: RGBImage, assignments: list[Assignment]) -> RGBImage:
         """A new image with every assignment applied; pixels outside the face masks stay identical."""
         ...

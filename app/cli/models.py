@@ -33,13 +33,13 @@ def models_status(settings: Settings, args: argparse.Namespace) -> int:
                 "engine": decision.name,
                 "reason": decision.reason,
                 "models_dir": str(settings.models_dir),
-                "files": [{"name": f.name, "state": f.state} for f in files],
+                "files": [{"name": f.file.name, "state": f.state} for f in files],
             }
         )
         return EXIT_OK
     print(f"engine: {decision.name} ({decision.reason})")
     for f in files:
-        print(f"  {f.name}: {f.state}")
+        print(f"  {f.describe()}")
     return EXIT_OK
 
 
@@ -48,9 +48,9 @@ def models_download(settings: Settings, _args: argparse.Namespace) -> int:
 
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     download_models(settings.models_dir, progress=sys.stderr.isatty())
-    bad = [f for f in check_model_files(settings.models_dir) if f.state != "ok"]
+    bad = [f for f in check_model_files(settings.models_dir) if not f.ok]
     for f in bad:
-        print(f"{f.name}: {f.state}", file=sys.stderr)
+        print(f.describe(), file=sys.stderr)
     if not bad:
         print(f"all model files verified in {settings.models_dir}")
     return EXIT_OK if not bad else EXIT_FAILED

@@ -174,6 +174,11 @@ def execute_task(ctx: AppContext, task_id: str) -> TaskOutcome:
             return TaskOutcome(task_id, "failed", True, _one_line(exc))
         _release(ctx, task_id, attempt)
         raise TransientTaskError(_one_line(exc)) from exc
+    except Exception as exc:  # a bug or an unforeseen library error: record it, never retry it
+        error = f"internal error ({type(exc).__name__})"
+        log.error("task %s: %s", task_id[:8], error, exc_info=log.isEnabledFor(logging.DEBUG))
+        _finish_failed(ctx, task_id, attempt, error)
+        return TaskOutcome(task_id, "failed", True, error, total_seconds=time.perf_counter() - started)
     return TaskOutcome(task_id, "completed", True, swap_seconds=result, total_seconds=time.perf_counter() - started)
 
 
@@ -232,6 +237,24 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
     render = render_swap(engine, pixels, faces, husband, wife, overrides)
     swap_seconds = time.perf_counter() - swap_started
     with files_guard() as ledger, transaction(ctx.sessions) as session:
+        # Fence first, file second: the fenced update locks the row, so a worker whose lease
+        # was taken over (or whose task was deleted) never writes or removes the result file.
+        done = session.execute(
+            update(FaceswapTask)
+            .where(FaceswapTask.task_id == task_id, FaceswapTask.status == "running", FaceswapTask.attempts == attempt)
+            .values(
+                status="completed",
+                face_mappings={str(k): v for k, v in render.roles.items()},
+                face_report=render.faces,
+                error=render.note,
+                seconds=round(swap_seconds, 4),
+                lease_expires_at=None,
+                finished_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        if done.rowcount != 1:
+            raise _LeaseLost
         result = template_service.store(ctx).save(
             session,
             ledger,
@@ -243,27 +266,10 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
             session_id=session_id,
             expires_at=expires_at,
         )
-        done = session.execute(
-            update(FaceswapTask)
-            .where(FaceswapTask.task_id == task_id, FaceswapTask.status == "running", FaceswapTask.attempts == attempt)
-            .values(
-                status="completed",
-                result_image_id=result.id,
-                face_mappings={str(k): v for k, v in render.roles.items()},
-                face_report=render.faces,
-                error=render.note,
-                seconds=round(swap_seconds, 4),
-                lease_expires_at=None,
-                finished_at=utcnow(),
-                updated_at=utcnow(),
-            )
+        session.execute(
+            update(FaceswapTask).where(FaceswapTask.task_id == task_id).values(result_image_id=result.id)
         )
-        if done.rowcount != 1:
-            # Another worker re-claimed this task after our lease expired: it owns the
-            # result file (same deterministic path), so keep the file and drop our row.
-            ledger.created.clear()
-            raise _LeaseLost
-        _refresh_batch_counts(session, task_id)
+        refresh_batch_counts(session, task_id)
     return swap_seconds
 
 
@@ -278,7 +284,7 @@ def _finish_failed(ctx: AppContext, task_id: str, attempt: int, error: str) -> N
             .where(FaceswapTask.task_id == task_id, FaceswapTask.attempts == attempt)
             .values(status="failed", error=error, lease_expires_at=None, finished_at=utcnow(), updated_at=utcnow())
         )
-        _refresh_batch_counts(session, task_id)
+        refresh_batch_counts(session, task_id)
 
 
 def _release(ctx: AppContext, task_id: str, attempt: int) -> None:
@@ -290,13 +296,18 @@ def _release(ctx: AppContext, task_id: str, attempt: int) -> None:
         )
 
 
-def _refresh_batch_counts(session: Session, task_id: str) -> None:
-    batch_id = session.execute(select(FaceswapTask.batch_id).where(FaceswapTask.task_id == task_id)).scalar_one()
+def refresh_batch_counts(session: Session, task_id: str) -> None:
+    """Recount a task's batch; a task or batch that is gone (deleted meanwhile) is left alone."""
+    batch_id = session.execute(
+        select(FaceswapTask.batch_id).where(FaceswapTask.task_id == task_id)
+    ).scalar_one_or_none()
     if batch_id is None:
         return
     batch = session.execute(
         select(BatchTask).where(BatchTask.batch_id == batch_id).with_for_update()
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if batch is None:
+        return
     counts = dict(
         session.execute(
             select(FaceswapTask.status, func.count())

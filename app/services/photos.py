@@ -47,9 +47,10 @@ def choose_face(faces: list[Face], role: CoupleRole) -> tuple[Face, str | None]:
 
 
 def detect_source(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> tuple[Face, int, str | None]:
-    faces = ctx.face_engine().detect(pixels)
+    engine = ctx.face_engine()
+    faces = engine.detect(pixels)
     face, note = choose_face(faces, role)
-    return face, len(faces), note
+    return engine.prepare_source(SourceFace(face, pixels)), len(faces), note
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from pipeline.classic.gender import GenderAgeClassifier
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
 from pipeline.classic.swapper import PreparedSource, prepare_source, swap_into
 from pipeline.errors import ImageRejected
-from pipeline.face import Assignment, Face, RGBImage, order_left_to_right
+from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
 from pipeline.masks import FOREHEAD_SHARE, restrict_to_regions
 
 DENSE_POINTS = 68
@@ -38,7 +37,7 @@ class ClassicEngine:
     Models load on the first call (or in warmup) and are shared read-only by all callers.
     """
 
-    name: Literal["classic"] = "classic"
+    name: EngineName = "classic"
 
     def __init__(self, model_files: ClassicModelFiles | None = None) -> None:
         self._model_files = model_files
@@ -77,6 +76,10 @@ class ClassicEngine:
             for detection, points, attribute in zip(detections, landmarks, attributes)
         ]
         return order_left_to_right(faces)
+
+    def prepare_source(self, source: SourceFace) -> Face:
+        """Nothing to precompute: the swap warps from the source photo's landmarks."""
+        return source.face
 
     def swap(self, image: RGBImage, assignments: list[Assignment]) -> RGBImage:
         original = _rgb_pixels(image)

@@ -1,0 +1,220 @@
+"""Session-scoped queries for the UI and its API: my photos, my batches, results of my batch.
+
+Every function takes the browser session id and filters by it; an empty or missing id is
+refused, never read as "all sessions". Another session's batch is reported as not found.
+Templates are shared and are not filtered here.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.context import AppContext
+from app.errors import InvalidRequest, NotFound
+from app.services import batches
+from app.services import templates as template_service
+from app.services.storage import read_stored
+from db.models import BatchTask, Image, Template
+from pipeline.face import RGBImage
+
+MAX_SESSION_ID_LENGTH = 64
+PHOTO_KIND = "photos/"
+RESULT_KIND = "results/"
+
+
+def new_session_id() -> str:
+    """A fresh, unguessable id for one browser (or API client) session."""
+    return uuid.uuid4().hex
+
+
+def require_session(session_id: str | None) -> str:
+    if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_ID_LENGTH:
+        raise InvalidRequest("this page has no session; reload it and try again")
+    return session_id
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    image_id: int
+    kind: str  # "photo" or "result"
+    storage_type: str
+    expires_at: datetime | None
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "kind": self.kind,
+            "storage_type": self.storage_type,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def my_images(ctx: AppContext, session_id: str | None) -> list[StoredImage]:
+    """This session's couple photos and results (never anyone else's, never templates)."""
+    sid = require_session(session_id)
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(Image).where(Image.session_id == sid).order_by(Image.id)
+        ).scalars()
+        return [
+            StoredImage(
+                image_id=image.id,
+                kind="photo" if image.path.startswith(PHOTO_KIND) else "result",
+                storage_type=image.storage_type,
+                expires_at=image.expires_at,
+                created_at=image.created_at,
+            )
+            for image in rows
+            if image.path.startswith((PHOTO_KIND, RESULT_KIND))
+        ]
+
+
+def my_photos(ctx: AppContext, session_id: str | None) -> list[StoredImage]:
+    return [image for image in my_images(ctx, session_id) if image.kind == "photo"]
+
+
+def my_batches(ctx: AppContext, session_id: str | None) -> list[dict[str, Any]]:
+    """This session's batches, newest first, as short summaries."""
+    sid = require_session(session_id)
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(BatchTask).where(BatchTask.session_id == sid).order_by(BatchTask.id.desc())
+        ).scalars()
+        return [
+            {
+                "batch_id": batch.batch_id,
+                "status": batch.status,
+                "engine": batch.engine,
+                "total": batch.total_tasks,
+                "completed": batch.completed_tasks,
+                "failed": batch.failed_tasks,
+                "template_ids": list(batch.template_ids),
+                "created_at": batch.created_at.isoformat(),
+            }
+            for batch in rows
+        ]
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    photos: int
+    results: int
+    batches: int
+    kept: int  # permanent images
+    expires_at: datetime | None  # earliest expiry among temporary images
+
+
+def session_summary(ctx: AppContext, session_id: str | None) -> SessionSummary:
+    images = my_images(ctx, session_id)
+    with ctx.sessions() as session:
+        batch_count = session.execute(
+            select(func.count()).select_from(BatchTask).where(BatchTask.session_id == session_id)
+        ).scalar_one()
+    expiries = [image.expires_at for image in images if image.expires_at is not None]
+    return SessionSummary(
+        photos=sum(image.kind == "photo" for image in images),
+        results=sum(image.kind == "result" for image in images),
+        batches=int(batch_count),
+        kept=sum(image.storage_type == "permanent" for image in images),
+        expires_at=min(expiries) if expiries else None,
+    )
+
+
+def batch_report(ctx: AppContext, session_id: str | None, batch_id: str) -> dict[str, Any]:
+    """The design's batch JSON for one of this session's batches, with template names."""
+    if not isinstance(batch_id, str) or not batch_id.strip():
+        raise InvalidRequest("no batch id given")
+    report = batches.batch_report(ctx, batch_id.strip(), session_id=require_session(session_id))
+    names = template_names(ctx, [result["template_id"] for result in report["results"]])
+    for result in report["results"]:
+        result["template_name"] = names.get(result["template_id"], f"template {result['template_id']}")
+    return report
+
+
+def public_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The report for API callers: server file paths are left out."""
+    results = [{k: v for k, v in result.items() if k != "output"} for result in report["results"]]
+    return {**report, "results": results}
+
+
+def template_names(ctx: AppContext, template_ids: list[int]) -> dict[int, str]:
+    if not template_ids:
+        return {}
+    with ctx.sessions() as session:
+        rows = session.execute(select(Template.id, Template.name).where(Template.id.in_(template_ids))).all()
+    return {int(template_id): name for template_id, name in rows}
+
+
+@dataclass(frozen=True)
+class ResultImage:
+    template_id: int
+    template_name: str
+    task_id: str
+    note: str | None
+    pixels: RGBImage
+
+
+def completed_results(ctx: AppContext, session_id: str | None, batch_id: str) -> list[ResultImage]:
+    """The finished results of one of this session's batches, in batch order, as pixels."""
+    report = batch_report(ctx, session_id, batch_id)
+    return [
+        ResultImage(r["template_id"], r["template_name"], r["task_id"], r["note"], read_stored(Path(r["output"])))
+        for r in report["results"]
+        if r["status"] == "completed" and r["output"]
+    ]
+
+
+def completed_result(ctx: AppContext, session_id: str | None, batch_id: str, index: int) -> ResultImage:
+    """The `index`-th finished result (gallery order) of one of this session's batches."""
+    report = batch_report(ctx, session_id, batch_id)
+    done = [r for r in report["results"] if r["status"] == "completed" and r["output"]]
+    if not 0 <= index < len(done):
+        raise NotFound(f"result {index} does not exist")
+    r = done[index]
+    return ResultImage(r["template_id"], r["template_name"], r["task_id"], r["note"], read_stored(Path(r["output"])))
+
+
+def before_after(
+    ctx: AppContext, session_id: str | None, batch_id: str, index: int
+) -> tuple[RGBImage, RGBImage, ResultImage]:
+    """The template as it was and the `index`-th result, for a before/after view."""
+    result = completed_result(ctx, session_id, batch_id, index)
+    return template_service.template_pixels(ctx, result.template_id), result.pixels, result
+
+
+def results_zip(ctx: AppContext, session_id: str | None, batch_id: str, folder: Path) -> Path:
+    """Every finished result of one of this session's batches in one ZIP file inside `folder`."""
+    report = batch_report(ctx, session_id, batch_id)
+    done = [r for r in report["results"] if r["status"] == "completed" and r["output"]]
+    if not done:
+        raise NotFound("this batch has no finished result to download yet")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"coswap-{batch_id[:8]}.zip"
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
+        for number, result in enumerate(done, start=1):
+            archive.write(result["output"], arcname=f"{number:02d}-{_slug(result['template_name'])}.jpg")
+    return target
+
+
+def _slug(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
+    while "--" in cleaned:
+        cleaned = cleaned.replace("--", "-")
+    return cleaned[:40] or "template"
+
+
+def delete_my_data(ctx: AppContext, session_id: str | None) -> str:
+    """Remove this session's batches, tasks, photos and results (rows and files) now."""
+    from app.services.cleanup import delete_session_data
+
+    report = delete_session_data(ctx, require_session(session_id))
+    return report.summary()

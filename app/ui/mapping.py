@@ -1,0 +1,83 @@
+"""Tab 3: who goes where. Each selected template's faces, left to right, with husband / wife / keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import gradio as gr
+
+from app.services import ui_runs
+from app.ui import rendering
+from app.ui.actions import ROLE_CHOICES, UIActions
+
+
+@dataclass(frozen=True)
+class MappingTab:
+    mappings: gr.State
+    version: gr.State
+    reset: gr.Button
+
+
+def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
+    mappings, version = gr.State({}), gr.State(0)
+    with gr.Tab("3 · Face mapping", id="mapping"):
+        with gr.Row(equal_height=True):
+            gr.Markdown(
+                "By default the husband goes onto the most prominent man and the wife onto the most prominent "
+                "woman; every other face is kept. Change any face here — your choices go with the swap."
+            )
+            reset = gr.Button("Reset to automatic", size="sm", scale=0, min_width=180)
+
+        @gr.render(inputs=[selected, mappings], triggers=[selected.change, version.change])
+        def faces(chosen: list[str] | None, current: dict[str, dict[str, str]] | None) -> None:
+            if not chosen:
+                gr.Markdown("Pick templates on the **4 · Swap** tab (or with *Use this template*) to map their faces.")
+                return
+            for value in chosen:
+                view = actions.mapping_view(int(value), current)
+                with gr.Group(elem_classes="cs-mapping-card"):
+                    label = "set by hand" if view.touched else "automatic"
+                    gr.Markdown(f"**{view.name}** · #{view.template_id} · {label}")
+                    if view.note:
+                        gr.Markdown(f"<span class='cs-note'>{view.note}</span>")
+                    if not view.faces:
+                        gr.Markdown("No preprocessed faces: this template cannot be swapped.")
+                        continue
+                    with gr.Row():
+                        for face in view.faces:
+                            with gr.Column(min_width=112, elem_classes="cs-face-card"):
+                                gr.Image(
+                                    face.thumb,
+                                    label=f"Face {face.index + 1} · {rendering.gender_word(face.gender)}",
+                                    interactive=False,
+                                    height=112,
+                                    buttons=[],
+                                    key=f"thumb-{view.template_id}-{face.index}",
+                                )
+                                radio = gr.Radio(
+                                    list(ROLE_CHOICES),
+                                    value=face.role,
+                                    show_label=False,
+                                    key=f"role-{view.template_id}-{face.index}",
+                                    elem_id=f"role-{view.template_id}-{face.index}",
+                                )
+                                radio.input(
+                                    partial(set_role, view.template_id, view.defaults, face.index),
+                                    [radio, mappings],
+                                    [mappings],
+                                    api_visibility="private",
+                                    show_progress="hidden",
+                                )
+
+        def reset_selected(chosen: list[str] | None, current: dict[str, dict[str, str]] | None, count: int):  # type: ignore[no-untyped-def]
+            return ui_runs.without_templates(current, [int(v) for v in chosen or []]), count + 1
+
+        reset.click(reset_selected, [selected, mappings, version], [mappings, version], api_name="reset_mapping")
+    return MappingTab(mappings, version, reset)
+
+
+def set_role(
+    template_id: int, defaults: dict[int, str], index: int, role: str, current: dict[str, dict[str, str]] | None
+) -> dict[str, dict[str, str]]:
+    return ui_runs.with_role(current, template_id, defaults, index, role)

@@ -1,0 +1,80 @@
+"""Tab 1: the husband and wife photos, each shown with its detected face boxed and its gender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from app.ui.actions import KEEP_CHOICES, KEEP_TEMPORARY, UIActions
+from app.ui.components import PhotoInput
+
+PHOTO_SOURCES = ["upload", "clipboard", "webcam"]
+
+
+@dataclass(frozen=True)
+class UploadTab:
+    husband_image: PhotoInput
+    wife_image: PhotoInput
+    husband_status: gr.HTML
+    wife_status: gr.HTML
+    keep: gr.Radio
+    husband: gr.State
+    wife: gr.State
+    events: list[gr.events.Dependency]
+
+
+def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] | None = None) -> UploadTab:
+    husband, wife = gr.State(None), gr.State(None)
+    with gr.Tab("1 · Photos", id="photos"):
+        gr.Markdown("Upload one clear photo of each of you. The face we will use is boxed, with its gender.")
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=260):
+                husband_image = PhotoInput(
+                    label="Husband", sources=PHOTO_SOURCES, height=340, elem_id="husband-photo"
+                )
+                husband_status = gr.HTML(elem_classes="cs-status", elem_id="husband-status")
+            with gr.Column(min_width=260):
+                wife_image = PhotoInput(label="Wife", sources=PHOTO_SOURCES, height=340, elem_id="wife-photo")
+                wife_status = gr.HTML(elem_classes="cs-status", elem_id="wife-status")
+        keep = gr.Radio(
+            list(KEEP_CHOICES),
+            value=KEEP_TEMPORARY,
+            label="Storage of the photos you upload next",
+            info="Temporary photos and their results are deleted after 24 h; 'Keep' stores them until you delete them.",
+        )
+        example_set = (
+            gr.Examples(examples=examples, inputs=[husband_image, wife_image], label="Try with sample photos")
+            if examples
+            else None
+        )
+
+    def upload_husband(path: str | None, keep_choice: str, session_id: str | None):  # type: ignore[no-untyped-def]
+        return actions.upload_photo("husband", path, keep_choice, session_id)
+
+    def upload_wife(path: str | None, keep_choice: str, session_id: str | None):  # type: ignore[no-untyped-def]
+        return actions.upload_photo("wife", path, keep_choice, session_id)
+
+    def upload_both(husband_path: str | None, wife_path: str | None, keep_choice: str, session_id: str | None):  # type: ignore[no-untyped-def]
+        return (*upload_husband(husband_path, keep_choice, session_id), *upload_wife(wife_path, keep_choice, session_id))
+
+    husband_outputs = [husband_image, husband_status, husband]
+    wife_outputs = [wife_image, wife_status, wife]
+    events = [
+        husband_image.input(
+            upload_husband, [husband_image, keep, session], husband_outputs, api_name="upload_husband", trigger_mode="always_last"
+        ),
+        wife_image.input(
+            upload_wife, [wife_image, keep, session], wife_outputs, api_name="upload_wife", trigger_mode="always_last"
+        ),
+    ]
+    if example_set is not None:
+        events.append(
+            example_set.load_input_event.then(
+                upload_both,
+                [husband_image, wife_image, keep, session],
+                [*husband_outputs, *wife_outputs],
+                api_visibility="private",
+            )
+        )
+    return UploadTab(husband_image, wife_image, husband_status, wife_status, keep, husband, wife, events)
