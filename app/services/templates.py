@@ -65,6 +65,8 @@ def add_template_image(
     preprocess: bool = True,
 ) -> TemplateSummary:
     """Store one decoded image as a permanent template unless its sha256 is known; then preprocess."""
+    if preprocess:
+        ctx.face_engine()  # an unusable engine refuses before anything is written
     digest = sha256_hex(encode_png(decoded.array))
     with ctx.sessions() as session:
         existing = session.execute(
