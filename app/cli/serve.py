@@ -1,4 +1,95 @@
-"""placeholder"""
+"""`serve [--host H] [--port P] [--share]`: the web UI (also what `python app.py` runs).
+
+On the embedded default the schema is brought up to date first and a queue consumer runs in
+this process; the face engine is warmed in a background thread so the page answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+import time
 from typing import Any
+
+from app.cli import EXIT_OK
+from app.cli.common import app_context
+from app.config import Settings
+
+log = logging.getLogger("coswap.serve")
+
+DEFAULT_PORT = 7860
+
+
 def register(sub: Any) -> None:
-    pass
+    parser = sub.add_parser("serve", help="serve the web UI (the default command)")
+    parser.add_argument(
+        "--host", default=None, metavar="H", help="interface to bind (default 127.0.0.1, or GRADIO_SERVER_NAME)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, metavar="P", help=f"port (default {DEFAULT_PORT}, or GRADIO_SERVER_PORT)"
+    )
+    parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    parser.set_defaults(handler=serve)
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Page first, models second: the server answers before the consumer starts and the engine warms."""
+    started = time.perf_counter()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    port = args.port if args.port is not None else int(os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT))
+    with app_context(settings) as ctx:
+        from app.services.ui_runs import make_submitter
+        from app.ui import build_ui, configure_queue, launch_options
+
+        demo = configure_queue(build_ui(ctx, submit=make_submitter(ctx)))
+        demo.launch(
+            server_name=args.host,
+            server_port=port,
+            share=args.share,
+            prevent_thread_lock=True,
+            **launch_options(settings),
+        )
+        log.info("serving after %.1fs", time.perf_counter() - started)
+        consumer = None
+        try:
+            consumer = _start_consumer(settings, ctx)
+            threading.Thread(target=_warm_engine, args=(ctx,), name="coswap-warm-engine", daemon=True).start()
+            _stop_on_sigterm()
+            demo.block_thread()
+        finally:
+            if consumer is not None:
+                consumer.stop()
+            demo.close()
+    return EXIT_OK
+
+
+def _start_consumer(settings: Settings, ctx: Any) -> Any:
+    from app.worker import needs_embedded_consumer, start_embedded_consumer
+
+    if not needs_embedded_consumer(settings):
+        log.info("REDIS_URL is set: batches run on `python app.py worker` processes")
+        return None
+    return start_embedded_consumer(settings, context=ctx)
+
+
+def _warm_engine(ctx: Any) -> None:
+    started = time.perf_counter()
+    try:
+        ctx.face_engine()
+    except Exception as exc:  # noqa: BLE001  (a background thread: log it; each request shows its own refusal)
+        log.warning("face engine could not be loaded: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return
+    log.info("face engine ready in %.1fs", time.perf_counter() - started)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends the server like Ctrl-C, so the embedded consumer stops gracefully."""
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)

@@ -62,9 +62,7 @@ def my_images(ctx: AppContext, session_id: str | None) -> list[StoredImage]:
     """This session's couple photos and results (never anyone else's, never templates)."""
     sid = require_session(session_id)
     with ctx.sessions() as session:
-        rows = session.execute(
-            select(Image).where(Image.session_id == sid).order_by(Image.id)
-        ).scalars()
+        rows = session.execute(select(Image).where(Image.session_id == sid).order_by(Image.id)).scalars()
         return [
             StoredImage(
                 image_id=image.id,

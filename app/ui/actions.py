@@ -13,8 +13,10 @@ import html
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 import gradio as gr
 
 from app.context import AppContext
-from app.errors import ServiceError
+from app.errors import NotFound, ServiceError
 from app.services import sessions, ui_runs
 from app.services import templates as template_service
 from app.ui import rendering
@@ -45,8 +47,21 @@ THUMB_CACHE_SIZE = 512
 
 
 def first_line(exc: BaseException) -> str:
+    """The first line of an error's message, as a sentence (capital first letter)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line[:1].upper() + line[1:]
+
+
+def uploaded_path(payload: Any) -> str | None:
+    """The path of an uploaded file from an event with preprocess=False (Gradio's FileData dict).
+
+    Gradio has already checked that the path lies in its upload folder before the handler runs.
+    """
+    if isinstance(payload, dict):
+        path = payload.get("path")
+        return str(path) if isinstance(path, str) and path else None
+    return payload if isinstance(payload, str) and payload else None
 
 
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -62,9 +77,7 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise gr.Error(first_line(exc), title="Not possible", print_exception=False) from None
         except Exception:
             log.exception("UI action %s failed", fn.__name__)
-            raise gr.Error(
-                "Something went wrong on our side; please try again.", print_exception=False
-            ) from None
+            raise gr.Error("Something went wrong on our side; please try again.", print_exception=False) from None
 
     return wrapper
 
@@ -104,6 +117,10 @@ class UIActions:
     submit: ui_runs.Submit
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="coswap-ui-")))
     _thumbs: dict[int, RGBImage] = field(default_factory=dict, repr=False)  # shared templates only
+    _thumbs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        weakref.finalize(self, shutil.rmtree, self.work_dir, True)  # ZIPs go when the UI goes
 
     # ------------------------------------------------------------ status and privacy
 
@@ -141,7 +158,11 @@ class UIActions:
             return None, "", None
         try:
             uploaded = ui_runs.upload_photo(
-                self.ctx, path, role=role, session_id=session_id, keep=keep_choice == KEEP_PERMANENT  # type: ignore[arg-type]
+                self.ctx,
+                path,
+                role=role,
+                session_id=session_id,
+                keep=keep_choice == KEEP_PERMANENT,  # type: ignore[arg-type]
             )
         except (ServiceError, PipelineError) as exc:
             return None, f"<span class='cs-refused'>✗ {html.escape(first_line(exc))}</span>", None
@@ -169,7 +190,7 @@ class UIActions:
     def template_detail(self, template_id: int) -> tuple[RGBImage, str]:
         summary = template_service.get_template(self.ctx, template_id)
         pixels = template_service.template_pixels(self.ctx, template_id)
-        annotated = rendering.draw_faces(pixels, rendering.template_boxes(summary.faces))
+        annotated = rendering.draw_faces(pixels, rendering.template_boxes(summary.faces), text_ratio=32)
         return annotated, template_markdown(summary)
 
     def add_templates(self, paths: Sequence[str] | None, name: str | None, progress: Callable[..., Any]) -> str:
@@ -182,12 +203,14 @@ class UIActions:
         return "\n".join(add_outcome_line(label, summary, error) for label, summary, error in outcomes)
 
     def _thumbnail(self, template_id: int) -> RGBImage:
-        thumb = self._thumbs.get(template_id)
+        with self._thumbs_lock:
+            thumb = self._thumbs.get(template_id)
         if thumb is None:
             thumb = rendering.preview(template_service.template_pixels(self.ctx, template_id))
-            if len(self._thumbs) >= THUMB_CACHE_SIZE:
-                self._thumbs.pop(next(iter(self._thumbs)))
-            self._thumbs[template_id] = thumb
+            with self._thumbs_lock:
+                if len(self._thumbs) >= THUMB_CACHE_SIZE:
+                    self._thumbs.pop(next(iter(self._thumbs)))
+                self._thumbs[template_id] = thumb
         return thumb
 
     # ------------------------------------------------------------ mapping
@@ -237,7 +260,10 @@ class UIActions:
     def poll(self, session_id: str | None, batch_id: str | None, shown: int) -> PollView:
         if not batch_id:
             return PollView("", True, None, shown, "", None, None)
-        report = sessions.batch_report(self.ctx, session_id, batch_id)
+        try:
+            report = sessions.batch_report(self.ctx, session_id, batch_id)
+        except NotFound:  # deleted meanwhile ("delete my photos and results now")
+            return PollView("", True, [], 0, "", None, None)
         done = [r for r in report["results"] if r["status"] == "completed"]
         finished = ui_runs.is_finished(report)
         gallery = None
@@ -305,7 +331,9 @@ class UIActions:
             gr.Warning(f"still running; ask /batch_status for batch {report['batch_id']}")
         elif failed:
             gr.Warning("; ".join(failure_line(r) for r in failed))
-        return [(r.pixels, result_caption(r)) for r in sessions.completed_results(self.ctx, session_id, report["batch_id"])]
+        return [
+            (r.pixels, result_caption(r)) for r in sessions.completed_results(self.ctx, session_id, report["batch_id"])
+        ]
 
     @user_errors
     def my_photos(self, session_id: str | None) -> list[dict[str, Any]]:
@@ -377,8 +405,10 @@ def template_markdown(summary: template_service.TemplateSummary) -> str:
     }.get(summary.status, summary.status)
     lines = [
         f"### {html.escape(summary.name)}",
-        f"Template #{summary.id} · {len(summary.faces)} face(s): {summary.male_face_count} male, "
-        f"{summary.female_face_count} female · {status}",
+        (
+            f"Template #{summary.id} · {len(summary.faces)} face(s): {summary.male_face_count} male, "
+            f"{summary.female_face_count} female · {status}"
+        ),
     ]
     for number, face in enumerate(summary.faces, start=1):
         lines.append(f"- **{number}** · {rendering.gender_word(face['gender'])} ({face['gender_score']:.0%} sure)")
@@ -409,9 +439,7 @@ def failures_markdown(report: dict[str, Any]) -> str:
     if not failed:
         return ""
     lines = [f"**{len(failed)} template(s) failed**"]
-    lines += [
-        f"- {html.escape(str(r['template_name']))}: {html.escape(r['error'] or 'failed')}" for r in failed
-    ]
+    lines += [f"- {html.escape(str(r['template_name']))}: {html.escape(r['error'] or 'failed')}" for r in failed]
     return "\n".join(lines)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import gradio as gr
 
@@ -20,8 +22,8 @@ class MappingTab:
 
 
 def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
-    mappings, version = gr.State({}), gr.State(0)
     with gr.Tab("3 · Face mapping", id="mapping"):
+        mappings, version = gr.State({}), gr.State(0)
         with gr.Row(equal_height=True):
             gr.Markdown(
                 "By default the husband goes onto the most prominent man and the wife onto the most prominent "
@@ -36,11 +38,10 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
                 return
             for value in chosen:
                 view = actions.mapping_view(int(value), current)
-                with gr.Group(elem_classes="cs-mapping-card"):
-                    label = "set by hand" if view.touched else "automatic"
-                    gr.Markdown(f"**{view.name}** · #{view.template_id} · {label}")
+                with gr.Column(elem_classes="cs-mapping-card"):
+                    gr.Markdown(f"**{html.escape(view.name)}** · template #{view.template_id}")
                     if view.note:
-                        gr.Markdown(f"<span class='cs-note'>{view.note}</span>")
+                        gr.Markdown(f"<span class='cs-note'>{html.escape(view.note)}</span>")
                     if not view.faces:
                         gr.Markdown("No preprocessed faces: this template cannot be swapped.")
                         continue
@@ -49,16 +50,18 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
                             with gr.Column(min_width=112, elem_classes="cs-face-card"):
                                 gr.Image(
                                     face.thumb,
-                                    label=f"Face {face.index + 1} · {rendering.gender_word(face.gender)}",
+                                    show_label=False,
                                     interactive=False,
                                     height=112,
                                     buttons=[],
+                                    container=False,
                                     key=f"thumb-{view.template_id}-{face.index}",
                                 )
                                 radio = gr.Radio(
                                     list(ROLE_CHOICES),
                                     value=face.role,
-                                    show_label=False,
+                                    label=f"Face {face.index + 1} · {rendering.gender_word(face.gender)}",
+                                    interactive=True,
                                     key=f"role-{view.template_id}-{face.index}",
                                     elem_id=f"role-{view.template_id}-{face.index}",
                                 )
@@ -70,7 +73,7 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
                                     show_progress="hidden",
                                 )
 
-        def reset_selected(chosen: list[str] | None, current: dict[str, dict[str, str]] | None, count: int):  # type: ignore[no-untyped-def]
+        def reset_selected(chosen: list[str] | None, current: dict[str, dict[str, str]] | None, count: int) -> Any:
             return ui_runs.without_templates(current, [int(v) for v in chosen or []]), count + 1
 
         reset.click(reset_selected, [selected, mappings, version], [mappings, version], api_name="reset_mapping")

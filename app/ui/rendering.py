@@ -18,6 +18,7 @@ GENDER_COLOURS = {"male": (37, 99, 235), "female": (219, 39, 119), "unknown": (1
 GENDER_WORDS = {"male": "man", "female": "woman", "unknown": "unknown"}
 ROLE_WORDS = {"husband": "husband", "wife": "wife", "keep": "kept"}
 PREVIEW_SIDE = 900
+MIN_PREVIEW_SIDE = 480  # tiny photos are enlarged so their box and label stay readable
 THUMB_SIDE = 360
 FACE_THUMB_SIDE = 128
 
@@ -34,21 +35,28 @@ def gender_word(gender: str) -> str:
     return GENDER_WORDS.get(gender, "unknown")
 
 
-def shrink(pixels: RGBImage, max_side: int) -> tuple[Image.Image, float]:
-    """A PIL copy whose long side is at most `max_side`, and the scale applied."""
+def shrink(pixels: RGBImage, max_side: int, min_side: int = 0) -> tuple[Image.Image, float]:
+    """A PIL copy whose long side is at most `max_side` (and at least `min_side`), and the scale applied."""
     image = Image.fromarray(pixels)
     scale = min(1.0, max_side / max(image.size))
-    if scale < 1.0:
+    if min_side and max(image.size) < min_side:
+        scale = min_side / max(image.size)
+    if scale != 1.0:
         image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
     return image, scale
 
 
-def draw_faces(pixels: RGBImage, boxes: Sequence[FaceBox], *, max_side: int = PREVIEW_SIDE) -> RGBImage:
-    """The image (downscaled for display) with each face boxed, coloured by gender and labelled."""
-    image, scale = shrink(pixels, max_side)
+def draw_faces(
+    pixels: RGBImage, boxes: Sequence[FaceBox], *, max_side: int = PREVIEW_SIDE, text_ratio: int = 20
+) -> RGBImage:
+    """The image (downscaled for display) with each face boxed, coloured by gender and labelled.
+
+    Labels are 1/`text_ratio` of the long side: larger for one face, smaller for a crowded template.
+    """
+    image, scale = shrink(pixels, max_side, MIN_PREVIEW_SIDE)
     draw = ImageDraw.Draw(image, "RGBA")
-    line = max(2, round(max(image.size) / 300))
-    font = _font(max(13, round(max(image.size) / 38)))
+    line = max(2, round(max(image.size) / 200))
+    font = _font(max(14, round(max(image.size) / text_ratio)))
     for box in boxes:
         x1, y1, x2, y2 = (v * scale for v in box.bbox)
         colour = GENDER_COLOURS.get(box.gender, GENDER_COLOURS["unknown"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
@@ -26,13 +27,22 @@ class ResultsTab:
     shown: gr.State
 
 
-def create_tab(actions: UIActions) -> ResultsTab:
-    batch, shown = gr.State(None), gr.State(0)
-    timer = gr.Timer(POLL_SECONDS, active=False)
+def template_picker() -> gr.CheckboxGroup:
+    """The template picker, made before the tabs (the mapping tab follows it), rendered in this tab."""
+    return gr.CheckboxGroup(
+        [],
+        label="Templates to swap into",
+        info="Pick one or many. Only preprocessed templates are listed.",
+        elem_id="template-picker",
+        render=False,
+    )
+
+
+def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
     with gr.Tab("4 · Swap", id="swap"):
-        selected = gr.CheckboxGroup(
-            [], label="Templates to swap into", info="Pick one or many.", elem_id="template-picker"
-        )
+        batch, shown = gr.State(None), gr.State(0)
+        timer = gr.Timer(POLL_SECONDS, active=False)
+        selected.render()
         with gr.Row(elem_classes="cs-run-row"):
             consent = gr.Checkbox(
                 label="I have the consent of the people in these photos", value=False, elem_id="consent", scale=3
@@ -62,3 +72,54 @@ def create_tab(actions: UIActions) -> ResultsTab:
                     elem_id="before-after",
                 )
     return ResultsTab(selected, consent, run, progress, gallery, slider, failures, download, timer, batch, shown)
+
+
+def wire(
+    tab: ResultsTab,
+    actions: UIActions,
+    session: gr.State,
+    husband: gr.State,
+    wife: gr.State,
+    mappings: gr.State,
+) -> gr.events.Dependency:
+    """Run, poll and pick events of this tab; returns the poll event (for chaining)."""
+
+    def start(session_id, husband_ref, wife_ref, chosen, current, consent) -> Any:
+        batch_id = actions.run(session_id, husband_ref, wife_ref, chosen, current, consent is True)
+        waiting = "<div class='cs-progress'><b>Queued…</b> the first result appears here in a moment.</div>"
+        return batch_id, 0, waiting, [], "", gr.update(value=None, visible=False), None, gr.Timer(active=True)
+
+    def poll(session_id, batch_id, shown) -> Any:
+        view = actions.poll(session_id, batch_id, shown)
+        return (
+            view.shown,
+            view.progress,
+            view.gallery if view.gallery is not None else gr.skip(),
+            view.failures,
+            gr.update(value=view.zip_path, visible=True) if view.zip_path else gr.skip(),
+            view.first if view.first is not None else gr.skip(),
+            gr.Timer(active=not view.finished),
+        )
+
+    def pick(session_id, batch_id, evt: gr.SelectData) -> Any:
+        return actions.before_after(session_id, batch_id, evt.index)
+
+    tab.run.click(
+        start,
+        [session, husband, wife, tab.selected, mappings, tab.consent],
+        [tab.batch, tab.shown, tab.progress, tab.gallery, tab.failures, tab.download, tab.slider, tab.timer],
+        api_name="run",
+        show_progress="minimal",
+        preprocess=False,  # raw ids: API clients have no picker choices; the service validates them
+    )
+    poll_event = tab.timer.tick(
+        poll,
+        [session, tab.batch, tab.shown],
+        [tab.shown, tab.progress, tab.gallery, tab.failures, tab.download, tab.slider, tab.timer],
+        api_name="poll",
+        show_progress="hidden",
+        trigger_mode="once",
+        concurrency_limit=None,
+    )
+    tab.gallery.select(pick, [session, tab.batch], [tab.slider], api_name="before_after", show_progress="minimal")
+    return poll_event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
@@ -24,17 +25,18 @@ class TemplatesTab:
 
 
 def create_tab(actions: UIActions, template_examples: list[list[str]] | None = None) -> TemplatesTab:
-    gallery_ids, current = gr.State([]), gr.State(None)
     with gr.Tab("2 · Templates", id="templates"):
+        gallery_ids, current = gr.State([]), gr.State(None)
         gr.Markdown("Templates are shared by everyone. Click one to see its faces; then use it for your swap.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 gallery = gr.Gallery(
                     label="Template gallery",
-                    columns=3,
+                    columns=2,
                     height=520,
                     object_fit="cover",
                     allow_preview=False,
+                    buttons=[],
                     elem_id="template-gallery",
                 )
             with gr.Column(scale=2, min_width=280):
@@ -54,28 +56,40 @@ def create_tab(actions: UIActions, template_examples: list[list[str]] | None = N
                 file_count="multiple",
                 file_types=[".jpg", ".jpeg", ".png", ".webp"],
                 height=140,
+                elem_id="add-files",
             )
             add_name = gr.Textbox(label="Name (optional)", placeholder="e.g. Beach wedding", max_length=200)
             add_button = gr.Button("Add and preprocess")
             add_status = gr.Markdown()
             if template_examples:
-                gr.Examples(examples=template_examples, inputs=[add_files], label="Sample template")
+                gr.Examples(
+                    examples=template_examples, inputs=[add_files], label="Sample template", api_visibility="private"
+                )
         # The lead adds the "Import from a web page" crawl form here (an Accordion like the one above).
 
     return TemplatesTab(
-        gallery, gallery_ids, current, detail_image, detail_info, use_button, add_files, add_name, add_button, add_status
+        gallery,
+        gallery_ids,
+        current,
+        detail_image,
+        detail_info,
+        use_button,
+        add_files,
+        add_name,
+        add_button,
+        add_status,
     )
 
 
-def wire(tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup) -> None:
-    """Events of this tab; `selected` is the template picker of the swap tab."""
+def wire(tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup) -> gr.events.Dependency:
+    """Events of this tab; `selected` is the template picker of the swap tab. Returns the add event."""
 
-    def show(ids: list[int], evt: gr.SelectData):  # type: ignore[no-untyped-def]
+    def show(ids: list[int], evt: gr.SelectData) -> Any:
         template_id = ids[evt.index]
         image, info = actions.template_detail(template_id)
         return image, info, template_id, gr.update(interactive=True)
 
-    def use(template_id: int | None, chosen: list[str] | None):  # type: ignore[no-untyped-def]
+    def use(template_id: int | None, chosen: list[str] | None) -> Any:
         values = list(chosen or [])
         if template_id is not None and str(template_id) not in values:
             values.append(str(template_id))
@@ -85,9 +99,12 @@ def wire(tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup) -> N
         return actions.add_templates(files, name, progress)
 
     tab.gallery.select(
-        show, [tab.gallery_ids], [tab.detail_image, tab.detail_info, tab.current, tab.use_button], api_name="show_template"
+        show,
+        [tab.gallery_ids],
+        [tab.detail_image, tab.detail_info, tab.current, tab.use_button],
+        api_name="show_template",
     )
     tab.use_button.click(use, [tab.current, selected], [selected], api_name="use_template")
-    tab.add_button.click(add, [tab.add_files, tab.add_name], [tab.add_status], api_name="add_templates").then(
-        lambda: (None, ""), None, [tab.add_files, tab.add_name], api_visibility="private"
-    )
+    added = tab.add_button.click(add, [tab.add_files, tab.add_name], [tab.add_status], api_name="add_templates")
+    added.then(lambda: (None, ""), None, [tab.add_files, tab.add_name], api_visibility="private")
+    return added

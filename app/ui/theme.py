@@ -43,7 +43,8 @@ CSS = """
 .cs-bar-done { background: linear-gradient(90deg, #f43f5e, #f59e0b); transition: width .3s ease; }
 .cs-bar-failed { background: #ef4444; opacity: .55; }
 .cs-face-card { min-width: 112px !important; }
-.cs-mapping-card { border: 1px solid var(--border-color-primary); border-radius: 14px; padding: 10px; }
+.cs-mapping-card { border: 1px solid var(--border-color-primary) !important; border-radius: 14px !important;
+  padding: 10px !important; background: var(--block-background-fill) !important; margin-bottom: 12px; }
 .cs-run-row { align-items: center; }
 .cs-footer { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 @media (max-width: 640px) {
@@ -67,4 +68,9 @@ def make_theme() -> gr.themes.Base:
         button_primary_background_fill_hover="linear-gradient(90deg, *primary_600, *secondary_600)",
         button_primary_text_color="white",
         block_title_text_weight="600",
+        button_cancel_background_fill="#fff1f2",
+        button_cancel_background_fill_hover="#ffe4e6",
+        button_cancel_text_color="#be123c",
+        button_cancel_text_color_hover="#9f1239",
+        button_cancel_border_color="#fecdd3",
     )

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
-from app.ui.actions import KEEP_CHOICES, KEEP_TEMPORARY, UIActions
-from app.ui.components import PhotoInput
+from app.ui.actions import KEEP_CHOICES, KEEP_TEMPORARY, UIActions, uploaded_path
 
 PHOTO_SOURCES = ["upload", "clipboard", "webcam"]
 
 
 @dataclass(frozen=True)
 class UploadTab:
-    husband_image: PhotoInput
-    wife_image: PhotoInput
+    husband_image: gr.Image
+    wife_image: gr.Image
     husband_status: gr.HTML
     wife_status: gr.HTML
     keep: gr.Radio
@@ -25,17 +25,21 @@ class UploadTab:
 
 
 def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] | None = None) -> UploadTab:
-    husband, wife = gr.State(None), gr.State(None)
+    """Photo events use preprocess=False: the handler gets the uploaded file's path undecoded, so
+    pipeline.intake is the only decoder an upload meets (Gradio still checks the file was uploaded)."""
     with gr.Tab("1 · Photos", id="photos"):
+        husband, wife = gr.State(None), gr.State(None)
         gr.Markdown("Upload one clear photo of each of you. The face we will use is boxed, with its gender.")
         with gr.Row(equal_height=False):
             with gr.Column(min_width=260):
-                husband_image = PhotoInput(
-                    label="Husband", sources=PHOTO_SOURCES, height=340, elem_id="husband-photo"
+                husband_image = gr.Image(
+                    label="Husband", type="filepath", sources=PHOTO_SOURCES, height=340, elem_id="husband-photo"
                 )
                 husband_status = gr.HTML(elem_classes="cs-status", elem_id="husband-status")
             with gr.Column(min_width=260):
-                wife_image = PhotoInput(label="Wife", sources=PHOTO_SOURCES, height=340, elem_id="wife-photo")
+                wife_image = gr.Image(
+                    label="Wife", type="filepath", sources=PHOTO_SOURCES, height=340, elem_id="wife-photo"
+                )
                 wife_status = gr.HTML(elem_classes="cs-status", elem_id="wife-status")
         keep = gr.Radio(
             list(KEEP_CHOICES),
@@ -44,28 +48,46 @@ def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] 
             info="Temporary photos and their results are deleted after 24 h; 'Keep' stores them until you delete them.",
         )
         example_set = (
-            gr.Examples(examples=examples, inputs=[husband_image, wife_image], label="Try with sample photos")
+            gr.Examples(
+                examples=examples,
+                inputs=[husband_image, wife_image],
+                label="Try with sample photos",
+                api_visibility="private",
+            )
             if examples
             else None
         )
 
-    def upload_husband(path: str | None, keep_choice: str, session_id: str | None):  # type: ignore[no-untyped-def]
-        return actions.upload_photo("husband", path, keep_choice, session_id)
+    def upload_husband(photo: Any, keep_choice: str, session_id: str | None) -> Any:
+        return actions.upload_photo("husband", uploaded_path(photo), keep_choice, session_id)
 
-    def upload_wife(path: str | None, keep_choice: str, session_id: str | None):  # type: ignore[no-untyped-def]
-        return actions.upload_photo("wife", path, keep_choice, session_id)
+    def upload_wife(photo: Any, keep_choice: str, session_id: str | None) -> Any:
+        return actions.upload_photo("wife", uploaded_path(photo), keep_choice, session_id)
 
-    def upload_both(husband_path: str | None, wife_path: str | None, keep_choice: str, session_id: str | None):  # type: ignore[no-untyped-def]
-        return (*upload_husband(husband_path, keep_choice, session_id), *upload_wife(wife_path, keep_choice, session_id))
+    def upload_both(husband_photo: Any, wife_photo: Any, keep_choice: str, session_id: str | None) -> Any:
+        return (
+            *upload_husband(husband_photo, keep_choice, session_id),
+            *upload_wife(wife_photo, keep_choice, session_id),
+        )
 
     husband_outputs = [husband_image, husband_status, husband]
     wife_outputs = [wife_image, wife_status, wife]
     events = [
         husband_image.input(
-            upload_husband, [husband_image, keep, session], husband_outputs, api_name="upload_husband", trigger_mode="always_last"
+            upload_husband,
+            [husband_image, keep, session],
+            husband_outputs,
+            api_name="upload_husband",
+            trigger_mode="always_last",
+            preprocess=False,
         ),
         wife_image.input(
-            upload_wife, [wife_image, keep, session], wife_outputs, api_name="upload_wife", trigger_mode="always_last"
+            upload_wife,
+            [wife_image, keep, session],
+            wife_outputs,
+            api_name="upload_wife",
+            trigger_mode="always_last",
+            preprocess=False,
         ),
     ]
     if example_set is not None:
@@ -75,6 +97,7 @@ def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] 
                 [husband_image, wife_image, keep, session],
                 [*husband_outputs, *wife_outputs],
                 api_visibility="private",
+                preprocess=False,
             )
         )
     return UploadTab(husband_image, wife_image, husband_status, wife_status, keep, husband, wife, events)

@@ -1,0 +1,134 @@
+"""UI fixtures: a context with the classic engine and templates, and one served app per run.
+
+The served app is the real `python app.py serve` in a subprocess on 127.0.0.1 with a free port,
+a temp data dir, a private Gradio cache dir and FACESWAP_ENGINE=classic.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.context import AppContext
+from app.services import runs, templates
+from app.services.ui_runs import Submit
+from tests.cli_helpers import ROOT
+from tests.conftest import make_settings
+from tests.fixtures_data import SamplePhotos, write_sample_photos
+from tests.services.conftest import _context, classic, photos  # noqa: F401  (shared fixtures)
+
+ARTIFACTS = ROOT / "test-artifacts"
+START_TIMEOUT = 90.0
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    url: str
+    data_dir: Path
+    cache_dir: Path
+    template_ids: list[int]
+    cold_start_seconds: float
+    photos: SamplePhotos
+
+
+@pytest.fixture
+def ui_ctx(tmp_path: Path, classic) -> Iterator[AppContext]:  # noqa: F811
+    context = _context(make_settings(tmp_path / "data"), classic)
+    yield context
+    context.dispose()
+
+
+@pytest.fixture
+def pair_template(ui_ctx: AppContext, photos: SamplePhotos) -> int:  # noqa: F811
+    return templates.add_template_files(ui_ctx, [str(photos.pair)], name="Friends pair")[0].id
+
+
+@pytest.fixture
+def run_now(ui_ctx: AppContext) -> Submit:
+    """A submitter that runs the batch before returning (deterministic handler tests)."""
+    return lambda batch_id: runs.run_inline(ui_ctx, batch_id)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not answer within {START_TIMEOUT}s: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory, classic) -> Iterator[ServedApp]:  # noqa: F811
+    """`python app.py serve` with two preprocessed templates (a 3-face pair and a faceless image)."""
+    base = tmp_path_factory.mktemp("served")
+    data_dir, cache_dir = base / "data", base / "gradio-cache"
+    sample = write_sample_photos(base / "photos")
+    context = _context(make_settings(data_dir), classic)
+    try:
+        pair = templates.add_template_files(context, [str(sample.pair)], name="Friends pair")[0]
+        blank = templates.add_template_files(context, [str(sample.landscape)], name="Empty room")[0]
+    finally:
+        context.dispose()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        FACESWAP_DATA_DIR=str(data_dir),
+        FACESWAP_ENGINE="classic",
+        GRADIO_TEMP_DIR=str(cache_dir),
+        GRADIO_ANALYTICS_ENABLED="False",
+        COSWAP_LOG_LEVEL="WARNING",
+    )
+    log = base / "server.log"
+    started = time.perf_counter()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process, log)
+        cold = time.perf_counter() - started
+        yield ServedApp(url, data_dir, cache_dir, [pair.id, blank.id], cold, sample)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def record_figure(name: str, value: object) -> None:
+    """Merge one measured figure into test-artifacts/ui_figures.json."""
+    import json
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / "ui_figures.json"
+    figures = json.loads(target.read_text()) if target.exists() else {}
+    figures[name] = value
+    target.write_text(json.dumps(figures, indent=2) + "\n")

@@ -1,0 +1,193 @@
+"""UI handlers (app.ui.actions): what each action shows, and that errors become one-line gr.Error."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import pytest
+
+from app.context import AppContext
+from app.services import sessions
+from app.services.ui_runs import Submit
+from app.ui import build_ui
+from app.ui.actions import KEEP_PERMANENT, KEEP_TEMPORARY, UIActions, user_errors
+from tests.fixtures_data import SamplePhotos
+
+
+@pytest.fixture
+def actions(ui_ctx: AppContext, run_now: Submit) -> UIActions:
+    return UIActions(ui_ctx, run_now)
+
+
+def test_upload_shows_the_boxed_face_and_its_gender(actions: UIActions, photos: SamplePhotos) -> None:
+    sid = sessions.new_session_id()
+    image, status, ref = actions.upload_photo("wife", str(photos.wife), KEEP_TEMPORARY, sid)
+    assert isinstance(image, np.ndarray) and image.ndim == 3
+    assert ref is not None and ref.role == "wife" and not ref.keep
+    assert "Face found" in status and "woman" in status and "24 h" in status
+    _image, status, ref = actions.upload_photo("husband", str(photos.husband), KEEP_PERMANENT, sid)
+    assert ref is not None and ref.keep and "until you delete it" in status
+
+
+def test_upload_refusals_are_shown_in_place(actions: UIActions, photos: SamplePhotos, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sid = sessions.new_session_id()
+    image, status, ref = actions.upload_photo("husband", str(photos.landscape), KEEP_TEMPORARY, sid)
+    assert image is None and ref is None and "No face found in the husband photo" in status
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    _image, status, ref = actions.upload_photo("wife", str(broken), KEEP_TEMPORARY, sid)
+    assert ref is None and "cs-refused" in status and "Traceback" not in status
+    _image, status, ref = actions.upload_photo("wife", str(photos.pair), KEEP_TEMPORARY, sid)
+    assert ref is not None and "3 faces in the wife photo" in status
+    assert actions.upload_photo("wife", None, KEEP_TEMPORARY, sid) == (None, "", None)
+
+
+def test_run_poll_and_before_after(actions: UIActions, photos: SamplePhotos, pair_template: int) -> None:
+    sid = sessions.new_session_id()
+    _, _, husband = actions.upload_photo("husband", str(photos.husband), KEEP_TEMPORARY, sid)
+    _, _, wife = actions.upload_photo("wife", str(photos.wife), KEEP_TEMPORARY, sid)
+    mapping = {str(pair_template): {"0": "husband", "1": "keep", "2": "wife"}}
+    batch_id = actions.run(sid, husband, wife, [str(pair_template)], mapping, True)
+
+    view = actions.poll(sid, batch_id, 0)
+    assert view.finished and view.shown == 1 and view.gallery is not None
+    assert "All 1 done" in view.progress and view.failures == ""
+    assert view.zip_path is not None and view.zip_path.endswith(".zip")
+    assert view.first is not None and view.first[0].shape == view.first[1].shape
+    again = actions.poll(sid, batch_id, view.shown)
+    assert again.gallery is None and again.first is None  # nothing new: the gallery is not resent
+    before, after = actions.before_after(sid, batch_id, 0)
+    assert before.shape == after.shape and not np.array_equal(before, after)
+    stranger = actions.poll(sessions.new_session_id(), batch_id, 0)  # another session sees nothing
+    assert stranger.finished and stranger.gallery == [] and stranger.zip_path is None and stranger.progress == ""
+    with pytest.raises(gr.Error, match="does not exist"):
+        actions.before_after(sessions.new_session_id(), batch_id, 0)
+
+
+def test_failed_templates_say_why(actions: UIActions, photos: SamplePhotos, ui_ctx: AppContext) -> None:
+    from app.services import templates
+
+    blank = templates.add_template_image(
+        ui_ctx, templates.decode_upload(ui_ctx, photos.landscape.read_bytes()), name="Empty room"
+    )
+    pair = templates.add_template_files(ui_ctx, [str(photos.pair)], name="Pair")[0]
+    sid = sessions.new_session_id()
+    with pytest.raises(gr.Error, match="all templates|no face"):
+        actions.swap(str(photos.husband), str(photos.wife), str(blank.id), "", True, sid)
+    with pytest.warns(UserWarning, match="Empty room: no face"):  # gr.Warning outside a request
+        items = actions.swap(str(photos.husband), str(photos.wife), f"{pair.id},{blank.id}", "", True, sid)
+    assert [caption for _, caption in items] == ["Pair"]
+    [batch] = [b for b in actions.my_batches(sid) if b["total"] == 2]
+    report = actions.batch_status(sid, batch["batch_id"])
+    assert "output" not in report["results"][0]
+    view = actions.poll(sid, batch["batch_id"], 0)
+    assert "1 template(s) failed" in view.failures and "Empty room" in view.failures and "no face" in view.failures
+
+
+def test_service_errors_become_one_line_gr_errors(actions: UIActions, photos: SamplePhotos, pair_template: int) -> None:
+    sid = sessions.new_session_id()
+    with pytest.raises(gr.Error, match="consent"):
+        actions.run(sid, None, None, [str(pair_template)], {}, False)
+    with pytest.raises(gr.Error, match="Upload a husband photo first"):
+        actions.run(sid, None, None, [str(pair_template)], {}, True)
+    with pytest.raises(gr.Error, match="Pick at least one template"):
+        actions.swap(str(photos.husband), str(photos.wife), "", "", True, sid)
+    with pytest.raises(gr.Error, match="does not exist"):
+        actions.batch_status(sid, "no-such-batch")
+    with pytest.raises(gr.Error, match="no session"):
+        actions.my_photos(None)
+
+
+def test_unexpected_errors_are_not_shown_in_detail() -> None:
+    @user_errors
+    def broken() -> None:
+        raise RuntimeError("/secret/path/faceswap.db is locked")
+
+    with pytest.raises(gr.Error) as caught:
+        broken()
+    assert "secret" not in caught.value.message and "try again" in caught.value.message
+
+
+def test_template_views(actions: UIActions, ui_ctx: AppContext, pair_template: int, photos: SamplePhotos) -> None:
+    items, ids, choices = actions.template_gallery()
+    assert ids == [pair_template] and items[0][1] == "Friends pair · 3 faces · 1♂ 2♀"
+    assert choices == [(f"#{pair_template} Friends pair (3 faces)", str(pair_template))]
+    image, info = actions.template_detail(pair_template)
+    assert image.ndim == 3 and "3 face(s): 1 male, 2 female" in info and "preprocessed" in info
+    view = actions.mapping_view(pair_template, {})
+    assert [f.role for f in view.faces] == ["wife", "keep", "husband"] and not view.touched
+    assert all(f.thumb.shape == (128, 128, 3) for f in view.faces)
+    touched = actions.mapping_view(pair_template, {str(pair_template): {"0": "husband", "1": "keep", "2": "keep"}})
+    assert [f.role for f in touched.faces] == ["husband", "keep", "keep"] and touched.touched
+    assert actions.automatic_mapping(str(pair_template)) == {
+        str(pair_template): {"0": "wife", "1": "keep", "2": "husband"}
+    }
+
+
+def test_add_templates_reports_each_file(actions: UIActions, photos: SamplePhotos, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    calls: list[tuple[object, ...]] = []
+    text = tmp_path / "readme.png"
+    text.write_text("hello")
+    report = actions.add_templates([str(photos.pair), str(text), str(photos.pair)], "", lambda *a, **k: calls.append(a))
+    lines = report.splitlines()
+    assert lines[0].startswith("- ✓ **pair.png**: added as #") and "3 face(s)" in lines[0]
+    assert lines[1].startswith("- ✗ **readme.png**")
+    assert "already in the gallery" in lines[2]
+    assert calls[-1] == ((3, 3),)
+
+
+def test_privacy_summary_and_delete(actions: UIActions, photos: SamplePhotos) -> None:
+    sid = sessions.new_session_id()
+    assert actions.privacy_summary(sid) == "Nothing of yours is stored right now."
+    actions.upload_photo("wife", str(photos.wife), KEEP_TEMPORARY, sid)
+    assert "1 photo(s), 0 result(s)" in actions.privacy_summary(sid)
+    assert "deleted 1 images" in actions.delete_my_data(sid)
+    assert actions.privacy_summary(sid) == "Nothing of yours is stored right now."
+
+
+def test_build_ui_names_every_action(ui_ctx: AppContext, run_now: Submit) -> None:
+    demo = build_ui(ui_ctx, submit=run_now)
+    public = {d.api_name for d in demo.fns.values() if d.api_visibility == "public"}
+    assert public == {
+        "upload_husband",
+        "upload_wife",
+        "templates_gallery",
+        "show_template",
+        "use_template",
+        "add_templates",
+        "reset_mapping",
+        "run",
+        "poll",
+        "before_after",
+        "delete_my_data",
+        "engine_status",
+        "privacy_summary",
+        "swap",
+        "my_photos",
+        "my_batches",
+        "batch_status",
+        "batch_results",
+        "templates",
+        "automatic_mapping",
+    }
+    swap = next(d for d in demo.fns.values() if d.api_name == "swap")
+    assert [getattr(c, "label", None) for c in swap.inputs if c.stateful is False] == [
+        "husband_photo",
+        "wife_photo",
+        "template_ids",
+        "mapping_json",
+        "consent",
+    ]
+
+
+def test_queue_and_launch_settings(ui_ctx: AppContext, run_now: Submit) -> None:
+    from app.ui import QUEUE_MAX_SIZE, configure_queue, launch_options
+
+    demo = configure_queue(build_ui(ui_ctx, submit=run_now, with_examples=False))
+    assert demo._queue.max_size == QUEUE_MAX_SIZE and demo._queue.default_concurrency_limit == 4
+    options = launch_options(ui_ctx.settings)
+    assert options["max_file_size"] == f"{ui_ctx.settings.max_upload_mb}mb"
+    assert options["allowed_paths"] == []
+    assert str(ui_ctx.settings.resolved_data_dir) in options["blocked_paths"]
+    assert options["run_history"] is False and options["enable_monitoring"] is False
+    assert not any("flag" in (d.api_name or "") for d in demo.fns.values())

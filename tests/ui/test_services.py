@@ -1,0 +1,218 @@
+"""Services behind the UI: per-session queries, consent, parsing, capacity and deletion."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app.context import AppContext
+from app.errors import ConsentRequired, InvalidRequest, NotFound, QueueBusy
+from app.services import sessions, ui_runs
+from app.services.ui_runs import Submit
+from pipeline.errors import ImageRejected, MappingError, NoFaceFound
+from tests.fixtures_data import SamplePhotos
+
+
+def _upload_couple(ctx: AppContext, photos: SamplePhotos, session_id: str) -> tuple[ui_runs.PhotoRef, ui_runs.PhotoRef]:
+    husband = ui_runs.upload_photo(ctx, str(photos.husband), role="husband", session_id=session_id, keep=False)
+    wife = ui_runs.upload_photo(ctx, str(photos.wife), role="wife", session_id=session_id, keep=True)
+    return husband.ref, wife.ref
+
+
+def _run(
+    ctx: AppContext, submit: Submit, session_id: str, refs: tuple[ui_runs.PhotoRef, ui_runs.PhotoRef], template_id: int
+) -> str:
+    return ui_runs.start_batch(
+        ctx,
+        submit,
+        session_id=session_id,
+        husband=refs[0],
+        wife=refs[1],
+        template_ids=[template_id],
+        mappings={},
+        consent=True,
+    )
+
+
+def test_sessions_see_only_their_own_photos_and_batches(
+    ui_ctx: AppContext, photos: SamplePhotos, pair_template: int, run_now: Submit
+) -> None:
+    alice, bob = sessions.new_session_id(), sessions.new_session_id()
+    batch_id = _run(ui_ctx, run_now, alice, _upload_couple(ui_ctx, photos, alice), pair_template)
+
+    assert len(sessions.my_photos(ui_ctx, alice)) == 2
+    assert [b["batch_id"] for b in sessions.my_batches(ui_ctx, alice)] == [batch_id]
+    assert sessions.my_photos(ui_ctx, bob) == [] and sessions.my_batches(ui_ctx, bob) == []
+    for peek in (sessions.batch_report, sessions.completed_results):
+        with pytest.raises(NotFound):
+            peek(ui_ctx, bob, batch_id)
+    with pytest.raises(NotFound):
+        sessions.results_zip(ui_ctx, bob, batch_id, Path("/nonexistent"))
+    [result] = sessions.completed_results(ui_ctx, alice, batch_id)
+    assert result.template_name == "Friends pair" and result.pixels.ndim == 3
+
+
+@pytest.mark.parametrize("session_id", [None, "", "x" * 65])
+def test_a_missing_session_id_is_refused_not_read_as_everyone(ui_ctx: AppContext, session_id: str | None) -> None:
+    with pytest.raises(InvalidRequest):
+        sessions.my_photos(ui_ctx, session_id)
+    with pytest.raises(InvalidRequest):
+        sessions.my_batches(ui_ctx, session_id)
+
+
+def test_consent_is_required_before_anything_is_stored(
+    ui_ctx: AppContext, photos: SamplePhotos, pair_template: int, run_now: Submit
+) -> None:
+    sid = sessions.new_session_id()
+    with pytest.raises(ConsentRequired, match="consent"):
+        ui_runs.swap_files(
+            ui_ctx,
+            run_now,
+            session_id=sid,
+            husband_path=str(photos.husband),
+            wife_path=str(photos.wife),
+            template_ids=str(pair_template),
+            mapping_json="",
+            consent=False,
+        )
+    assert sessions.my_images(ui_ctx, sid) == []
+    refs = _upload_couple(ui_ctx, photos, sid)
+    with pytest.raises(ConsentRequired):
+        ui_runs.start_batch(
+            ui_ctx,
+            run_now,
+            session_id=sid,
+            husband=refs[0],
+            wife=refs[1],
+            template_ids=[pair_template],
+            mappings={},
+            consent=False,
+        )
+    assert sessions.my_batches(ui_ctx, sid) == []
+
+
+def test_swap_files_runs_with_a_mapping_keyed_by_template(
+    ui_ctx: AppContext, photos: SamplePhotos, pair_template: int, run_now: Submit
+) -> None:
+    sid = sessions.new_session_id()
+    mapping = f'{{"{pair_template}": {{"0": "husband", "2": "wife", "1": "keep"}}}}'
+    report = ui_runs.swap_files(
+        ui_ctx,
+        run_now,
+        session_id=sid,
+        husband_path=str(photos.husband),
+        wife_path=str(photos.wife),
+        template_ids=f" {pair_template} ,",
+        mapping_json=mapping,
+        consent=True,
+    )
+    [result] = report["results"]
+    assert result["status"] == "completed"
+    assert {f["index"]: f["role"] for f in result["faces"]} == {0: "husband", 1: None, 2: "wife"}
+    assert "output" not in sessions.public_report(report)["results"][0]
+
+
+def test_refusals_have_one_line_reasons(ui_ctx: AppContext, photos: SamplePhotos, tmp_path: Path) -> None:
+    sid = sessions.new_session_id()
+    with pytest.raises(NoFaceFound, match="no face"):
+        ui_runs.upload_photo(ui_ctx, str(photos.landscape), role="husband", session_id=sid, keep=False)
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image at all")
+    with pytest.raises(ImageRejected):
+        ui_runs.upload_photo(ui_ctx, str(text), role="wife", session_id=sid, keep=False)
+    several = ui_runs.upload_photo(ui_ctx, str(photos.pair), role="wife", session_id=sid, keep=False)
+    assert several.ref.faces_found == 3 and "most prominent" in (several.ref.note or "")
+    assert len(sessions.my_photos(ui_ctx, sid)) == 1  # refused uploads stored nothing
+
+
+def test_upload_size_limit(ui_ctx: AppContext, tmp_path: Path) -> None:
+    big = tmp_path / "big.jpg"
+    big.write_bytes(b"\xff\xd8" + b"0" * (ui_ctx.settings.max_upload_mb * 1024 * 1024 + 10))
+    with pytest.raises(ImageRejected, match="too large"):
+        ui_runs.read_upload(ui_ctx, big)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("3", [3]), ("1, 2,2 ; 5", [1, 2, 5]), (["4", 4, "7"], [4, 7])],
+)
+def test_parse_template_ids(text: str | list[object], expected: list[int]) -> None:
+    assert ui_runs.parse_template_ids(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", " , ", "1,x", "-1", "1.5", "99999999999"])
+def test_parse_template_ids_refuses(text: str) -> None:
+    with pytest.raises(InvalidRequest):
+        ui_runs.parse_template_ids(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["{", "[]", '{"1": "husband"}', '{"9": {"0": "husband"}}', '{"1": {"0": "king"}}', '{"1": {"a": "wife"}}']
+)
+def test_parse_mapping_json_refuses(text: str) -> None:
+    with pytest.raises(MappingError):
+        ui_runs.parse_mapping_json(text, [1])
+
+
+def test_mapping_state_helpers() -> None:
+    state = ui_runs.with_role({}, 7, {0: "husband", 1: "wife", 2: "keep"}, 2, "husband")
+    assert state == {"7": {"0": "husband", "1": "wife", "2": "husband"}}
+    state = ui_runs.with_role(state, 7, {0: "husband"}, 0, "keep")
+    assert state["7"]["0"] == "keep" and state["7"]["2"] == "husband"
+    assert ui_runs.mappings_for(state, [7, 8]) == {7: {"0": "keep", "1": "wife", "2": "husband"}}
+    assert ui_runs.mappings_for(state, [8]) == {}
+    assert ui_runs.without_templates(state, [7]) == {}
+
+
+def test_capacity_refuses_with_busy(
+    ui_ctx: AppContext, photos: SamplePhotos, pair_template: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = sessions.new_session_id()
+    refs = _upload_couple(ui_ctx, photos, sid)
+    queued: list[str] = []
+    _run(ui_ctx, queued.append, sid, refs, pair_template)  # submitted, never run: one task waits
+    monkeypatch.setattr(ui_runs, "MAX_SESSION_BACKLOG", 1)
+    with pytest.raises(QueueBusy, match="waiting"):
+        _run(ui_ctx, queued.append, sid, refs, pair_template)
+    monkeypatch.setattr(ui_runs, "MAX_BACKLOG", 1)
+    with pytest.raises(QueueBusy, match="busy"):
+        _run(ui_ctx, queued.append, sessions.new_session_id(), refs, pair_template)
+    assert len(queued) == 1
+
+
+def test_delete_my_data_removes_rows_and_files_of_this_session_only(
+    ui_ctx: AppContext, photos: SamplePhotos, pair_template: int, run_now: Submit, tmp_path: Path
+) -> None:
+    alice, bob = sessions.new_session_id(), sessions.new_session_id()
+    alice_batch = _run(ui_ctx, run_now, alice, _upload_couple(ui_ctx, photos, alice), pair_template)
+    bob_batch = _run(ui_ctx, run_now, bob, _upload_couple(ui_ctx, photos, bob), pair_template)
+    alice_zip = sessions.results_zip(ui_ctx, alice, alice_batch, tmp_path / "zips")
+    with zipfile.ZipFile(alice_zip) as archive:
+        assert archive.namelist() == ["01-friends-pair.jpg"]
+    alice_files = [Path(r["output"]) for r in sessions.batch_report(ui_ctx, alice, alice_batch)["results"]]
+    assert all(path.is_file() for path in alice_files)
+
+    summary = sessions.delete_my_data(ui_ctx, alice)
+
+    assert "deleted 3 images" in summary
+    assert sessions.my_images(ui_ctx, alice) == [] and sessions.my_batches(ui_ctx, alice) == []
+    assert not any(path.exists() for path in alice_files)
+    assert len(sessions.my_images(ui_ctx, bob)) == 3
+    assert sessions.batch_report(ui_ctx, bob, bob_batch)["completed"] == 1
+
+
+def test_engine_status_names_the_engine_and_the_better_one(ui_ctx: AppContext) -> None:
+    status = ui_runs.engine_status(ui_ctx)
+    assert status.line == "classic (offline)" and status.ready
+    assert status.hint is not None and "models download" in status.hint
+
+
+def test_example_photos_are_written_once_into_the_data_dir(ui_ctx: AppContext) -> None:
+    pair = ui_runs.example_photos(ui_ctx)
+    assert pair is not None
+    husband, wife = map(Path, pair)
+    assert husband.name == "Tom_Hanks_54745.png" and wife.parent == ui_ctx.settings.resolved_data_dir / "examples"
+    stamp = wife.stat().st_mtime_ns
+    assert ui_runs.example_photos(ui_ctx) == pair and wife.stat().st_mtime_ns == stamp
