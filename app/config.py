@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=15, alias="FACESWAP_MAX_UPLOAD_MB", ge=1, le=100)
     temporary_ttl_hours: float = Field(default=24.0, alias="FACESWAP_TEMP_TTL_HOURS", gt=0)
     task_lease_seconds: int = Field(default=300, alias="FACESWAP_TASK_LEASE_SECONDS", ge=5)
+    crawl_allow_private: bool = Field(default=False, alias="FACESWAP_CRAWL_ALLOW_PRIVATE")
     cleanup_interval_minutes: int = Field(default=15, alias="FACESWAP_CLEANUP_MINUTES", ge=1)
     queue_name: str = Field(default="coswap", alias="FACESWAP_QUEUE_NAME", pattern=r"^[A-Za-z0-9_]{1,64}$")
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,11 +119,13 @@ def make_huey(
     immediate: bool = False,
     context: AppContext | None = None,
     name: str | None = None,
+    process_setup: Callable[[], None] | None = None,
 ) -> Huey:
     """RedisHuey when REDIS_URL is set, else SqliteHuey at <data dir>/queue.db.
 
     `immediate=True` runs every enqueued task synchronously in the caller (tests).
     `context` makes the tasks use an existing AppContext instead of building their own.
+    `process_setup` runs in each worker at start, before its face engine is loaded and warmed.
     """
     queue_name = name or settings.queue_name
     common: dict[str, Any] = {"results": False, "immediate": immediate, "utc": True}
@@ -132,7 +135,7 @@ def make_huey(
     else:
         settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
         huey = _SqliteQueue(queue_name, filename=str(queue_db_path(settings)), timeout=30, **common)
-    huey.coswap = _register_tasks(huey, ProcessContext(settings, injected=context))
+    huey.coswap = _register_tasks(huey, ProcessContext(settings, injected=context), process_setup)
     return huey
 
 
@@ -140,7 +143,7 @@ def queue_db_path(settings: Settings) -> Path:
     return settings.resolved_data_dir / "queue.db"
 
 
-def _register_tasks(huey: Huey, state: ProcessContext) -> QueueTasks:
+def _register_tasks(huey: Huey, state: ProcessContext, process_setup: Callable[[], None] | None) -> QueueTasks:
     def swap(task_id: str) -> None:
         run_swap_task(state.get(), task_id)
 
@@ -160,6 +163,8 @@ def _register_tasks(huey: Huey, state: ProcessContext) -> QueueTasks:
 
     @huey.on_startup(name="coswap_warm_engine")
     def warm_engine() -> None:
+        if process_setup is not None:
+            process_setup()
         seconds = state.warm()
         log.info("worker %d ready: engine warmed in %.1fs", os.getpid(), seconds)
 
@@ -201,7 +206,8 @@ def queued_task_ids(huey: Huey) -> set[str]:
     for raw in [*huey.storage.enqueued_items(), *huey.storage.scheduled_items()]:
         try:
             message = huey.serializer.deserialize(raw)
-        except Exception:  # a message from another version: not ours to judge
+        except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError, ValueError):
+            log.debug("skipped a queue message this version cannot read")
             continue
         if getattr(message, "name", None) == swap_name and getattr(message, "args", None):
             found.add(str(message.args[0]))
@@ -274,7 +280,7 @@ def run_cleanup(ctx: AppContext) -> CleanupReport:
     from app.services.cleanup import cleanup_expired
     from db.base import utcnow
 
-    report = cleanup_expired(ctx, now=utcnow())
-    if report.changed or report.skipped:
+    report = cleanup_expired(ctx, now=utcnow())  # logs what it deleted
+    if report.skipped:
         log.info("cleanup: %s", report.summary())
     return report

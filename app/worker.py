@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("coswap.worker")
 
 SHUTDOWN_TIMEOUT_SECONDS = 60.0  # a graceful stop lets the current swap finish
-EMBEDDED_MAX_POLL_SECONDS = 1.0  # SQLite has no blocking pop: poll at most this far apart
+EMBEDDED_MAX_POLL_SECONDS = 0.25  # SQLite has no blocking pop: an idle worker polls at most this far apart
 _PR_SET_PDEATHSIG = 1
 
 
@@ -37,16 +37,17 @@ def run_worker(settings: Settings, *, workers: int = 1, periodic: bool = True) -
     Each worker process builds its own AppContext (database engine, face engine) after the
     fork and warms the engine before taking its first task.
     """
-    huey = make_huey(settings)
+    threads = threads_per_process(workers)
+    huey = make_huey(settings, process_setup=lambda: _prepare_worker_process(threads))
     startup_reconcile(settings, huey)
-    huey.on_startup(name="coswap_die_with_consumer")(_die_with_parent)
+    _DieWithConsumer(os.getpid()).register()  # the worker and scheduler processes it forks
     consumer = huey.create_consumer(
         workers=workers,
         worker_type="process",
         periodic=periodic,
         graceful_signal="TERM",
         shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-        max_delay=EMBEDDED_MAX_POLL_SECONDS if not settings.redis_url else 10.0,
+        max_delay=EMBEDDED_MAX_POLL_SECONDS,  # SQLite polls; Redis blocks on BRPOP and ignores it
     )
     log.info(
         "worker started: %d process(es), queue %r on %s, database %s",
@@ -57,6 +58,7 @@ def run_worker(settings: Settings, *, workers: int = 1, periodic: bool = True) -
     )
     _quiet_huey_logs()
     consumer.run()
+    log.info("worker stopped")
     return 0
 
 
@@ -119,26 +121,75 @@ def start_embedded_consumer(
         max_delay=EMBEDDED_MAX_POLL_SECONDS,
         shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
     )
+    _quiet_huey_logs()
     consumer.start()
     log.info("embedded queue consumer started: %d thread(s)", workers)
     return EmbeddedConsumer(huey, consumer)
 
 
-def _die_with_parent() -> None:
-    """A worker process ends when its consumer dies (even by SIGKILL) instead of running on alone."""
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
+def threads_per_process(workers: int, cpus: int | None = None) -> int:
+    """CPU threads each worker process may use so that N processes do not oversubscribe the cores."""
+    return max(1, (cpus or os.cpu_count() or 1) // max(1, workers))
+
+
+def _prepare_worker_process(threads: int) -> None:
+    _limit_threads(threads)
+
+
+def _limit_threads(threads: int) -> None:
+    """Runs before the engine loads: OpenCV's loops and OpenMP/BLAS pools use `threads` threads."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
+        import cv2
+
+        cv2.setNumThreads(threads)
+    except ImportError:
         return
-    if os.getppid() != parent:  # the consumer died before prctl took effect
-        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class _DieWithConsumer:
+    """Processes the consumer forks end when it dies (even by SIGKILL) instead of running on alone.
+
+    Linux only (PR_SET_PDEATHSIG); processes forked further down are left alone.
+    """
+
+    consumer_pid: int
+    forking_pid: int = 0
+
+    def register(self) -> None:
+        if sys.platform.startswith("linux"):
+            os.register_at_fork(before=self._before, after_in_child=self._in_child)
+
+    def _before(self) -> None:
+        self.forking_pid = os.getpid()
+
+    def _in_child(self) -> None:
+        if self.forking_pid != self.consumer_pid:
+            return
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != self.consumer_pid:  # the consumer died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _DropRetriedErrors(logging.Filter):
+    """Huey logs every exception with its traceback (SQL parameters included); a transient error
+    that will be retried already has our own one-line warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return type(error).__name__ != "TransientTaskError"
 
 
 def _quiet_huey_logs() -> None:
     """Our own log line per task replaces Huey's three; Huey's warnings and errors still show."""
+    huey_log = logging.getLogger("huey")
     for name in ("huey", "huey.consumer", "huey.consumer.Scheduler"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    if not any(isinstance(f, _DropRetriedErrors) for f in huey_log.filters):
+        huey_log.addFilter(_DropRetriedErrors())

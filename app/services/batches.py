@@ -225,7 +225,7 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
         wife_path = store.path_for(session.get_one(Image, task.wife_photo_id))
         faces_json = batch.source_faces or {}
         template_id, overrides, use_preprocessed = task.template_id, task.mapping_overrides, task.use_preprocessed
-        expires_at, session_id = batch.expires_at, batch.session_id
+        expires_at, session_id, batch_id = batch.expires_at, batch.session_id, batch.batch_id
     engine = ctx.face_engine()
     husband = SourceFace(Face.from_dict(faces_json["husband"]), read_stored(husband_path))
     wife = SourceFace(Face.from_dict(faces_json["wife"]), read_stored(wife_path))
@@ -237,6 +237,10 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
     render = render_swap(engine, pixels, faces, husband, wife, overrides)
     swap_seconds = time.perf_counter() - swap_started
     with files_guard() as ledger, transaction(ctx.sessions) as session:
+        # Lock order batch row, then task row: the second update of the task row below makes
+        # PostgreSQL re-check its foreign keys (a KEY SHARE lock on the batch row), and two
+        # workers upgrading that to FOR UPDATE in refresh_batch_counts would deadlock.
+        session.execute(select(BatchTask.id).where(BatchTask.batch_id == batch_id).with_for_update())
         # Fence first, file second: the fenced update locks the row, so a worker whose lease
         # was taken over (or whose task was deleted) never writes or removes the result file.
         done = session.execute(

@@ -277,6 +277,12 @@ def _flatten(rows: Iterable[tuple[int | None, ...]]) -> set[int]:
 
 
 def _delete_rows(session: Session, batch_ids: set[str], task_ids: set[str], image_ids: set[int]) -> _Deleted:
+    if batch_ids:
+        # Same lock order as a worker's completion (batch row, then task row): no deadlock with a
+        # worker finishing a task of a batch being deleted; the worker then finds its row gone.
+        session.execute(
+            select(BatchTask.id).where(BatchTask.batch_id.in_(batch_ids)).order_by(BatchTask.id).with_for_update()
+        )
     tasks = 0
     if batch_ids or task_ids:
         tasks = len(
