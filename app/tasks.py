@@ -97,6 +97,7 @@ class QueueTasks:
     swap: TaskWrapper
     reconcile: TaskWrapper
     cleanup: TaskWrapper
+    crawl: TaskWrapper
     context: ProcessContext
 
     @property
@@ -153,10 +154,14 @@ def _register_tasks(huey: Huey, state: ProcessContext, process_setup: Callable[[
     def cleanup() -> None:
         run_cleanup(state.get())
 
+    def crawl(crawl_id: int) -> None:
+        run_crawl_task(state.get(), crawl_id)
+
     swap_task = huey.task(
         retries=TRANSIENT_RETRIES, retry_delay=RETRY_DELAY_SECONDS, retry_backoff=RETRY_BACKOFF, name=SWAP_TASK_NAME
     )(swap)
     reconcile_task = huey.periodic_task(crontab(minute="*"), name="reconcile")(reconcile)
+    crawl_task = huey.task(name="crawl")(crawl)
     cleanup_task = huey.periodic_task(cleanup_schedule(state.settings.cleanup_interval_minutes), name="cleanup")(
         cleanup
     )
@@ -172,7 +177,9 @@ def _register_tasks(huey: Huey, state: ProcessContext, process_setup: Callable[[
     def close_context() -> None:
         state.close()
 
-    return QueueTasks(swap=swap_task, reconcile=reconcile_task, cleanup=cleanup_task, context=state)
+    return QueueTasks(
+        swap=swap_task, reconcile=reconcile_task, cleanup=cleanup_task, crawl=crawl_task, context=state
+    )
 
 
 def cleanup_schedule(minutes: int) -> Any:
@@ -197,6 +204,24 @@ def enqueue_swap_tasks(huey: Huey, task_ids: Iterable[str], *, delay_seconds: fl
             swap.schedule(args=(task_id,), delay=delay_seconds)
         else:
             huey.enqueue(swap.s(task_id))
+
+
+def enqueue_crawl(huey: Huey, crawl_id: int) -> None:
+    """Queue a crawl whose crawl_tasks row is committed."""
+    huey.enqueue(queue_tasks(huey).crawl.s(crawl_id))
+
+
+def run_crawl_task(ctx: AppContext, crawl_id: int) -> None:
+    """Run one crawl; its outcome (refusals included) is recorded on the crawl_tasks row."""
+    from app.errors import ServiceError
+    from app.services.crawl import execute_crawl
+
+    try:
+        report = execute_crawl(ctx, crawl_id, allow_private=ctx.settings.crawl_allow_private)
+    except ServiceError as exc:
+        log.info("crawl %s refused: %s", crawl_id, type(exc).__name__)
+        return
+    log.info("crawl %s %s: %s imported, %s rejected", crawl_id, report["status"], report["imported"], report["rejected"])
 
 
 def queued_task_ids(huey: Huey) -> set[str]:

@@ -425,3 +425,39 @@ def example_templates() -> list[str]:
         return [str(sample_paths().t1)]
     except ModelUnavailable:
         return []
+
+
+CrawlStarter = Callable[[int], None]
+
+
+def make_crawl_starter(ctx: AppContext, mode: SubmitMode = "auto") -> CrawlStarter:
+    """Crawls started from the UI run on the job queue ('inline': a background thread)."""
+    if mode in ("auto", "queue"):
+        from app.tasks import enqueue_crawl, make_huey
+
+        huey = make_huey(ctx.settings)
+        return lambda crawl_id: enqueue_crawl(huey, crawl_id)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coswap-crawl")
+
+    def run_in_background(crawl_id: int) -> None:
+        from app.services.crawl import execute_crawl
+
+        executor.submit(_logged, execute_crawl, ctx, crawl_id)
+
+    return run_in_background
+
+
+def _logged(fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception as exc:  # recorded on the crawl row; a background thread has nobody to raise to
+        log.info("background crawl ended: %s", _one_line(exc))
+
+
+def start_crawl(ctx: AppContext, url: str, start: CrawlStarter) -> int:
+    """Record the crawl row, then hand its id to the queue. Private addresses are never allowed here."""
+    from app.services.crawl import create_crawl
+
+    crawl_id = create_crawl(ctx, url)
+    start(crawl_id)
+    return crawl_id

@@ -13,7 +13,7 @@ import gradio as gr
 from app.config import Settings
 from app.context import AppContext
 from app.services import sessions, ui_runs
-from app.ui import mapping, results, templates, upload
+from app.ui import crawl_form, mapping, results, templates, upload
 from app.ui.actions import UIActions, uploaded_path
 from app.ui.theme import CSS, FOOTER_NOTE, HEADER_HTML, make_theme
 
@@ -23,8 +23,14 @@ SWAP_API_CONCURRENCY = 2
 DELETE_CACHE = (1800, 7200)  # every 30 min, delete Gradio's cached copies older than 2 h
 
 
-def build_ui(ctx: AppContext, *, submit: ui_runs.Submit | None = None, with_examples: bool = True) -> gr.Blocks:
-    """The whole app. `submit` decides how batches run (default: ui_runs.make_submitter)."""
+def build_ui(
+    ctx: AppContext,
+    *,
+    submit: ui_runs.Submit | None = None,
+    crawl_start: ui_runs.CrawlStarter | None = None,
+    with_examples: bool = True,
+) -> gr.Blocks:
+    """The whole app. `submit` and `crawl_start` decide how batches and crawls run (default: the queue)."""
     actions = UIActions(ctx, submit or ui_runs.make_submitter(ctx))
     photo_examples = None
     template_examples = None
@@ -88,6 +94,9 @@ def build_ui(ctx: AppContext, *, submit: ui_runs.Submit | None = None, with_exam
         demo.load(actions.privacy_summary, [session], [privacy], api_name="privacy_summary", show_progress="hidden")
 
         templates.wire(templates_tab, actions, selected).then(
+            refresh_templates, None, template_outputs, api_visibility="private"
+        )
+        crawl_form.wire(templates_tab.crawl, ctx, crawl_start or ui_runs.make_crawl_starter(ctx)).then(
             refresh_templates, None, template_outputs, api_visibility="private"
         )
         results.wire(results_tab, actions, session, upload_tab.husband, upload_tab.wife, mapping_tab.mappings)

@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from app.ui import crawl_form
 from app.ui.actions import UIActions
 
 
@@ -22,6 +23,7 @@ class TemplatesTab:
     add_name: gr.Textbox
     add_button: gr.Button
     add_status: gr.Markdown
+    crawl: crawl_form.CrawlForm
 
 
 def create_tab(actions: UIActions, template_examples: list[list[str]] | None = None) -> TemplatesTab:
@@ -65,7 +67,7 @@ def create_tab(actions: UIActions, template_examples: list[list[str]] | None = N
                 gr.Examples(
                     examples=template_examples, inputs=[add_files], label="Sample template", api_visibility="private"
                 )
-        # The lead adds the "Import from a web page" crawl form here (an Accordion like the one above).
+        crawl = crawl_form.create_form()
 
     return TemplatesTab(
         gallery,
@@ -78,6 +80,7 @@ def create_tab(actions: UIActions, template_examples: list[list[str]] | None = N
         add_name,
         add_button,
         add_status,
+        crawl,
     )
 
 

@@ -169,6 +169,7 @@ def test_build_ui_names_every_action(ui_ctx: AppContext, run_now: Submit) -> Non
         "batch_results",
         "templates",
         "automatic_mapping",
+        "crawl_templates",
     }
     swap = next(d for d in demo.fns.values() if d.api_name == "swap")
     assert [getattr(c, "label", None) for c in swap.inputs if c.stateful is False] == [
