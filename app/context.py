@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from app.config import Settings
+from app.services.storage import DecodedImageCache
 from db.session import SessionFactory, make_engine, make_session_factory
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ class AppContext:
     settings: Settings
     db_engine: Engine
     sessions: SessionFactory
+    image_cache: DecodedImageCache = field(default_factory=DecodedImageCache, repr=False)
     _face_engine: FaceEngine | None = field(default=None, repr=False)
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -40,3 +40,43 @@ def cpu_model() -> str:
             if line.lower().startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "unknown"
+
+
+SPIN_ITERATIONS = 2_000_000
+
+
+def parallel_speedup(processes: int = 2, *, iterations: int = SPIN_ITERATIONS) -> float:
+    """How much faster `processes` pure-Python busy loops finish together than one after another,
+    right now: `processes` on an idle machine with that many free cores, near 1 when the machine
+    (or the host under a virtual one) gives this process only one core's worth of CPU."""
+    import multiprocessing
+
+    single = _spin(iterations)
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    children = [
+        context.Process(target=_spin_together, args=(barrier, iterations, results), daemon=True)
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+    slowest = max(results.get(timeout=60) for _ in children)
+    for child in children:
+        child.join(timeout=10)
+    return processes * single / slowest
+
+
+def _spin(iterations: int) -> float:
+    import time
+
+    started = time.perf_counter()
+    total = 0
+    for number in range(iterations):
+        total += number * number
+    return time.perf_counter() - started
+
+
+def _spin_together(barrier: Any, iterations: int, results: Any) -> None:
+    barrier.wait()
+    results.put(_spin(iterations))

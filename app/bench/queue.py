@@ -32,6 +32,7 @@ class Throughput:
     per_second: Stat
     task_ms_median: float | None
     peak_rss_mb: float  # the largest worker process seen during these runs
+    machine_speedup_2: Stat  # two busy-loop processes against one, measured between the rounds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class Throughput:
             "templates": self.templates,
             "task_ms_median": self.task_ms_median,
             "peak_worker_rss_mb": round(self.peak_rss_mb, 1),
+            "machine_2_process_speedup": round(self.machine_speedup_2.median, 2),
         }
 
 
@@ -48,13 +50,17 @@ def measure_throughputs(
 ) -> dict[int, Throughput]:
     """`runs` batches of `templates` 2-face templates per worker count, each on freshly started and
     warmed worker processes (the queue's own measure_batch_throughput), watched for their peak
-    memory. Worker counts take turns run by run, so drift on a noisy machine hits all of them."""
+    memory. Worker counts take turns run by run, so drift on a noisy machine hits all of them.
+    Before each round the machine's own two-process speedup is measured, to read the ratios against."""
+    from app.bench.machine import parallel_speedup
     from app.services.queue_bench import measure_batch_throughput
 
     rates: dict[int, list[float]] = {workers: [] for workers in worker_counts}
     task_ms: dict[int, list[float]] = {workers: [] for workers in worker_counts}
     peaks: dict[int, float] = {workers: 0.0 for workers in worker_counts}
+    machine: list[float] = []
     for number in range(runs):
+        machine.append(parallel_speedup(2))
         for workers in worker_counts:
             with PeakRssMonitor() as monitor:
                 result = measure_batch_throughput(ws.settings, templates, workers)
@@ -74,6 +80,7 @@ def measure_throughputs(
             per_second=summarize(rates[workers]),
             task_ms_median=round(summarize(task_ms[workers]).median, 2) if task_ms[workers] else None,
             peak_rss_mb=peaks[workers],
+            machine_speedup_2=summarize(machine),
         )
         for workers in worker_counts
     }

@@ -224,13 +224,13 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
         husband_path = store.path_for(session.get_one(Image, task.husband_photo_id))
         wife_path = store.path_for(session.get_one(Image, task.wife_photo_id))
         faces_json = batch.source_faces or {}
-        template_id, overrides, use_preprocessed = task.template_id, task.mapping_overrides, task.use_preprocessed
+        overrides = task.mapping_overrides
         expires_at, session_id, batch_id = batch.expires_at, batch.session_id, batch.batch_id
+        template_path, faces = template_service.swap_inputs(session, store, task.template_id, task.use_preprocessed)
     engine = ctx.face_engine()
-    husband = SourceFace(Face.from_dict(faces_json["husband"]), read_stored(husband_path))
-    wife = SourceFace(Face.from_dict(faces_json["wife"]), read_stored(wife_path))
-    pixels = template_service.template_pixels(ctx, template_id)
-    faces = template_service.stored_faces(ctx, template_id) if use_preprocessed else None
+    husband = SourceFace(Face.from_dict(faces_json["husband"]), ctx.image_cache.read(husband_path))
+    wife = SourceFace(Face.from_dict(faces_json["wife"]), ctx.image_cache.read(wife_path))
+    pixels = read_stored(template_path)
     if faces is None:
         faces = engine.detect(pixels)
     swap_started = time.perf_counter()

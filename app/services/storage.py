@@ -116,3 +116,38 @@ def read_stored(path: Path) -> RGBImage:
     if pixels is None:
         raise FileNotFoundError(f"stored image missing: {path.name}")
     return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+
+
+class DecodedImageCache:
+    """A few recently decoded stored images of this process (couple photos reused by every task of a batch).
+
+    Keyed by path, size and mtime, so a replaced file is decoded again. Held per AppContext, never
+    in a module global; entries are only reachable through rows the caller was allowed to read.
+    """
+
+    def __init__(self, capacity: int = 6) -> None:
+        from collections import OrderedDict
+        from threading import Lock
+
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[str, int, int], RGBImage] = OrderedDict()
+        self._lock = Lock()
+
+    def read(self, path: Path) -> RGBImage:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        pixels = read_stored(path)
+        pixels.setflags(write=False)
+        with self._lock:
+            self._entries[key] = pixels
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return pixels
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.context import AppContext
 from app.errors import NotFound
@@ -101,8 +103,6 @@ def add_template_files(ctx: AppContext, paths: list[str], name: str | None = Non
 
 
 def _template_name(path: str, name: str | None, number: int, count: int) -> str:
-    from pathlib import Path
-
     if name:
         return name if count == 1 else f"{name} {number}"
     return Path(path).stem.replace("_", " ")[:200] or f"template {number}"
@@ -169,6 +169,18 @@ def stored_faces(ctx: AppContext, template_id: int) -> list[Face] | None:
         if row is None or row.preprocessing_status != "completed" or not row.face_data:
             return None
         return [Face.from_dict(record) for record in row.face_data]
+
+
+def swap_inputs(
+    session: Session, image_store: ImageStore, template_id: int, use_preprocessed: bool
+) -> tuple[Path, list[Face] | None]:
+    """The template's file and, when wanted and available, its stored faces: one session, no detection."""
+    template = _load(session, template_id)
+    row = template.preprocessing
+    faces = None
+    if use_preprocessed and row is not None and row.preprocessing_status == "completed" and row.face_data:
+        faces = [Face.from_dict(record) for record in row.face_data]
+    return image_store.path_for(template.original_image), faces
 
 
 def template_pixels(ctx: AppContext, template_id: int) -> RGBImage:

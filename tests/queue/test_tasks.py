@@ -41,7 +41,7 @@ def test_default_queue_is_sqlite_in_the_data_dir(settings: Settings) -> None:
     assert isinstance(huey, SqliteHuey)
     assert Path(huey.storage.filename) == settings.resolved_data_dir / "queue.db"
     names = set(huey._registry._registry)
-    assert names == {"app.tasks.swap", "app.tasks.reconcile", "app.tasks.cleanup"}
+    assert names == {"app.tasks.swap", "app.tasks.reconcile", "app.tasks.cleanup", "app.tasks.crawl"}
     assert {t.__name__ for t in huey._registry._periodic_tasks} == {"reconcile", "cleanup"}
 
 
