@@ -12,10 +12,16 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.config import Settings
+from tests.fixtures_data import SamplePhotos, write_sample_photos
+
+if TYPE_CHECKING:
+    from app.context import AppContext
+    from pipeline.face import FaceEngine
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -93,3 +99,29 @@ def chromium_path() -> str:
     found = Path(CHROMIUM).exists() or shutil.which("chromium") is not None
     require_service(found, f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> SamplePhotos:
+    return write_sample_photos(tmp_path_factory.mktemp("photos"))
+
+
+@pytest.fixture(scope="session")
+def classic(tmp_path_factory: pytest.TempPathFactory) -> FaceEngine:
+    """One warmed classic engine for the whole run (models load once)."""
+    from pipeline.engines import create_engine
+
+    engine = create_engine("classic", tmp_path_factory.mktemp("models"))
+    engine.warmup()
+    return engine
+
+
+def open_context(settings: Settings, engine: FaceEngine) -> AppContext:
+    """A migrated context on `settings` that uses an already warm engine."""
+    from app.context import build_context
+    from db import migrate
+
+    ctx = build_context(settings)
+    migrate.upgrade(ctx.db_engine)
+    ctx.use_face_engine(engine)
+    return ctx

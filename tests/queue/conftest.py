@@ -19,22 +19,16 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 
 from app.config import Settings
-from app.context import AppContext, build_context
-from db import migrate
+from app.context import AppContext
 from db.models import BatchTask, FaceswapTask, Image
 from pipeline.face import FaceEngine
 from tests.cli_helpers import ROOT
-from tests.conftest import make_settings
-from tests.fixtures_data import SamplePhotos, write_sample_photos
+from tests.conftest import make_settings, open_context
+from tests.fixtures_data import SamplePhotos
 
 # Two-face crops of t1.jpg (woman + man), shifted a few pixels so each has its own sha256.
 PAIR_BOXES = ((230, 100, 620, 480), (700, 40, 1050, 520))
 SHIFTS = ((0, 0), (0, 8), (8, 0), (8, 8), (16, 0), (16, 8))
-
-
-@pytest.fixture(scope="session")
-def photos(tmp_path_factory: pytest.TempPathFactory) -> SamplePhotos:
-    return write_sample_photos(tmp_path_factory.mktemp("queue-photos"))
 
 
 @pytest.fixture(scope="session")
@@ -53,15 +47,6 @@ def write_pair_templates(folder: Path, t1: Path, count: int) -> list[Path]:
         source.crop((x1 + dx, y1 + dy, x2 + dx, y2 + dy)).save(path)
         paths.append(path)
     return paths
-
-
-@pytest.fixture(scope="session")
-def classic(tmp_path_factory: pytest.TempPathFactory) -> FaceEngine:
-    from pipeline.engines import create_engine
-
-    engine = create_engine("classic", tmp_path_factory.mktemp("queue-models"))
-    engine.warmup()
-    return engine
 
 
 class InterruptingEngine:
@@ -89,13 +74,6 @@ class InterruptingEngine:
         if action is not None:
             action()
         return result
-
-
-def open_context(settings: Settings, engine: FaceEngine) -> AppContext:
-    ctx = build_context(settings)
-    migrate.upgrade(ctx.db_engine)
-    ctx.use_face_engine(engine)
-    return ctx
 
 
 @pytest.fixture

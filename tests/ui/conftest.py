@@ -22,9 +22,9 @@ from app.context import AppContext
 from app.services import runs, templates
 from app.services.ui_runs import Submit
 from tests.cli_helpers import ROOT
-from tests.conftest import make_settings
+from pipeline.face import FaceEngine
+from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos, write_sample_photos
-from tests.services.conftest import _context, classic, photos  # noqa: F401  (shared fixtures)
 
 ARTIFACTS = ROOT / "test-artifacts"
 START_TIMEOUT = 90.0
@@ -41,14 +41,14 @@ class ServedApp:
 
 
 @pytest.fixture
-def ui_ctx(tmp_path: Path, classic) -> Iterator[AppContext]:  # noqa: F811
-    context = _context(make_settings(tmp_path / "data"), classic)
+def ui_ctx(tmp_path: Path, classic: FaceEngine) -> Iterator[AppContext]:
+    context = open_context(make_settings(tmp_path / "data"), classic)
     yield context
     context.dispose()
 
 
 @pytest.fixture
-def pair_template(ui_ctx: AppContext, photos: SamplePhotos) -> int:  # noqa: F811
+def pair_template(ui_ctx: AppContext, photos: SamplePhotos) -> int:
     return templates.add_template_files(ui_ctx, [str(photos.pair)], name="Friends pair")[0].id
 
 
@@ -79,12 +79,12 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
 
 
 @pytest.fixture(scope="session")
-def served_app(tmp_path_factory: pytest.TempPathFactory, classic) -> Iterator[ServedApp]:  # noqa: F811
+def served_app(tmp_path_factory: pytest.TempPathFactory, classic: FaceEngine) -> Iterator[ServedApp]:
     """`python app.py serve` with two preprocessed templates (a 3-face pair and a faceless image)."""
     base = tmp_path_factory.mktemp("served")
     data_dir, cache_dir = base / "data", base / "gradio-cache"
     sample = write_sample_photos(base / "photos")
-    context = _context(make_settings(data_dir), classic)
+    context = open_context(make_settings(data_dir), classic)
     try:
         pair = templates.add_template_files(context, [str(sample.pair)], name="Friends pair")[0]
         blank = templates.add_template_files(context, [str(sample.landscape)], name="Empty room")[0]
