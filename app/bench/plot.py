@@ -23,8 +23,8 @@ def plot_scaling(data: dict[str, Any], path: Path) -> Path:
     figure, (by_faces, by_size, by_workers) = plt.subplots(1, 3, figsize=(15, 4.6))
     _seconds_panel(by_faces, sweeps["faces"], "faces", "faces in the template (t1.jpg, others painted over)")
     _seconds_panel(by_size, sweeps["size"], "megapixels", "template size in megapixels (t1.jpg resized, 6 faces)")
-    _workers_panel(by_workers, sweeps["workers"])
     machine = data.get("machine", {})
+    _workers_panel(by_workers, sweeps["workers"], cores=int(machine.get("cores_usable") or 1))
     figure.suptitle(
         f"CoSwap bench, engine {data.get('engine')} on {data.get('provider')}; "
         f"{machine.get('cpu', '?')}, {machine.get('cores_usable', '?')} cores; {machine.get('date', '')[:10]}. "
@@ -53,7 +53,7 @@ def _seconds_panel(axes: Any, rows: list[dict[str, Any]], x_key: str, label: str
     axes.legend(fontsize=8)
 
 
-def _workers_panel(axes: Any, rows: list[dict[str, Any]]) -> None:
+def _workers_panel(axes: Any, rows: list[dict[str, Any]], *, cores: int) -> None:
     workers = [row["workers"] for row in rows]
     medians = [row["median"] for row in rows]
     below = [row["median"] - row["min"] for row in rows]
@@ -61,7 +61,17 @@ def _workers_panel(axes: Any, rows: list[dict[str, Any]]) -> None:
     axes.errorbar(workers, medians, yerr=[below, above], fmt="o-", capsize=3, label="measured (median)")
     if rows:
         base = medians[0] / workers[0]
-        axes.plot(workers, [base * w for w in workers], "k:", alpha=0.5, label="linear from 1 worker")
+        axes.plot(workers, [base * min(w, cores) for w in workers], "k:", alpha=0.5, label=f"ideal on {cores} cores")
+        machine = rows[0].get("machine_2_process_speedup")
+        if machine is not None:
+            ceiling = base * machine
+            axes.plot(
+                [w for w in workers if w >= 2],
+                [ceiling for w in workers if w >= 2],
+                "r--",
+                alpha=0.6,
+                label=f"1 worker × the machine's own 2-process speedup ({machine:.2f}×)",
+            )
     templates = rows[0]["templates"] if rows else "?"
     axes.set_xlabel(f"worker processes (one batch of {templates} 2-face templates)")
     axes.set_ylabel("templates per second")

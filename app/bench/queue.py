@@ -10,13 +10,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import select
 
 from app.bench.stats import Stat, summarize
 from app.bench.workspace import BenchFailed, Workspace
 from db.models import BatchTask
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 log = logging.getLogger("coswap.bench")
 
@@ -156,7 +159,7 @@ def measure_first_result(ws: Workspace, template_ids: list[int], *, runs: int, i
 
 
 @contextmanager
-def _embedded_consumer(ws: Workspace) -> Iterator[Any]:
+def _embedded_consumer(ws: Workspace) -> Iterator[Huey]:
     import uuid
 
     from app.worker import start_embedded_consumer

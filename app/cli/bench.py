@@ -33,6 +33,7 @@ def register(sub: Any) -> None:
 
 def bench_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.bench.workspace import BenchFailed
+    from app.services.queue_bench import BenchError
 
     if args.from_json:
         try:
@@ -42,7 +43,7 @@ def bench_command(settings: Settings, args: argparse.Namespace) -> int:
     else:
         try:
             data = _measure(settings, args)
-        except BenchFailed as exc:
+        except (BenchFailed, BenchError) as exc:
             print(f"error: bench failed: {first_line(exc)}", file=sys.stderr)
             return EXIT_FAILED
     if args.plot:
