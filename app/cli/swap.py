@@ -14,6 +14,7 @@ from app.config import Settings
 from app.context import AppContext
 
 POLL_SECONDS = 0.25
+IDLE_HINT_SECONDS = 10.0
 
 
 def register(sub: Any) -> None:
@@ -68,9 +69,13 @@ def _submit_to_queue(ctx: AppContext, args: argparse.Namespace, mappings: dict[i
 
 
 def _wait(ctx: AppContext, batch_id: str) -> None:
+    """Poll until every task is done; say once if no worker seems to be picking the batch up."""
+    import sys
+
     from app.services.batches import batch_report
 
     report = batch_report(ctx, batch_id)
+    waiting_since, hinted = time.monotonic(), False
     with progress(report["total"], "queued batch") as bar:
         while True:
             report = batch_report(ctx, batch_id)
@@ -78,6 +83,13 @@ def _wait(ctx: AppContext, batch_id: str) -> None:
             bar.update(done - bar.n)
             if done >= report["total"]:
                 return
+            if not hinted and report["status"] == "pending" and time.monotonic() - waiting_since > IDLE_HINT_SECONDS:
+                print(
+                    f"waiting for a worker: start `python app.py worker` (or `python app.py`); "
+                    f"batch {batch_id} stays queued until one runs",
+                    file=sys.stderr,
+                )
+                hinted = True
             time.sleep(POLL_SECONDS)
 
 
