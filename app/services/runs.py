@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 
 from app.context import AppContext
 from app.services import batches
 from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
+from pipeline.errors import MappingError
 from pipeline.mapping import parse_mapping_json
 
 CLI_SESSION = "cli"
 
 
-def parse_template_mappings(text: str | None, template_ids: list[int]) -> dict[int, dict[str, str]]:
-    """`--mapping` JSON: either one face mapping for every template, or keyed by template id."""
-    if not text:
+def parse_template_mappings(
+    text: str | None, template_ids: list[int], *, label: str = "--mapping", per_face_allowed: bool = True
+) -> dict[int, dict[str, str]]:
+    """Mapping JSON for a batch: {"<template id>": {"<face index>": role}}, or (the CLI) one
+    {"<face index>": role} for every template. Raises MappingError with a one-line reason."""
+    if text is None or not str(text).strip():
         return {}
-    import json
-
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        from app.errors import InvalidRequest
-
-        raise InvalidRequest(f"--mapping is not valid JSON: {exc.msg}") from exc
+        raise MappingError(f"{label} is not valid JSON ({exc.msg})") from exc
     if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        return {int(k): {str(i): str(r) for i, r in parse_mapping_json(json.dumps(v)).items()} for k, v in data.items()}
-    per_face = {str(i): str(r) for i, r in parse_mapping_json(text).items()}
+        return {_template_key(key, template_ids, label): _face_roles(faces) for key, faces in data.items()}
+    if not per_face_allowed:
+        raise MappingError(f'{label} must look like {{"<template id>": {{"<face index>": "husband"}}}}')
+    per_face = _face_roles(data)
     return {template_id: per_face for template_id in template_ids}
+
+
+def _template_key(key: object, template_ids: list[int], label: str) -> int:
+    text = str(key).strip()
+    template_id = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+    if template_id is None or template_id not in template_ids:
+        raise MappingError(f"{label} names template {key!r}, which is not in the batch")
+    return template_id
+
+
+def _face_roles(faces: object) -> dict[str, str]:
+    return {str(index): str(role) for index, role in parse_mapping_json(json.dumps(faces)).items()}
 
 
 def start_from_files(

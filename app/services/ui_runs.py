@@ -7,7 +7,6 @@ Nothing here keeps per-user data; callers pass the session id every time.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -21,14 +20,13 @@ from sqlalchemy import func, select
 
 from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, QueueBusy
-from app.services import batches, photos, sessions
+from app.services import batches, photos, runs, sessions
 from app.services import templates as template_service
 from db.models import BatchTask, FaceswapTask
-from pipeline.errors import ImageRejected, MappingError
+from pipeline.errors import ImageRejected
 from pipeline.face import Face, RGBImage
 from pipeline.intake import decode_image
 from pipeline.mapping import Role
-from pipeline.mapping import parse_mapping_json as parse_face_mapping
 
 log = logging.getLogger(__name__)
 
@@ -202,22 +200,7 @@ def parse_template_ids(value: str | list[Any] | None) -> list[int]:
 
 def parse_mapping_json(text: str | None, template_ids: list[int]) -> dict[int, dict[str, str]]:
     """'' → automatic; else {"<template id>": {"<face index>": "husband"|"wife"|"keep"}}."""
-    if text is None or not str(text).strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MappingError(f"mapping_json is not valid JSON ({exc.msg})") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise MappingError('mapping_json must look like {"<template id>": {"<face index>": "husband"}}')
-    parsed: dict[int, dict[str, str]] = {}
-    for key, faces in data.items():
-        key_text = str(key).strip()
-        template_id = int(key_text) if key_text.isascii() and key_text.isdigit() and len(key_text) <= 9 else None
-        if template_id is None or template_id not in template_ids:
-            raise MappingError(f"mapping_json names template {key!r}, which is not in template_ids")
-        parsed[template_id] = {str(i): str(r) for i, r in parse_face_mapping(json.dumps(faces)).items()}
-    return parsed
+    return runs.parse_template_mappings(text, template_ids, label="mapping_json", per_face_allowed=False)
 
 
 # ---------------------------------------------------------------- running

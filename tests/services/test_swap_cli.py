@@ -61,6 +61,7 @@ def test_failed_template_gives_exit_1(cli_env: tuple) -> None:
         ("no_face", "no face found in the husband photo"),
         ("unknown_template", "do not exist"),
         ("bad_mapping", "not valid json"),
+        ("foreign_template_key", "not in the batch"),
     ],
 )
 def test_refusals_exit_2_with_one_line(cli_env: tuple, tmp_path: Path, case: str, expected: str) -> None:
@@ -73,8 +74,10 @@ def test_refusals_exit_2_with_one_line(cli_env: tuple, tmp_path: Path, case: str
         husband = str(photos.landscape)
     elif case == "unknown_template":
         template = "9999"
-    else:
+    elif case == "bad_mapping":
         extra = ["--mapping", "{nope"]
+    else:
+        extra = ["--mapping", '{"x": {"0": "wife"}}']
     photos_dir = Path(env["FACESWAP_DATA_DIR"]) / "images" / "photos"
     before = sorted(photos_dir.rglob("*")) if photos_dir.exists() else []
     result = run_cli("swap", "--husband", husband, "--wife", str(photos.wife), "--template", template, *extra, env=env)
