@@ -6,6 +6,7 @@ assigned target faces. Engines enforce it by compositing through these masks at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,23 +97,21 @@ def swap_region(shape_hw: tuple[int, int], face: Face) -> Mask:
 
 def combined_mask(shape_hw: tuple[int, int], faces: list[Face]) -> Mask:
     """Union of the face masks of all faces (the stored template mask image)."""
-    mask = np.zeros((int(shape_hw[0]), int(shape_hw[1])), dtype=np.uint8)
-    for face in faces:
-        region = face_region(shape_hw, face)
-        if not region.is_empty:
-            view = mask[region.top : region.bottom, region.left : region.right]
-            np.maximum(view, region.face, out=view)
-    return mask
+    return _union(shape_hw, faces, lambda region: region.face)
 
 
 def combined_swap_region(shape_hw: tuple[int, int], faces: list[Face]) -> Mask:
     """Union of swap_region() of the faces: everything an engine may change for them."""
+    return _union(shape_hw, faces, lambda region: region.allowed)
+
+
+def _union(shape_hw: tuple[int, int], faces: list[Face], part: Callable[[FaceRegion], Mask]) -> Mask:
     mask = np.zeros((int(shape_hw[0]), int(shape_hw[1])), dtype=np.uint8)
     for face in faces:
         region = face_region(shape_hw, face)
         if not region.is_empty:
             view = mask[region.top : region.bottom, region.left : region.right]
-            np.maximum(view, region.allowed, out=view)
+            np.maximum(view, part(region), out=view)
     return mask
 
 
