@@ -53,13 +53,14 @@ class ImageStore:
         expires_at: datetime | None = None,
         key: str | None = None,
         fmt: str = "png",
+        encoded: bytes | None = None,
     ) -> Image:
-        """Encode without metadata, write, and add the row.
+        """Encode without metadata (unless `encoded` already holds those bytes), write, and add the row.
 
         Each row owns its own file. `key` makes the path deterministic, so a rerun
         of the same task overwrites its result instead of adding a second one.
         """
-        data = encode_png(pixels) if fmt == "png" else encode_jpeg(pixels)
+        data = encoded if encoded is not None else encode_png(pixels) if fmt == "png" else encode_jpeg(pixels)
         digest = sha256_hex(data)
         token = key or uuid.uuid4().hex
         suffix = "jpg" if fmt == "jpeg" else fmt

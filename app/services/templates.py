@@ -69,7 +69,8 @@ def add_template_image(
     """Store one decoded image as a permanent template unless its sha256 is known; then preprocess."""
     if preprocess:
         ctx.face_engine()  # an unusable engine refuses before anything is written
-    digest = sha256_hex(encode_png(decoded.array))
+    encoded = encode_png(decoded.array)
+    digest = sha256_hex(encoded)
     with ctx.sessions() as session:
         existing = session.execute(
             select(Template.id)
@@ -81,7 +82,7 @@ def add_template_image(
         summary = get_template(ctx, existing)
         return TemplateSummary(**{**summary.__dict__, "duplicate": True})
     with files_guard() as ledger, transaction(ctx.sessions) as session:
-        image = store(ctx).save(session, ledger, decoded.array, kind="templates")
+        image = store(ctx).save(session, ledger, decoded.array, kind="templates", encoded=encoded)
         template = Template(name=name[:200], original_image_id=image.id, source_url=source_url, category=category)
         session.add(template)
         session.flush()
