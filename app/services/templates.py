@@ -89,7 +89,7 @@ def add_template_image(
         session.add(TemplatePreprocessing(template_id=template.id, preprocessing_status="pending"))
         template_id = template.id
     if preprocess:
-        return preprocess_template(ctx, template_id)
+        return preprocess_template(ctx, template_id, pixels=decoded.array)
     return get_template(ctx, template_id)
 
 
@@ -109,7 +109,7 @@ def _template_name(path: str, name: str | None, number: int, count: int) -> str:
     return Path(path).stem.replace("_", " ")[:200] or f"template {number}"
 
 
-def preprocess_template(ctx: AppContext, template_id: int) -> TemplateSummary:
+def preprocess_template(ctx: AppContext, template_id: int, *, pixels: RGBImage | None = None) -> TemplateSummary:
     """Detect faces, classify gender, store face data and a mask image. A faceless template is 'failed'."""
     with transaction(ctx.sessions) as session:
         template = _load(session, template_id)
@@ -119,7 +119,8 @@ def preprocess_template(ctx: AppContext, template_id: int) -> TemplateSummary:
         image_path = store(ctx).path_for(template.original_image)
     engine = ctx.face_engine()
     try:
-        pixels = read_stored(image_path)
+        if pixels is None:  # given when the caller has just stored these very pixels
+            pixels = read_stored(image_path)
         faces = engine.detect(pixels)
     except Exception as exc:
         _mark_failed(ctx, template_id, f"preprocessing error: {type(exc).__name__}")
