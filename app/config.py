@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,26 @@ class Settings(BaseSettings):
     crawl_allow_private: bool = Field(default=False, alias="FACESWAP_CRAWL_ALLOW_PRIVATE")
     cleanup_interval_minutes: int = Field(default=15, alias="FACESWAP_CLEANUP_MINUTES", ge=1)
     queue_name: str = Field(default="coswap", alias="FACESWAP_QUEUE_NAME", pattern=r"^[A-Za-z0-9_]{1,64}$")
+    # Public demo: None = decided by the bind address (see `public_demo_for`); true/false force it.
+    public_demo: bool | None = Field(default=None, alias="FACESWAP_PUBLIC_DEMO")
+    max_private_templates: int = Field(default=10, alias="FACESWAP_MAX_PRIVATE_TEMPLATES", ge=0)
+    max_pending_tasks: int = Field(default=24, alias="FACESWAP_MAX_PENDING_TASKS", ge=1)
+    max_uploads_per_hour: int = Field(default=60, alias="FACESWAP_MAX_UPLOADS_PER_HOUR", ge=1)
+    seed_templates: bool = Field(default=True, alias="FACESWAP_SEED_TEMPLATES")
+    auto_download: bool = Field(default=False, alias="FACESWAP_AUTO_DOWNLOAD")
+    models_base_url: str | None = Field(default=None, alias="FACESWAP_MODELS_BASE_URL")
+
+    @property
+    def is_public_demo(self) -> bool:
+        """True only once public mode was decided on (explicitly, or by `serve` from its bind)."""
+        return self.public_demo is True
+
+    def public_demo_for(self, host: str | None) -> bool:
+        """Public-demo mode for a server bound to `host`: an explicit setting wins, else any
+        non-loopback bind (0.0.0.0 on a Space) is public."""
+        if self.public_demo is not None:
+            return self.public_demo
+        return not is_loopback(host)
 
     @property
     def resolved_data_dir(self) -> Path:
@@ -51,6 +72,16 @@ class Settings(BaseSettings):
     @property
     def is_embedded(self) -> bool:
         return self.database_url is None or self.sqlalchemy_url.startswith("sqlite")
+
+
+def is_loopback(host: str | None) -> bool:
+    """None (Gradio's default 127.0.0.1), localhost and 127.x / ::1 are loopback; anything else is not."""
+    if host is None or host.strip().lower() in ("", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def normalize_database_url(url: str) -> str:

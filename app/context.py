@@ -18,6 +18,8 @@ from db.session import SessionFactory, make_engine, make_session_factory
 if TYPE_CHECKING:
     from pipeline.engines import EngineDecision
     from pipeline.face import FaceEngine
+    from pipeline.model_download import BackgroundDownload
+    from pipeline.model_files import ModelManifest
 
 
 @dataclass
@@ -28,11 +30,15 @@ class AppContext:
     image_cache: DecodedImageCache = field(default_factory=DecodedImageCache, repr=False)
     _face_engine: FaceEngine | None = field(default=None, repr=False)
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    model_download: BackgroundDownload | None = field(default=None, repr=False)  # FACESWAP_AUTO_DOWNLOAD
+    model_manifest: ModelManifest | None = field(default=None, repr=False)  # None: the pinned insightface set
 
     def engine_decision(self) -> EngineDecision:
         from pipeline.engines import resolve_engine
 
-        return resolve_engine(self.settings.engine, self.settings.models_dir)
+        if self.model_manifest is None:
+            return resolve_engine(self.settings.engine, self.settings.models_dir)
+        return resolve_engine(self.settings.engine, self.settings.models_dir, self.model_manifest)
 
     def face_engine(self) -> FaceEngine:
         """The face engine, built and warmed once per process on first use."""
@@ -40,10 +46,27 @@ class AppContext:
             if self._face_engine is None:
                 from pipeline.engines import create_engine
 
-                engine = create_engine(self.engine_decision().name, self.settings.models_dir)
+                engine = self._create_engine()
                 engine.warmup()
                 self._face_engine = engine
             return self._face_engine
+
+    def reload_face_engine(self) -> FaceEngine:
+        """Build and warm the engine the settings pick now (e.g. insightface once its files verify),
+        then switch to it; calls already running keep the engine they hold."""
+        engine = self._create_engine()
+        engine.warmup()
+        with self._engine_lock:
+            self._face_engine = engine
+        return engine
+
+    def _create_engine(self) -> FaceEngine:
+        from pipeline.engines import create_engine
+
+        name = self.engine_decision().name
+        if self.model_manifest is None:
+            return create_engine(name, self.settings.models_dir)
+        return create_engine(name, self.settings.models_dir, self.model_manifest)
 
     def loaded_face_engine(self) -> FaceEngine | None:
         """The face engine if it is already built and warmed; never builds it."""

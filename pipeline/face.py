@@ -107,6 +107,7 @@ class FaceEngine(Protocol):
     """What both engines provide. Images are RGB uint8 arrays."""
 
     name: EngineName
+    face_data_version: str  # stored with a template's face data; another value means re-preprocess
 
     @property
     def provider(self) -> str:

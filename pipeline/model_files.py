@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ FileState = Literal["present", "missing", "wrong_size", "checksum_mismatch"]
 DOWNLOAD_HINT = "run `python app.py models download`"
 CHUNK_BYTES = 1 << 20
 HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+ProgressCallback = Callable[[str, int, int], None]  # (file name, bytes so far, bytes expected)
 
 
 @dataclass(frozen=True)
@@ -219,11 +220,14 @@ def download_models(
     progress: bool,
     base_url_override: str | None = None,
     manifest: ModelManifest = INSIGHTFACE_MANIFEST,
+    on_progress: ProgressCallback | None = None,
+    timeout: httpx.Timeout = HTTP_TIMEOUT,
 ) -> list[ModelFileStatus]:
     """Fetch every model file that is not already verified, then return the final statuses.
 
     Each file is written to a temporary name in `models_dir`, checked for size and sha256, and
     renamed into place atomically. Raises ModelUnavailable when a file cannot be had.
+    `on_progress` is called from this thread as bytes arrive (for a status line).
     """
     models_dir = Path(models_dir)
     try:
@@ -231,7 +235,8 @@ def download_models(
         for download in manifest.downloads():
             wanted = [f for f in manifest.files_from(download) if not file_status(models_dir, f).ok]
             if wanted:
-                _download_and_install(download, wanted, models_dir, base_url_override, progress)
+                fetch = _Fetch(base_url_override, progress, on_progress, timeout)
+                _download_and_install(download, wanted, models_dir, fetch)
     except (OSError, zipfile.BadZipFile) as exc:
         raise ModelUnavailable(f"cannot write model files in {models_dir}: {exc}") from exc
     statuses = check_model_files(models_dir, manifest)
@@ -240,10 +245,18 @@ def download_models(
     return statuses
 
 
-def _download_and_install(
-    download: Download, wanted: list[ModelFile], models_dir: Path, base_url_override: str | None, progress: bool
-) -> None:
-    with _fetched(download, models_dir, base_url_override, progress) as fetched:
+@dataclass(frozen=True)
+class _Fetch:
+    """How to fetch: base URL override, terminal bar, progress callback, timeouts."""
+
+    base_url_override: str | None
+    progress: bool
+    on_progress: ProgressCallback | None
+    timeout: httpx.Timeout
+
+
+def _download_and_install(download: Download, wanted: list[ModelFile], models_dir: Path, fetch: _Fetch) -> None:
+    with _fetched(download, models_dir, fetch) as fetched:
         for model_file in wanted:
             if model_file.member is None:
                 _install_download(fetched, model_file, models_dir)
@@ -252,15 +265,15 @@ def _download_and_install(
 
 
 @contextmanager
-def _fetched(download: Download, directory: Path, base_url_override: str | None, progress: bool) -> Iterator[Path]:
+def _fetched(download: Download, directory: Path, fetch: _Fetch) -> Iterator[Path]:
     """A verified temporary copy of `download` from the first URL that delivers it; removed afterwards."""
     with _temporary(directory, download.file_name) as (path, stream):
         failures = []
-        for url in download.urls_with_base(base_url_override):
+        for url in download.urls_with_base(fetch.base_url_override):
             stream.seek(0)
             stream.truncate()
             try:
-                _download_into(url, download, stream, progress)
+                _download_into(url, download, stream, fetch)
                 break
             except (httpx.HTTPError, ModelUnavailable) as exc:
                 failures.append(f"{url}: {exc}")
@@ -270,8 +283,8 @@ def _fetched(download: Download, directory: Path, base_url_override: str | None,
         yield path
 
 
-def _download_into(url: str, download: Download, stream: IO[bytes], progress: bool) -> None:
-    with httpx.Client(follow_redirects=True, timeout=HTTP_TIMEOUT) as client, client.stream("GET", url) as response:
+def _download_into(url: str, download: Download, stream: IO[bytes], fetch: _Fetch) -> None:
+    with httpx.Client(follow_redirects=True, timeout=fetch.timeout) as client, client.stream("GET", url) as response:
         response.raise_for_status()
         announced = response.headers.get("content-length")
         if announced is not None and announced.isdigit() and int(announced) != download.size:
@@ -282,15 +295,23 @@ def _download_into(url: str, download: Download, stream: IO[bytes], progress: bo
             unit_scale=True,
             desc=download.file_name,
             file=sys.stderr,
-            disable=not progress,
+            disable=not fetch.progress,
         ) as bar:
-            chunks = _counted(response.iter_bytes(CHUNK_BYTES), bar)
+            chunks = _counted(response.iter_bytes(CHUNK_BYTES), bar, download, fetch.on_progress)
             _copy_verified(chunks, stream, download.file_name, download.size, download.sha256)
 
 
-def _counted(chunks: Iterator[bytes], bar: tqdm) -> Iterator[bytes]:
+def _counted(
+    chunks: Iterator[bytes], bar: tqdm, download: Download, on_progress: ProgressCallback | None
+) -> Iterator[bytes]:
+    received = 0
+    if on_progress is not None:
+        on_progress(download.file_name, 0, download.size)
     for chunk in chunks:
         bar.update(len(chunk))
+        received += len(chunk)
+        if on_progress is not None:
+            on_progress(download.file_name, received, download.size)
         yield chunk
 
 

@@ -38,6 +38,7 @@ class ClassicEngine:
     """
 
     name: EngineName = "classic"
+    face_data_version: str = "classic-1"  # bump when stored face data of older versions must be redone
 
     def __init__(self, model_files: ClassicModelFiles | None = None) -> None:
         self._model_files = model_files

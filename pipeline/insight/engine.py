@@ -33,6 +33,7 @@ class InsightFaceEngine:
     """FaceEngine on insightface models. Sessions load lazily (or in warmup) and are shared by threads."""
 
     name: EngineName = "insightface"
+    face_data_version: str = "insightface-1"  # bump when stored face data of older versions must be redone
 
     def __init__(
         self,
