@@ -25,7 +25,7 @@ from app.services import templates as template_service
 from app.services.storage import files_guard, read_stored
 from app.services.swapping import render_swap, resolve_roles
 from db.base import utcnow
-from db.models import BatchTask, FaceswapTask, Image, Template
+from db.models import BatchTask, FaceswapTask, Image
 from db.session import transaction
 from pipeline.errors import PipelineError
 from pipeline.face import Face, SourceFace
@@ -65,7 +65,7 @@ class TaskOutcome:
 
 def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None = None) -> str:
     """One batch row and N task rows in one transaction; task ids are enqueued only after commit."""
-    template_ids = validate_templates(ctx, request.template_ids, request.mappings)
+    template_ids = validate_templates(ctx, request.template_ids, request.mappings, viewer=request.session_id)
     batch_id = str(uuid.uuid4())
     with transaction(ctx.sessions) as session:
         photos = _couple_images(session, request)
@@ -108,22 +108,26 @@ def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None
 
 
 def validate_templates(
-    ctx: AppContext, template_ids: list[int], mappings: Mapping[int, Mapping[str, str]]
+    ctx: AppContext,
+    template_ids: list[int],
+    mappings: Mapping[int, Mapping[str, str]],
+    *,
+    viewer: template_service.Viewer = None,
 ) -> list[int]:
-    """Refuse unknown templates and impossible mappings before anything is written."""
+    """Refuse unknown templates (and other sessions' private ones) and impossible mappings before
+    anything is written."""
     template_ids = list(dict.fromkeys(template_ids))
     if not template_ids:
         raise InvalidRequest("pick at least one template")
     unknown = set(mappings) - set(template_ids)
     if unknown:
         raise InvalidRequest(f"mapping given for template(s) not in the batch: {sorted(unknown)}")
-    with ctx.sessions() as session:
-        found = set(session.execute(select(Template.id).where(Template.id.in_(template_ids))).scalars())
+    found = template_service.visible_ids(ctx, template_ids, viewer=viewer)
     missing = [t for t in template_ids if t not in found]
     if missing:
         raise NotFound(f"template(s) {missing} do not exist")
     for template_id, overrides in mappings.items():
-        faces = template_service.stored_faces(ctx, template_id)
+        faces = template_service.stored_faces(ctx, template_id, viewer=viewer)
         if faces is not None:
             resolve_roles(faces, overrides)  # raises MappingError with a one-line reason
     return template_ids
@@ -226,8 +230,13 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
         faces_json = batch.source_faces or {}
         overrides = task.mapping_overrides
         expires_at, session_id, batch_id = batch.expires_at, batch.session_id, batch.batch_id
-        template_path, faces = template_service.swap_inputs(session, store, task.template_id, task.use_preprocessed)
-    engine = ctx.face_engine()
+        template_id, use_preprocessed = task.template_id, task.use_preprocessed
+        engine = ctx.face_engine()
+        template_path, faces = template_service.swap_inputs(
+            session, store, template_id, use_preprocessed, viewer=session_id, face_data_version=engine.face_data_version
+        )
+    if faces is None and use_preprocessed and template_service.ensure_current(ctx, template_id, viewer=session_id):
+        faces = template_service.stored_faces(ctx, template_id, viewer=session_id)  # upgraded on first use
     husband = SourceFace(Face.from_dict(faces_json["husband"]), ctx.image_cache.read(husband_path))
     wife = SourceFace(Face.from_dict(faces_json["wife"]), ctx.image_cache.read(wife_path))
     pixels = read_stored(template_path)

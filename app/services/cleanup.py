@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.context import AppContext
-from db.models import BatchTask, FaceswapTask, Image, Template
+from db.models import BatchTask, FaceswapTask, Image, Template, TemplatePreprocessing
 from db.session import transaction
 
 log = logging.getLogger(__name__)
@@ -49,11 +49,12 @@ class CleanupReport:
     files_missing: int = 0
     kept_in_use: int = 0
     cancelled_tasks: int = 0
+    templates: int = 0  # private templates removed with their originals
     skipped: str | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.batches or self.tasks or self.images)
+        return bool(self.batches or self.tasks or self.images or self.templates)
 
     def summary(self) -> str:
         if self.skipped:
@@ -64,6 +65,8 @@ class CleanupReport:
         )
         if self.cancelled_tasks:
             text_ += f" ({self.cancelled_tasks} unfinished)"
+        if self.templates:
+            text_ += f", {self.templates} private templates"
         if self.kept_in_use:
             text_ += f"; kept {self.kept_in_use} images still needed by pending or running tasks"
         if self.files_missing:
@@ -97,19 +100,22 @@ def cleanup_expired(ctx: AppContext, now: datetime, *, limit: int = DEFAULT_LIMI
             )
             batch_ids = _deletable_batches(session, expired, now)
             task_ids = _deletable_loose_tasks(session, expired)
-            image_ids = expired - _still_referenced(session, expired, batch_ids, task_ids)
-            deleted = _delete_rows(session, batch_ids, task_ids, image_ids)
+            deleted = _delete_rows(session, batch_ids, task_ids, set())
+            templates, mask_paths = _delete_private_templates(session, expired)
+            image_ids = expired - _still_referenced(session, expired, set(), set())
+            deleted.paths.extend(_delete_images(session, image_ids))
     except IntegrityError:
         # A batch was created on an expiring photo while we ran; nothing was deleted.
         return CleanupReport(skipped="a concurrent change referenced an expiring image; the next run retries")
-    removed, missing = _remove_files(ctx, deleted.paths)
+    removed, missing = _remove_files(ctx, deleted.paths + mask_paths)
     report = CleanupReport(
         batches=deleted.batches,
         tasks=deleted.tasks,
-        images=len(deleted.paths),
+        images=len(deleted.paths) + len(mask_paths),
         files_removed=removed,
         files_missing=missing,
         kept_in_use=len(expired) - len(image_ids),
+        templates=templates,
     )
     if report.changed:
         log.info("expiry cleanup: %s", report.summary())
@@ -139,8 +145,9 @@ def delete_session_data(ctx: AppContext, session_id: str) -> CleanupReport:
         deleted_tasks_batches = _delete_rows(session, batch_ids, task_ids, set())
         # Results a running task committed meanwhile carry the session id too: select again.
         image_ids = set(session.execute(select(Image.id).where(Image.session_id == session_id)).scalars())
+        templates, mask_paths = _delete_private_templates(session, image_ids)
         image_ids -= _still_referenced(session, image_ids, set(), set())
-        paths = _delete_images(session, image_ids)
+        paths = _delete_images(session, image_ids) + mask_paths
     removed, missing = _remove_files(ctx, paths)
     report = CleanupReport(
         batches=deleted_tasks_batches.batches,
@@ -149,6 +156,7 @@ def delete_session_data(ctx: AppContext, session_id: str) -> CleanupReport:
         files_removed=removed,
         files_missing=missing,
         cancelled_tasks=cancelled,
+        templates=templates,
     )
     log.info("session data deleted: %s", report.summary())
     return report
@@ -270,6 +278,36 @@ def _still_referenced(
         session.execute(select(Template.original_image_id).where(Template.original_image_id.in_(image_ids))).scalars()
     )
     return used & image_ids
+
+
+def _delete_private_templates(session: Session, image_ids: set[int]) -> tuple[int, list[str]]:
+    """Templates whose (temporary) original is among `image_ids` and that no remaining task uses:
+    their preprocessing rows and templates go, and their mask images (rows; paths returned)."""
+    if not image_ids:
+        return 0, []
+    candidates = set(
+        session.execute(
+            select(Template.id).where(Template.original_image_id.in_(image_ids))
+        ).scalars()
+    )
+    if not candidates:
+        return 0, []
+    used = set(
+        session.execute(select(FaceswapTask.template_id).where(FaceswapTask.template_id.in_(candidates))).scalars()
+    )
+    doomed = candidates - used
+    if not doomed:
+        return 0, []
+    mask_ids = {
+        mask_id
+        for mask_id in session.execute(
+            select(TemplatePreprocessing.masked_image_id).where(TemplatePreprocessing.template_id.in_(doomed))
+        ).scalars()
+        if mask_id is not None
+    }
+    session.execute(delete(TemplatePreprocessing).where(TemplatePreprocessing.template_id.in_(doomed)))
+    session.execute(delete(Template).where(Template.id.in_(doomed)))
+    return len(doomed), _delete_images(session, mask_ids)
 
 
 def _flatten(rows: Iterable[tuple[int | None, ...]]) -> set[int]:

@@ -55,7 +55,7 @@ def start_from_files(
     session_id: str = CLI_SESSION,
     enqueue: batches.Enqueue | None = None,
 ) -> str:
-    batches.validate_templates(ctx, template_ids, mappings)
+    batches.validate_templates(ctx, template_ids, mappings, viewer=session_id)
     prepared = [prepare_photo_file(ctx, husband_path, "husband"), prepare_photo_file(ctx, wife_path, "wife")]
     husband, wife = store_photos(ctx, prepared, session_id=session_id)
     return start_from_photos(ctx, husband, wife, template_ids, mappings, session_id=session_id, enqueue=enqueue)

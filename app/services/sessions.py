@@ -2,7 +2,7 @@
 
 Every function takes the browser session id and filters by it; an empty or missing id is
 refused, never read as "all sessions". Another session's batch is reported as not found.
-Templates are shared and are not filtered here.
+Templates are filtered by session in app.services.templates (shared + this session's own).
 """
 
 from __future__ import annotations
@@ -186,7 +186,8 @@ def before_after(
 ) -> tuple[RGBImage, RGBImage, ResultImage]:
     """The template as it was and the `index`-th result, for a before/after view."""
     result = completed_result(ctx, session_id, batch_id, index)
-    return template_service.template_pixels(ctx, result.template_id), result.pixels, result
+    before = template_service.template_pixels(ctx, result.template_id, viewer=session_id)
+    return before, result.pixels, result
 
 
 def results_zip(ctx: AppContext, session_id: str | None, batch_id: str, folder: Path) -> Path:

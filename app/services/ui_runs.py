@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, QueueBusy
-from app.services import batches, photos, runs, sessions
+from app.services import batches, photos, quotas, runs, sessions
 from app.services import templates as template_service
-from db.models import BatchTask, FaceswapTask
+from db.models import FaceswapTask
 from pipeline.errors import ImageRejected
 from pipeline.face import Face, RGBImage
 from pipeline.intake import decode_image
@@ -34,7 +34,6 @@ Submit = Callable[[str], None]
 SubmitMode = Literal["auto", "queue", "inline"]
 
 MAX_TEMPLATES_PER_RUN = 12
-MAX_SESSION_BACKLOG = 24  # unfinished tasks one session may have
 MAX_BACKLOG = 200  # unfinished tasks on the whole server before "busy, try again"
 WAIT_POLL_SECONDS = 0.1
 CONSENT_MESSAGE = 'tick "I have the consent of the people in these photos" before swapping'
@@ -86,6 +85,7 @@ def upload_photo(
     sid = sessions.require_session(session_id)
     if not path:
         raise InvalidRequest(f"no {role} photo given")
+    quotas.record_uploads(ctx, sid, 1)
     photo = photos.ingest_photo(ctx, read_upload(ctx, path), role=role, session_id=sid, keep=keep)
     ref = PhotoRef(
         image_id=photo.image_id,
@@ -236,20 +236,14 @@ def _run_inline_logged(ctx: AppContext, batch_id: str) -> None:
 
 
 def check_capacity(ctx: AppContext, session_id: str, wanted: int) -> None:
-    """Refuse new work with a clear 'busy' when the server or this session has too much waiting."""
+    """Refuse new work with a clear 'busy' when the server has too much waiting, and with a quota
+    message when this session has (settings.max_pending_tasks)."""
     unfinished = FaceswapTask.status.in_(("pending", "running"))
     with ctx.sessions() as session:
         total = session.execute(select(func.count()).select_from(FaceswapTask).where(unfinished)).scalar_one()
-        mine = session.execute(
-            select(func.count())
-            .select_from(FaceswapTask)
-            .join(BatchTask, FaceswapTask.batch_id == BatchTask.batch_id)
-            .where(unfinished, BatchTask.session_id == session_id)
-        ).scalar_one()
     if total + wanted > MAX_BACKLOG:
         raise QueueBusy(f"the server is busy ({total} swaps waiting); try again in a minute")
-    if mine + wanted > MAX_SESSION_BACKLOG:
-        raise QueueBusy(f"you already have {mine} swaps waiting; let them finish first")
+    quotas.check_pending_tasks(ctx, session_id, wanted)
 
 
 def start_batch(
@@ -309,7 +303,7 @@ def swap_files(
         raise ConsentRequired(CONSENT_MESSAGE)
     ids = parse_template_ids(template_ids)
     mappings = parse_mapping_json(mapping_json, ids)
-    batches.validate_templates(ctx, ids, mappings)
+    batches.validate_templates(ctx, ids, mappings, viewer=sid)
     prepared = []
     for role, path in (("husband", husband_path), ("wife", wife_path)):
         if not path:
@@ -317,6 +311,7 @@ def swap_files(
         pixels = decode_image(read_upload(ctx, path), max_side=ctx.settings.max_image_side).array
         prepared.append(photos.prepare_photo(ctx, pixels, role))  # type: ignore[arg-type]
     check_capacity(ctx, sid, len(ids))
+    quotas.record_uploads(ctx, sid, 2)
     husband, wife = photos.store_photos(ctx, prepared, session_id=sid)
     refs = [
         PhotoRef(p.image_id, p.role, p.face.to_dict(with_embedding=True), p.faces_found, p.note, False)
@@ -440,7 +435,9 @@ def _logged(fn: Callable[..., Any], *args: Any) -> None:
 def start_crawl(ctx: AppContext, url: str, start: CrawlStarter) -> int:
     """Record the crawl row, then hand its id to the queue. Private addresses are never allowed here."""
     from app.services.crawl import create_crawl
+    from app.services.public_demo import refuse_visitor_crawl
 
+    refuse_visitor_crawl(ctx)
     crawl_id = create_crawl(ctx, url)
     start(crawl_id)
     return crawl_id

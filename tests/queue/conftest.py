@@ -56,6 +56,7 @@ class InterruptingEngine:
     def __init__(self, engine: FaceEngine, during_swap: Callable[[], object]) -> None:
         self.engine = engine
         self.name = engine.name
+        self.face_data_version = engine.face_data_version
         self._during_swap: Callable[[], object] | None = during_swap
 
     @property

@@ -10,6 +10,7 @@ import pytest
 from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, NotFound, QueueBusy
 from app.services import sessions, ui_runs
+from app.services.quotas import QuotaExceeded
 from app.services.ui_runs import Submit
 from pipeline.errors import ImageRejected, MappingError, NoFaceFound
 from tests.fixtures_data import SamplePhotos
@@ -173,8 +174,8 @@ def test_capacity_refuses_with_busy(
     refs = _upload_couple(ui_ctx, photos, sid)
     queued: list[str] = []
     _run(ui_ctx, queued.append, sid, refs, pair_template)  # submitted, never run: one task waits
-    monkeypatch.setattr(ui_runs, "MAX_SESSION_BACKLOG", 1)
-    with pytest.raises(QueueBusy, match="waiting"):
+    ui_ctx.settings = ui_ctx.settings.model_copy(update={"max_pending_tasks": 1})
+    with pytest.raises(QuotaExceeded, match="waiting or running and may have at most 1"):
         _run(ui_ctx, queued.append, sid, refs, pair_template)
     monkeypatch.setattr(ui_runs, "MAX_BACKLOG", 1)
     with pytest.raises(QueueBusy, match="busy"):

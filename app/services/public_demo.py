@@ -1,0 +1,99 @@
+"""What a visitor may do, by mode. Local mode (127.0.0.1): the one user curates the shared gallery.
+Public mode (a non-loopback bind, or FACESWAP_PUBLIC_DEMO=true): uploads become private templates
+under quotas, crawling and the shared gallery belong to the operator's CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from app.context import AppContext
+from app.errors import InvalidRequest, ServiceError
+from app.services import quotas, sessions
+from app.services import templates as template_service
+from pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+CRAWL_REFUSED = (
+    "importing from web pages is switched off in this public demo; the operator adds shared templates "
+    "with `python app.py templates crawl URL`. Add your own photo as a template instead."
+)
+
+AddOutcome = tuple[str, template_service.TemplateSummary | None, str | None]
+
+
+class VisitorRefused(ServiceError):
+    """Something only the operator may do in public-demo mode."""
+
+
+def refuse_visitor_crawl(ctx: AppContext) -> None:
+    if ctx.settings.is_public_demo:
+        raise VisitorRefused(CRAWL_REFUSED)
+
+
+def uploads_are_private(ctx: AppContext) -> bool:
+    return ctx.settings.is_public_demo
+
+
+def banner(ctx: AppContext) -> str | None:
+    """What the page says in public mode: a demo, and what is kept for how long (Markdown)."""
+    if not ctx.settings.is_public_demo:
+        return None
+    settings = ctx.settings
+    hours = settings.temporary_ttl_hours
+    ttl = f"{hours:g} hours" if hours != 1 else "1 hour"
+    return (
+        f"**Public demo.** Your photos, your own templates and your results are private to this browser tab "
+        f"and are deleted after {ttl} (or now, with *Delete my photos and results now*). "
+        f"Limits per visitor: {settings.max_private_templates} own templates, "
+        f"{settings.max_pending_tasks} swaps waiting, {settings.max_uploads_per_hour} uploads an hour. "
+        "The shared gallery is curated by the operator."
+    )
+
+
+def add_templates_for(
+    ctx: AppContext,
+    paths: list[str],
+    *,
+    session_id: str | None,
+    name: str | None = None,
+    read: Callable[[str], bytes],
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> list[AddOutcome]:
+    """Add a visitor's images as templates: private to the session in public mode (under quotas),
+    shared in local mode. One bad file does not stop the others; quotas refuse the whole call."""
+    if not paths:
+        raise InvalidRequest("choose one or more image files to add")
+    private_to = sessions.require_session(session_id) if uploads_are_private(ctx) else None
+    if private_to is not None:
+        quotas.check_private_templates(ctx, private_to, len(paths))
+        quotas.record_uploads(ctx, private_to, len(paths))
+    outcomes: list[AddOutcome] = []
+    for number, path in enumerate(paths, start=1):
+        label = Path(path).name
+        if on_progress is not None:
+            on_progress(number - 1, len(paths), label)
+        try:
+            decoded = template_service.decode_upload(ctx, read(path))
+            title = _title(name, Path(path).stem, number, len(paths))
+            summary = template_service.add_template_image(ctx, decoded, name=title, private_to=private_to)
+            outcomes.append((label, summary, None))
+        except (ServiceError, PipelineError) as exc:
+            outcomes.append((label, None, _one_line(exc)))
+    if on_progress is not None:
+        on_progress(len(paths), len(paths), "done")
+    return outcomes
+
+
+def _title(name: str | None, stem: str, number: int, count: int) -> str:
+    if name and name.strip():
+        return name.strip() if count == 1 else f"{name.strip()} {number}"
+    return stem.replace("_", " ").strip()[:200] or f"template {number}"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
