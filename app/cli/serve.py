@@ -40,6 +40,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     port = args.port if args.port is not None else int(os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT))
+    host = args.host if args.host is not None else os.environ.get("GRADIO_SERVER_NAME")
+    settings = settings.model_copy(update={"public_demo": settings.public_demo_for(host)})
+    log.info("public-demo mode %s", "on" if settings.is_public_demo else "off (local: the UI curates the gallery)")
     with app_context(settings) as ctx:
         from app.services.ui_runs import make_submitter
         from app.ui import build_ui, configure_queue, launch_options
@@ -56,6 +59,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         consumer = None
         try:
             consumer = _start_consumer(settings, ctx)
+            _start_model_download(ctx)
             threading.Thread(target=_warm_engine, args=(ctx,), name="coswap-warm-engine", daemon=True).start()
             _stop_on_sigterm()
             demo.block_thread()
@@ -83,6 +87,20 @@ def _warm_engine(ctx: Any) -> None:
         log.warning("face engine could not be loaded: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return
     log.info("face engine ready in %.1fs", time.perf_counter() - started)
+    from app.services.seeding import seed_shared_gallery
+
+    try:
+        report = seed_shared_gallery(ctx)
+    except Exception as exc:  # noqa: BLE001  (a background thread: log it)
+        log.warning("seeding the gallery failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return
+    log.info("template seeding %s: %s", report.status, report.reason)
+
+
+def _start_model_download(ctx: Any) -> None:
+    from app.services.engine_status import start_model_download
+
+    start_model_download(ctx)
 
 
 def _stop_on_sigterm() -> None:

@@ -1,4 +1,5 @@
-"""`templates add FILE... [--name N] [--json]` and `templates crawl URL ...`."""
+"""`templates add FILE... [--name N] [--json]`, `templates crawl URL ...`; list/remove/rename/reprocess
+live in app.cli.template_admin."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from typing import Any
 
 from app.cli import EXIT_FAILED, EXIT_OK
+from app.cli import template_admin
 from app.cli.common import app_context, print_json, progress
 from app.config import Settings
 
@@ -24,6 +26,7 @@ def register(sub: Any) -> None:
     crawl.add_argument("--allow-private", action="store_true", help="allow private/loopback addresses")
     crawl.add_argument("--json", action="store_true")
     crawl.set_defaults(handler=crawl_templates)
+    template_admin.register_actions(actions)
 
 
 def add_templates(settings: Settings, args: argparse.Namespace) -> int:
