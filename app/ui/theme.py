@@ -10,7 +10,7 @@ HEADER_HTML = """
   <div class="cs-logo" aria-hidden="true">♥</div>
   <div>
     <h1>CoSwap</h1>
-    <p>Put a couple into wedding, costume and anime scenes: upload two photos, pick templates, swap.</p>
+    <p>Put a couple into a wedding or group photo, or into your own: upload two photos, pick templates, swap.</p>
   </div>
 </div>
 """
