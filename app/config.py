@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     seed_templates: bool = Field(default=True, alias="FACESWAP_SEED_TEMPLATES")
     auto_download: bool = Field(default=False, alias="FACESWAP_AUTO_DOWNLOAD")
     models_base_url: str | None = Field(default=None, alias="FACESWAP_MODELS_BASE_URL")
+    # Threads of the consumer that `serve` embeds on the embedded default (None: one per core, at most 2).
+    embedded_workers: int | None = Field(default=None, alias="FACESWAP_EMBEDDED_WORKERS", ge=1, le=16)
+
+    @property
+    def embedded_worker_count(self) -> int:
+        if self.embedded_workers is not None:
+            return self.embedded_workers
+        return max(1, min(2, os.cpu_count() or 1))
 
     @property
     def is_public_demo(self) -> bool:

@@ -76,7 +76,7 @@ def _start_consumer(settings: Settings, ctx: Any) -> Any:
     if not needs_embedded_consumer(settings):
         log.info("REDIS_URL is set: batches run on `python app.py worker` processes")
         return None
-    return start_embedded_consumer(settings, context=ctx)
+    return start_embedded_consumer(settings, context=ctx, workers=settings.embedded_worker_count)
 
 
 def _warm_engine(ctx: Any) -> None:

@@ -1,0 +1,229 @@
+"""Load figure of the public demo: N concurrent API sessions, each swapping into T templates.
+
+`python -m app.bench.load [--sessions 60] [--templates 2] [--workers 1 2] [--json]` starts a fresh
+`python app.py serve` per consumer-worker count (embedded default: SQLite, the SQLite Huey queue,
+the classic engine, public-demo mode), waits for the seeded shared gallery, then lets every
+session call `/swap` at once through its own gradio_client (its own Gradio session) and records
+the wall time and each session's latency. Every session must get all its results back.
+This is a benchmark, not a test: it takes minutes and its figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 180.0
+SEED_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    workers: int
+    sessions: int
+    templates: int
+    wall_s: float
+    p50_s: float
+    p95_s: float
+    max_s: float
+    succeeded: int
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def all_succeeded(self) -> bool:
+        return self.succeeded == self.sessions
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = share * (len(ordered) - 1)
+    low, high = int(rank), min(int(rank) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _sample_photos(folder: Path) -> tuple[Path, Path]:
+    """Tom Hanks (insightface) as the husband, the astronaut (scikit-image) as the wife."""
+    from pipeline.intake import encode_png
+    from pipeline.samples import astronaut_rgb, sample_paths
+
+    wife = folder / "astronaut.png"
+    wife.write_bytes(encode_png(astronaut_rgb()))
+    return sample_paths().tom_hanks, wife
+
+
+class _Server:
+    """`python app.py serve` on a free port, public mode, a fresh data dir; stopped on exit."""
+
+    def __init__(self, data_dir: Path, workers: int, log_path: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(
+            FACESWAP_DATA_DIR=str(data_dir),
+            FACESWAP_ENGINE="classic",
+            FACESWAP_PUBLIC_DEMO="true",
+            FACESWAP_EMBEDDED_WORKERS=str(workers),
+            GRADIO_TEMP_DIR=str(data_dir.parent / "gradio-cache"),
+            GRADIO_ANALYTICS_ENABLED="False",
+            COSWAP_LOG_LEVEL="WARNING",
+        )
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def __enter__(self) -> _Server:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self._log.close()
+
+    def wait_for_templates(self, count: int) -> list[int]:
+        """Ids of `count` preprocessed shared templates, once seeding has made them."""
+        import httpx
+        from gradio_client import Client
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url, timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer in time")
+            time.sleep(0.2)
+        client = Client(self.url, verbose=False)
+        deadline = time.monotonic() + SEED_TIMEOUT_S
+        while time.monotonic() < deadline:
+            ready = [t["id"] for t in client.predict(api_name="/templates") if t["status"] == "completed"]
+            if len(ready) >= count:
+                return ready[:count]
+            time.sleep(0.5)
+        raise RuntimeError(f"fewer than {count} seeded templates after {SEED_TIMEOUT_S:.0f}s")
+
+
+def run_load(sessions: int, template_count: int, workers: int, workdir: Path) -> LoadRun:
+    from gradio_client import Client, handle_file
+
+    husband, wife = _sample_photos(workdir)
+    with _Server(workdir / f"data-w{workers}", workers, workdir / f"server-w{workers}.log") as server:
+        ids = server.wait_for_templates(template_count)
+        clients = [Client(server.url, verbose=False) for _ in range(sessions)]
+        latencies: list[float] = []
+        failures: list[str] = []
+        lock = threading.Lock()
+        start = threading.Barrier(sessions + 1)
+
+        def one(client: Client) -> None:
+            start.wait()
+            began = time.perf_counter()
+            try:
+                gallery = client.predict(
+                    handle_file(str(husband)),
+                    handle_file(str(wife)),
+                    ",".join(map(str, ids)),
+                    "",
+                    True,
+                    api_name="/swap",
+                )
+                outcome = None if len(gallery) == template_count else f"{len(gallery)} of {template_count} results"
+            except Exception as exc:  # noqa: BLE001  (a failed session is a figure, not a crash)
+                outcome = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            elapsed = time.perf_counter() - began
+            with lock:
+                if outcome is None:
+                    latencies.append(elapsed)
+                else:
+                    failures.append(outcome)
+
+        threads = [threading.Thread(target=one, args=(client,), daemon=True) for client in clients]
+        for thread in threads:
+            thread.start()
+        start.wait()
+        began = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - began
+    return LoadRun(
+        workers=workers,
+        sessions=sessions,
+        templates=template_count,
+        wall_s=round(wall, 2),
+        p50_s=round(statistics.median(latencies), 2) if latencies else 0.0,
+        p95_s=round(_percentile(latencies, 0.95), 2),
+        max_s=round(max(latencies, default=0.0), 2),
+        succeeded=len(latencies),
+        failures=failures[:5],
+    )
+
+
+def markdown(runs: list[LoadRun]) -> str:
+    lines = [
+        "| consumer workers | sessions × templates | wall (s) | p50 (s) | p95 (s) | max (s) | succeeded |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.workers} | {run.sessions} × {run.templates} | {run.wall_s:.1f} | {run.p50_s:.1f} | "
+            f"{run.p95_s:.1f} | {run.max_s:.1f} | {run.succeeded}/{run.sessions} |"
+        )
+    if len(runs) >= 2 and runs[-1].wall_s:
+        lines.append("")
+        lines.append(f"Wall-time ratio {runs[0].workers} → {runs[-1].workers} workers: {runs[0].wall_s / runs[-1].wall_s:.2f}x.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.bench.load", description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=60)
+    parser.add_argument("--templates", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    args = parser.parse_args(argv)
+    runs: list[LoadRun] = []
+    with tempfile.TemporaryDirectory(prefix="coswap-load-") as folder:
+        for workers in args.workers:
+            runs.append(run_load(args.sessions, args.templates, workers, Path(folder)))
+    if args.json:
+        json.dump({"runs": [asdict(run) for run in runs], "cpus": os.cpu_count()}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(markdown(runs) + "\n")
+    return 0 if all(run.all_succeeded for run in runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
