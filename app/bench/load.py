@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0
 SEED_TIMEOUT_S = 300.0
+CLIENT_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def run_load(sessions: int, template_count: int, workers: int, workdir: Path) ->
     husband, wife = _sample_photos(workdir)
     with _Server(workdir / f"data-w{workers}", workers, workdir / f"server-w{workers}.log") as server:
         ids = server.wait_for_templates(template_count)
-        clients = [Client(server.url, verbose=False) for _ in range(sessions)]
+        # httpx's 5 s default would time out uploads and queue joins of a saturated 2-core server
+        clients = [Client(server.url, verbose=False, httpx_kwargs={"timeout": CLIENT_TIMEOUT_S}) for _ in range(sessions)]
         latencies: list[float] = []
         failures: list[str] = []
         lock = threading.Lock()

@@ -1,0 +1,124 @@
+"""A fresh public-demo server (`python app.py serve`, FACESWAP_PUBLIC_DEMO=true) over gradio_client:
+the seeded gallery, private templates between two API sessions, crawling refused, the banner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tests.cli_helpers import ROOT
+from tests.fixtures_data import SamplePhotos, write_sample_photos
+from tests.ui.conftest import _wait_until_up, free_port
+
+pytestmark = pytest.mark.slow
+
+SEED_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class PublicApp:
+    url: str
+    data_dir: Path
+    photos: SamplePhotos
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def public_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicApp]:
+    base = tmp_path_factory.mktemp("public")
+    data_dir = base / "data"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        FACESWAP_DATA_DIR=str(data_dir),
+        FACESWAP_ENGINE="classic",
+        FACESWAP_PUBLIC_DEMO="true",
+        GRADIO_TEMP_DIR=str(base / "gradio-cache"),
+        GRADIO_ANALYTICS_ENABLED="False",
+        COSWAP_LOG_LEVEL="INFO",
+    )
+    port = free_port()
+    log = base / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process, log)
+        yield PublicApp(url, data_dir, write_sample_photos(base / "photos"), log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
+
+
+def _seeded(client: Client) -> list[dict]:
+    deadline = time.monotonic() + SEED_TIMEOUT
+    while time.monotonic() < deadline:
+        ready = [t for t in client.predict(api_name="/templates") if t["status"] == "completed"]
+        if ready:
+            return ready
+        time.sleep(0.5)
+    raise AssertionError("the fresh public server offered no seeded template")
+
+
+def test_a_fresh_public_server_offers_a_seeded_template(public_app: PublicApp) -> None:
+    templates = _seeded(Client(public_app.url, verbose=False))
+    assert {t["name"] for t in templates} <= {"Six friends", "Astronaut"}
+    assert all(not t["private"] for t in templates)
+    assert any(len(t["faces"]) == 6 for t in _seeded(Client(public_app.url, verbose=False)))
+
+
+def test_a_private_template_is_invisible_and_unusable_for_another_session(public_app: PublicApp) -> None:
+    alice, bob = Client(public_app.url, verbose=False), Client(public_app.url, verbose=False)
+    shared = {t["id"] for t in _seeded(alice)}
+    photos = public_app.photos
+    status = alice.predict([handle_file(str(photos.pair))], "Our wedding", api_name="/add_templates")
+    assert "Our wedding" in status and "private" in status.lower(), status
+    [mine] = [t for t in alice.predict(api_name="/templates") if t["id"] not in shared]
+    assert mine["private"] and mine["name"] == "Our wedding" and mine["status"] == "completed"
+
+    assert mine["id"] not in {t["id"] for t in bob.predict(api_name="/templates")}
+    with pytest.raises(AppError, match=f"template.*{mine['id']}.*does not exist"):
+        bob.predict(
+            handle_file(str(photos.husband)), handle_file(str(photos.wife)), str(mine["id"]), "", True,
+            api_name="/swap",
+        )
+    with pytest.raises(AppError, match="does not exist"):
+        bob.predict(str(mine["id"]), api_name="/automatic_mapping")
+
+    gallery = alice.predict(
+        handle_file(str(photos.husband)), handle_file(str(photos.wife)), str(mine["id"]), "", True, api_name="/swap"
+    )
+    assert [item["caption"] for item in gallery] == ["Our wedding"]
+    assert Path(gallery[0]["image"]).stat().st_size > 10_000
+
+
+def test_crawling_is_refused_to_a_visitor(public_app: PublicApp) -> None:
+    visitor = Client(public_app.url, verbose=False)
+    with pytest.raises(AppError, match="switched off in this public demo") as caught:
+        visitor.predict("https://example.com/wedding-gallery", api_name="/crawl_templates")
+    assert "Traceback" not in str(caught.value)
+
+
+def test_the_page_says_it_is_a_public_demo(public_app: PublicApp) -> None:
+    config = httpx.get(f"{public_app.url}config", timeout=10).text
+    assert "Public demo" in config and "deleted after 24 hours" in config
