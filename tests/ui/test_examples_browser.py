@@ -1,0 +1,133 @@
+"""Every Examples set on the page, clicked in a real browser (Debian's Chromium), then the action it
+feeds is run; any server-side traceback fails the test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import ROOT
+from tests.ui.conftest import ARTIFACTS, _wait_until_up, free_port
+from tests.ui.test_browser import CHROMIUM_ARGS, DESKTOP
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+EXAMPLE_ROWS = "table tr.tr-body, button.gallery-item"
+
+
+@dataclass(frozen=True)
+class ExamplesApp:
+    url: str
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module", params=["local", "public"])
+def examples_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExamplesApp]:
+    """A fresh server with its Examples (no seeding, so the sample template is new), in either mode."""
+    base = tmp_path_factory.mktemp(f"examples-{request.param}")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        FACESWAP_DATA_DIR=str(base / "data"),
+        FACESWAP_ENGINE="classic",
+        FACESWAP_SEED_TEMPLATES="false",
+        FACESWAP_PUBLIC_DEMO="true" if request.param == "public" else "false",
+        GRADIO_TEMP_DIR=str(base / "gradio-cache"),
+        GRADIO_ANALYTICS_ENABLED="False",
+        COSWAP_LOG_LEVEL="INFO",
+    )
+    port, log = free_port(), base / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process, log)
+        yield ExamplesApp(url, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _run_photo_examples(page) -> None:  # type: ignore[no-untyped-def]
+    """The sample couple feeds both uploads at once: both photos must come back with their face."""
+    page.wait_for_selector("#husband-status .cs-ok", timeout=60_000)
+    page.wait_for_selector("#wife-status .cs-ok", timeout=60_000)
+
+
+def _run_template_example(page) -> None:  # type: ignore[no-untyped-def]
+    """The sample template feeds the add form: adding it must make a preprocessed template."""
+    page.locator("#add-button").click()
+    page.wait_for_selector("#add-status:has-text('t1')", timeout=90_000)
+    assert "✗" not in page.inner_text("#add-status"), page.inner_text("#add-status")
+    page.wait_for_selector("#add-status:has-text('6 faces')", timeout=10_000)
+
+
+ACTIONS: dict[str, Callable[..., None]] = {
+    "Try with sample photos": _run_photo_examples,
+    "Sample template": _run_template_example,
+}
+
+
+def _open_all_accordions(page) -> None:  # type: ignore[no-untyped-def]
+    for toggle in page.locator("button.label-wrap:not(.open)").all():
+        if toggle.is_visible():
+            toggle.click()
+
+
+def test_every_examples_set_runs_its_action(browser, examples_app: ExamplesApp) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(20_000)
+    page.goto(examples_app.url)
+    page.wait_for_selector("#husband-photo")
+    seen: list[str] = []
+    tabs = [tab.inner_text().strip() for tab in page.get_by_role("tab").all()]
+    assert tabs, "the page has no tabs"
+    for tab_name in tabs:
+        page.get_by_role("tab", name=tab_name).click()
+        _open_all_accordions(page)
+        blocks = page.locator(f"div.block:has(> div.label):has({EXAMPLE_ROWS})")
+        for block in blocks.all():
+            if not block.is_visible():
+                continue
+            label = block.locator("> div.label").inner_text().strip()
+            assert label in ACTIONS, f"Examples set {label!r} has no action in this test; add one"
+            rows = block.locator(EXAMPLE_ROWS)
+            for number in range(rows.count()):
+                rows.nth(number).click()
+                ACTIONS[label](page)
+                seen.append(f"{label} #{number + 1}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui-examples-{examples_app.url.split(':')[-1].strip('/')}.png"), full_page=True)
+    page.close()
+    assert sorted({s.split(" #")[0] for s in seen}) == sorted(ACTIONS), seen
+    log = examples_app.log_text()
+    assert "Traceback" not in log and "ValidationError" not in log, log[-4000:]
