@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from app.config import Settings
-from app.services.storage import DecodedImageCache
+from app.storage import DecodedImageCache
 from db.session import SessionFactory, make_engine, make_session_factory
 
 if TYPE_CHECKING:

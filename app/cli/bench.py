@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
 
 def bench_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.bench.workspace import BenchFailed
-    from app.services.queue_bench import BenchError
+    from app.bench.couple import BenchError
 
     if args.from_json:
         try:

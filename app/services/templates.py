@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,13 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.context import AppContext
-from app.errors import NotFound
-from app.services.storage import ImageStore, files_guard, read_stored
+from app.errors import InvalidRequest, NotFound, ServiceError, one_line
+from app.services.swapping import resolve_roles
+from app.storage import ImageStore, files_guard, read_stored
 from db.base import utcnow
 from db.models import Image, Template, TemplatePreprocessing
 from db.session import transaction
+from pipeline.errors import PipelineError
 from pipeline.face import Face, Gender, RGBImage
 from pipeline.intake import DecodedImage, decode_image, encode_png, read_image_file, sha256_hex
+from pipeline.mapping import Role
 from pipeline.masks import combined_mask, mask_geometry
 
 log = logging.getLogger(__name__)
@@ -93,20 +97,73 @@ def add_template_image(
     return get_template(ctx, template_id)
 
 
+@dataclass(frozen=True)
+class FileOutcome:
+    """One file of `add_template_files`: its summary, or the one-line reason it was refused."""
+
+    label: str
+    summary: TemplateSummary | None = None
+    refusal: str | None = None
+
+
+Progress = Callable[[int, int, str], None]
+ReadFile = Callable[[str], bytes]
+
+
+def add_files(
+    ctx: AppContext,
+    paths: list[str],
+    name: str | None = None,
+    *,
+    keep_going: bool = False,
+    read: ReadFile | None = None,
+    on_progress: Progress | None = None,
+) -> list[FileOutcome]:
+    """The one template-add path: decode each file, store it as a template and preprocess it.
+
+    Without `keep_going` every file is decoded first and nothing is written if one is refused
+    (the CLI). With it, each refusal is reported on its file and the others go on (the UI).
+    `read` returns a file's bytes (the UI's upload limit); the default reads the file as is.
+    """
+    if not paths:
+        raise InvalidRequest("choose one or more image files to add")
+    count = len(paths)
+
+    def decode(path: str) -> DecodedImage:
+        if read is None:
+            return read_image_file(path, max_side=ctx.settings.max_image_side)
+        return decode_upload(ctx, read(path))
+
+    decoded: dict[int, DecodedImage] = {}
+    if not keep_going:
+        decoded = {number: decode(path) for number, path in enumerate(paths, start=1)}
+    outcomes: list[FileOutcome] = []
+    for number, path in enumerate(paths, start=1):
+        label = Path(path).name
+        if on_progress is not None:
+            on_progress(number - 1, count, label)
+        title = _template_name(path, name, number, count)
+        try:
+            image = decoded.get(number) or decode(path)
+            outcomes.append(FileOutcome(label, summary=add_template_image(ctx, image, name=title)))
+        except (ServiceError, PipelineError) as exc:
+            if not keep_going:
+                raise
+            outcomes.append(FileOutcome(label, refusal=one_line(exc)))
+    if on_progress is not None:
+        on_progress(count, count, "done")
+    return outcomes
+
+
 def add_template_files(ctx: AppContext, paths: list[str], name: str | None = None) -> list[TemplateSummary]:
-    """Validate every file first (nothing is written if one is refused), then add each."""
-    decoded = [(path, read_image_file(path, max_side=ctx.settings.max_image_side)) for path in paths]
-    results = []
-    for number, (path, image) in enumerate(decoded, start=1):
-        label = _template_name(path, name, number, len(decoded))
-        results.append(add_template_image(ctx, image, name=label))
-    return results
+    """`add_files` all or nothing: every file is decoded first; returns the summaries in order."""
+    return [o.summary for o in add_files(ctx, paths, name) if o.summary is not None]
 
 
 def _template_name(path: str, name: str | None, number: int, count: int) -> str:
-    if name:
-        return name if count == 1 else f"{name} {number}"
-    return Path(path).stem.replace("_", " ")[:200] or f"template {number}"
+    if name and name.strip():
+        return name.strip() if count == 1 else f"{name.strip()} {number}"
+    return Path(path).stem.replace("_", " ").strip()[:200] or f"template {number}"
 
 
 def preprocess_template(ctx: AppContext, template_id: int, *, pixels: RGBImage | None = None) -> TemplateSummary:
@@ -171,6 +228,15 @@ def stored_faces(ctx: AppContext, template_id: int) -> list[Face] | None:
         if row is None or row.preprocessing_status != "completed" or not row.face_data:
             return None
         return [Face.from_dict(record) for record in row.face_data]
+
+
+def default_roles(ctx: AppContext, template_id: int) -> tuple[list[Face], dict[int, Role], str | None]:
+    """The stored faces of a template (left to right) and the automatic mapping for them."""
+    faces = stored_faces(ctx, template_id) or []
+    if not faces:
+        return [], {}, None
+    roles, note = resolve_roles(faces, None)
+    return faces, roles, note
 
 
 def swap_inputs(
