@@ -26,6 +26,8 @@ from pipeline.face import Face, Gender
 Role = Literal["husband", "wife", "keep"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 SWAP_ROLES: Final[tuple[Role, ...]] = ("husband", "wife")
+MAX_TEMPLATE_ID_DIGITS: Final = 9
+MAX_FACE_INDEX_DIGITS: Final = 6
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,6 @@ def parse_face_roles(data: object) -> dict[int, Role]:
     return parsed
 
 
-MAX_TEMPLATE_ID_DIGITS: Final = 9
 
 
 def parse_batch_mapping(
@@ -133,10 +134,14 @@ def parse_batch_mapping(
     return {template_id: dict(per_face) for template_id in template_ids}
 
 
+def parse_id(value: object, max_digits: int = MAX_TEMPLATE_ID_DIGITS) -> int | None:
+    """A whole number of at most `max_digits` ASCII digits (surrounding spaces allowed), else None."""
+    text = str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None
+
+
 def _template_key(key: object, template_ids: list[int], label: str) -> int:
-    text = str(key).strip()
-    digits = text.isascii() and text.isdigit() and len(text) <= MAX_TEMPLATE_ID_DIGITS
-    template_id = int(text) if digits else None
+    template_id = parse_id(key)
     if template_id is None or template_id not in template_ids:
         raise MappingError(f"{label} names template {key!r}, which is not in the batch")
     return template_id
@@ -155,7 +160,7 @@ def _parse_index(key: object) -> int:
         raise MappingError(f"face index must be a whole number, got {key!r}")
     if isinstance(key, int):
         index = key
-    elif isinstance(key, str) and key.strip().isascii() and key.strip().isdigit() and len(key.strip()) <= 6:
+    elif isinstance(key, str) and parse_id(key, MAX_FACE_INDEX_DIGITS) is not None:
         index = int(key.strip())
     else:
         raise MappingError(f"face index must be a whole number, got {str(key)[:20]!r}")

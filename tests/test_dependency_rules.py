@@ -49,8 +49,19 @@ def violations(target: Path, banned: tuple[str, ...]) -> list[str]:
     return found
 
 
+UI_BRIDGES = ("actions.py", "presenters.py")  # the bridge to services, and the views of their values
+
+
 def test_dependency_rules_hold() -> None:
     problems = [v for place, banned in FORBIDDEN.items() for v in violations(ROOT / place, banned)]
+    assert problems == []
+
+
+def test_only_actions_bridges_the_ui_to_services() -> None:
+    """Tab modules and the Blocks layout reach services only through app/ui/actions.py
+    (presenters.py reads the value types services return)."""
+    tabs = [p for p in sorted((ROOT / "app" / "ui").glob("*.py")) if p.name not in UI_BRIDGES]
+    problems = [v for path in tabs for v in violations(path, ("app.services", "app.context.build_context"))]
     assert problems == []
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from app.bench.images import t1_pixels
-from app.bench.plan import FULL, QUICK, BenchPlan
+from app.bench.plan import BenchPlan
 from app.bench.queue import Throughput
 from app.bench.stats import Stat, repeat_timed, summarize, timed_samples
 from app.bench.workspace import BenchFailed, Workspace, open_workspace

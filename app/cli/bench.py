@@ -62,7 +62,8 @@ def bench_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    from app.bench.runner import FULL, QUICK, run_bench
+    from app.bench.plan import FULL, QUICK
+    from app.bench.runner import run_bench
 
     root = logging.getLogger()
     if root.getEffectiveLevel() >= logging.INFO:

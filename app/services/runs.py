@@ -19,10 +19,10 @@ from app.errors import ConsentRequired, InvalidRequest, QueueBusy
 from app.services import batches
 from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
 from db.models import Batch, SwapTask
+from pipeline.mapping import parse_id
 
 CLI_SESSION = "cli"
 CONSENT_MESSAGE = 'tick "I have the consent of the people in these photos" before swapping'
-MAX_ID_DIGITS = 9
 
 Submit = Callable[[str], None]  # takes a committed batch id
 
@@ -66,9 +66,10 @@ def parse_template_ids(value: str | list[Any] | None) -> list[int]:
         text = str(item).strip()
         if not text:
             continue
-        if not (text.isascii() and text.isdigit()) or len(text) > MAX_ID_DIGITS:
+        template_id = parse_id(text)
+        if template_id is None:
             raise InvalidRequest(f"template ids must be whole numbers separated by commas, got {text[:20]!r}")
-        ids.append(int(text))
+        ids.append(template_id)
     if not ids:
         raise InvalidRequest("pick at least one template")
     return list(dict.fromkeys(ids))

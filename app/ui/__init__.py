@@ -12,9 +12,16 @@ import gradio as gr
 
 from app.config import Settings
 from app.context import AppContext
-from app.services.runs import Submit
 from app.ui import crawl_form, mapping_tab, photos_tab, swap_tab, templates_tab
-from app.ui.actions import CrawlStarter, UIActions, example_photos, example_templates, new_session_id, uploaded_path
+from app.ui.actions import (
+    CrawlStarter,
+    Submit,
+    UIActions,
+    example_photos,
+    example_templates,
+    new_session_id,
+    uploaded_path,
+)
 from app.ui.theme import CSS, FOOTER_NOTE, HEADER_HTML, make_theme
 
 QUEUE_MAX_SIZE = 64  # waiting events beyond this get Gradio's "busy, please try again"

@@ -32,6 +32,7 @@ from app.services import templates as template_service
 from app.services.engine_status import engine_status
 from app.services.photos import CouplePhoto
 from app.ui import presenters as show
+from app.ui.presenters import FaceChoice, GalleryItems, MappingView, PollView
 from app.ui.mapping_state import mappings_for
 from app.ui import rendering
 from pipeline.errors import PipelineError
@@ -46,7 +47,6 @@ KEEP_TEMPORARY = "Delete after 24 h"
 KEEP_PERMANENT = "Keep"
 KEEP_CHOICES = (KEEP_TEMPORARY, KEEP_PERMANENT)
 ROLE_CHOICES = ("husband", "wife", "keep")
-GalleryItems = list[tuple[RGBImage, str]]
 ZIP_MAX_AGE_SECONDS = 3600
 THUMB_CACHE_SIZE = 512
 CRAWL_POLL_SECONDS = 0.5
@@ -54,6 +54,7 @@ CRAWL_WAIT_LIMIT_SECONDS = 180.0
 
 
 CrawlStarter = Callable[[int], None]
+Submit = runs.Submit
 new_session_id = sessions.new_session_id  # gr.State's per-session default
 example_templates = samples.example_templates
 
@@ -95,35 +96,6 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise gr.Error("Something went wrong on our side; please try again.", print_exception=False) from None
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class FaceChoice:
-    index: int  # 0-based face index (the API's "<face index>")
-    thumb: RGBImage
-    gender: str
-    role: str
-
-
-@dataclass(frozen=True)
-class MappingView:
-    template_id: int
-    name: str
-    faces: list[FaceChoice]
-    defaults: dict[int, str]
-    note: str | None
-    touched: bool
-
-
-@dataclass(frozen=True)
-class PollView:
-    progress: str
-    finished: bool
-    gallery: GalleryItems | None  # None: unchanged since the last poll
-    shown: int
-    failures: str
-    zip_path: str | None
-    first: tuple[RGBImage, RGBImage] | None  # before/after of the first result, when it just arrived
 
 
 @dataclass

@@ -1,14 +1,47 @@
-"""HTML and Markdown the UI shows: pure functions of service values, no service calls."""
+"""What the UI shows: view values, and HTML/Markdown built from service values (no service calls)."""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from app.services import sessions
 from app.services import templates as template_service
 from app.services.photos import CouplePhoto
 from app.services.reports import BatchReport, CrawlReport, TaskResult
 from app.ui import rendering
+from pipeline.face import RGBImage
+
+GalleryItems = list[tuple[RGBImage, str]]
+
+
+@dataclass(frozen=True)
+class FaceChoice:
+    index: int  # 0-based face index (the API's "<face index>")
+    thumb: RGBImage
+    gender: str
+    role: str
+
+
+@dataclass(frozen=True)
+class MappingView:
+    template_id: int
+    name: str
+    faces: list[FaceChoice]
+    defaults: dict[int, str]
+    note: str | None
+    touched: bool
+
+
+@dataclass(frozen=True)
+class PollView:
+    progress: str
+    finished: bool
+    gallery: GalleryItems | None  # None: unchanged since the last poll
+    shown: int
+    failures: str
+    zip_path: str | None
+    first: tuple[RGBImage, RGBImage] | None  # before/after of the first result, when it just arrived
 
 
 def photo_status(ref: CouplePhoto) -> str:

@@ -93,3 +93,34 @@ def test_concurrent_claims_run_a_task_once_on_postgres(pg_ctx: AppContext, photo
     assert sorted(o.status for o in outcomes) == ["completed", "skipped", "skipped"]
     report = batches.batch_report(pg_ctx, batch_id)
     assert report.status == "completed" and report.completed == 1
+
+
+def test_task_notes_have_their_own_field_and_error_stays_empty(ctx: AppContext, photos: SamplePhotos) -> None:
+    pair_id, _ = _templates(ctx, photos)
+    batch_id = runs.start_from_files(ctx, str(photos.husband), str(photos.wife), [pair_id], {})
+    runs.run_inline(ctx, batch_id)
+    with ctx.sessions() as session:
+        task = session.execute(select(SwapTask)).scalar_one()
+        assert task.error is None and isinstance(task.face_report, dict)
+        assert set(task.face_report) == {"faces", "notes"}
+        faces = task.face_report["faces"]
+        task.face_report = {"faces": faces, "notes": ["two men: the leftmost two faces were used"]}
+        session.commit()
+    [result] = batches.batch_report(ctx, batch_id).results
+    assert result.notes == ["two men: the leftmost two faces were used"] and result.error is None
+    entry = batches.batch_report(ctx, batch_id).to_json()["results"][0]
+    assert entry["notes"] == result.notes and entry["note"] == result.notes[0] and entry["error"] is None
+    assert {f["index"] for f in entry["faces"]} == {f["index"] for f in faces}
+
+
+def test_rows_from_before_notes_had_a_field_still_read(ctx: AppContext, photos: SamplePhotos) -> None:
+    pair_id, _ = _templates(ctx, photos)
+    batch_id = runs.start_from_files(ctx, str(photos.husband), str(photos.wife), [pair_id], {})
+    runs.run_inline(ctx, batch_id)
+    with ctx.sessions() as session:
+        task = session.execute(select(SwapTask)).scalar_one()
+        task.face_report, task.error = task.face_report["faces"], "an old note"  # the old layout
+        session.commit()
+    [result] = batches.batch_report(ctx, batch_id).results
+    assert result.status == "completed" and result.notes == ["an old note"] and result.error is None
+    assert len(result.faces) == 3
