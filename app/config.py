@@ -5,12 +5,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EngineChoice = Literal["auto", "classic", "insightface"]
+from pipeline.engine_choice import EngineChoice
+
 
 
 class Settings(BaseSettings):

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from app.config import Settings
 from app.ratelog import RateLog
-from app.services.storage import DecodedImageCache
+from app.storage import DecodedImageCache
 from db.session import SessionFactory, make_engine, make_session_factory
 
 if TYPE_CHECKING:

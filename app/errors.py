@@ -21,3 +21,9 @@ class ConsentRequired(InvalidRequest):
 
 class QueueBusy(ServiceError):
     pass
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message, or its type name when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

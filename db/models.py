@@ -98,7 +98,9 @@ class TemplatePreprocessing(TimestampMixin, Base):
     template: Mapped[Template] = relationship(back_populates="preprocessing")
 
 
-class BatchTask(TimestampMixin, Base):
+class Batch(TimestampMixin, Base):
+    """One couple and N templates (the guide's `batch_tasks` table)."""
+
     __tablename__ = "batch_tasks"
     __table_args__ = (
         CheckConstraint(_in("status", BATCH_STATUSES), name="status"),
@@ -122,12 +124,14 @@ class BatchTask(TimestampMixin, Base):
     failed_tasks: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None]
 
-    tasks: Mapped[list[FaceswapTask]] = relationship(
-        back_populates="batch", order_by="FaceswapTask.id"
+    tasks: Mapped[list[SwapTask]] = relationship(
+        back_populates="batch", order_by="SwapTask.id"
     )
 
 
-class FaceswapTask(TimestampMixin, Base):
+class SwapTask(TimestampMixin, Base):
+    """One template of a batch (the guide's `faceswap_tasks` table)."""
+
     __tablename__ = "faceswap_tasks"
     __table_args__ = (
         CheckConstraint(_in("status", TASK_STATUSES), name="status"),
@@ -147,7 +151,7 @@ class FaceswapTask(TimestampMixin, Base):
     result_image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
     face_mappings: Mapped[dict[str, str] | None] = mapped_column(JSON)
     mapping_overrides: Mapped[dict[str, str] | None] = mapped_column(JSON)
-    face_report: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    face_report: Mapped[dict[str, Any] | list[dict[str, Any]] | None] = mapped_column(JSON)  # faces and notes
     use_preprocessed: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -157,7 +161,7 @@ class FaceswapTask(TimestampMixin, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
-    batch: Mapped[BatchTask | None] = relationship(back_populates="tasks")
+    batch: Mapped[Batch | None] = relationship(back_populates="tasks")
 
 
 class CrawlTask(TimestampMixin, Base):

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from pipeline.engine_choice import ENGINE_CHOICES, EngineChoice
 from pipeline.face import EngineName, FaceEngine
 from pipeline.model_files import DOWNLOAD_HINT, INSIGHTFACE_MANIFEST, ModelManifest, check_model_files, problems_summary
 
-EngineChoice = Literal["auto", "classic", "insightface"]
-ENGINE_CHOICES: tuple[EngineChoice, ...] = ("auto", "classic", "insightface")
 
 
 @dataclass(frozen=True)

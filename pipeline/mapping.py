@@ -26,6 +26,8 @@ from pipeline.face import Face, Gender
 Role = Literal["husband", "wife", "keep"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 SWAP_ROLES: Final[tuple[Role, ...]] = ("husband", "wife")
+MAX_TEMPLATE_ID_DIGITS: Final = 9
+MAX_FACE_INDEX_DIGITS: Final = 6
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,11 @@ def parse_mapping_json(text: str) -> dict[int, Role]:
         data = json.loads(text)
     except (json.JSONDecodeError, TypeError) as error:
         raise MappingError(f"mapping is not valid JSON ({_first_line(error)})") from error
+    return parse_face_roles(data)
+
+
+def parse_face_roles(data: object) -> dict[int, Role]:
+    """An already decoded `{"<face index>": role}` object → {index: role}; MappingError otherwise."""
     if not isinstance(data, dict):
         raise MappingError('mapping must be a JSON object like {"0": "husband", "1": "wife"}')
     parsed: dict[int, Role] = {}
@@ -105,6 +112,45 @@ def parse_mapping_json(text: str) -> dict[int, Role]:
     return parsed
 
 
+
+
+def parse_batch_mapping(
+    text: str | None, template_ids: list[int], *, label: str = "--mapping", per_face_allowed: bool = True
+) -> dict[int, dict[str, str]]:
+    """The one mapping parser for a batch: `{"<template id>": {"<face index>": role}}`, or (when
+    `per_face_allowed`, the CLI) one `{"<face index>": role}` for every template. Empty → {}.
+    Raises MappingError with a one-line reason."""
+    if text is None or not str(text).strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise MappingError(f"{label} is not valid JSON ({error.msg})") from error
+    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+        return {_template_key(key, template_ids, label): _face_role_strings(faces) for key, faces in data.items()}
+    if not per_face_allowed:
+        raise MappingError(f'{label} must look like {{"<template id>": {{"<face index>": "husband"}}}}')
+    per_face = _face_role_strings(data)
+    return {template_id: dict(per_face) for template_id in template_ids}
+
+
+def parse_id(value: object, max_digits: int = MAX_TEMPLATE_ID_DIGITS) -> int | None:
+    """A whole number of at most `max_digits` ASCII digits (surrounding spaces allowed), else None."""
+    text = str(value).strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None
+
+
+def _template_key(key: object, template_ids: list[int], label: str) -> int:
+    template_id = parse_id(key)
+    if template_id is None or template_id not in template_ids:
+        raise MappingError(f"{label} names template {key!r}, which is not in the batch")
+    return template_id
+
+
+def _face_role_strings(faces: object) -> dict[str, str]:
+    return {str(index): role for index, role in parse_face_roles(faces).items()}
+
+
 def _most_prominent(faces: list[Face], indexes: list[int]) -> int:
     return max(indexes, key=lambda index: (faces[index].prominence, -index))
 
@@ -114,7 +160,7 @@ def _parse_index(key: object) -> int:
         raise MappingError(f"face index must be a whole number, got {key!r}")
     if isinstance(key, int):
         index = key
-    elif isinstance(key, str) and key.strip().isascii() and key.strip().isdigit() and len(key.strip()) <= 6:
+    elif isinstance(key, str) and parse_id(key, MAX_FACE_INDEX_DIGITS) is not None:
         index = int(key.strip())
     else:
         raise MappingError(f"face index must be a whole number, got {str(key)[:20]!r}")

@@ -58,11 +58,6 @@ def face_polygon(face: Face, *, forehead_share: float = FOREHEAD_SHARE) -> Polyg
     return _bbox_ellipse(face)
 
 
-def region_margin(face: Face) -> int:
-    """How far swap_region extends beyond the face mask, in pixels."""
-    return _margin_for(face_polygon(face))
-
-
 def face_region(shape_hw: tuple[int, int], face: Face, *, pad: int = 0) -> FaceRegion:
     """Face and swap-region masks in a box around the face, grown by `pad` and clipped to the image."""
     height, width = int(shape_hw[0]), int(shape_hw[1])

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from app.bench.stats import Stat, summarize
 from app.bench.workspace import BenchFailed, Workspace
-from db.models import BatchTask
+from app.polling import wait_for
+from db.models import Batch
 
 if TYPE_CHECKING:
     from huey import Huey
@@ -56,7 +57,7 @@ def measure_throughputs(
     memory. Worker counts take turns run by run, so drift on a noisy machine hits all of them.
     Before each round the machine's own two-process speedup is measured, to read the ratios against."""
     from app.bench.machine import parallel_speedup
-    from app.services.queue_bench import measure_batch_throughput
+    from app.bench.throughput import measure_batch_throughput
 
     rates: dict[int, list[float]] = {workers: [] for workers in worker_counts}
     task_ms: dict[int, list[float]] = {workers: [] for workers in worker_counts}
@@ -136,22 +137,16 @@ def measure_first_result(ws: Workspace, template_ids: list[int], *, runs: int, i
     database sees it. The consumer is serve's embedded one (a thread sharing the warm engine);
     each batch is submitted after the consumer has been idle for `idle_seconds`, so the figure
     includes the consumer's polling delay."""
-    from app.services.runs import start_from_photos
-    from app.tasks import enqueue_swap_tasks
+    from app.queue.tasks import enqueue_swap_tasks
+    from app.services.batches import pending_task_ids
 
     samples: list[float] = []
     with _embedded_consumer(ws) as huey:
         for _ in range(runs):
             time.sleep(idle_seconds)
             started = time.perf_counter()
-            batch_id = start_from_photos(
-                ws.ctx,
-                ws.couple.husband,
-                ws.couple.wife,
-                template_ids,
-                {},
-                session_id=ws.couple.session_id,
-                enqueue=lambda ids: enqueue_swap_tasks(huey, ids),
+            batch_id = ws.couple.start_batch(
+                ws.ctx, template_ids, submit=lambda bid: enqueue_swap_tasks(huey, pending_task_ids(ws.ctx, bid))
             )
             samples.append(_wait_for(ws, batch_id, lambda done, total: done >= 1) - started)
             _wait_for(ws, batch_id, lambda done, total: done >= total)
@@ -162,7 +157,7 @@ def measure_first_result(ws: Workspace, template_ids: list[int], *, runs: int, i
 def _embedded_consumer(ws: Workspace) -> Iterator[Huey]:
     import uuid
 
-    from app.worker import start_embedded_consumer
+    from app.queue.worker import start_embedded_consumer
 
     settings = ws.settings.model_copy(update={"queue_name": f"{ws.settings.queue_name}_first_{uuid.uuid4().hex[:8]}"})
     embedded = start_embedded_consumer(settings, context=ws.ctx, workers=1, periodic=False)
@@ -173,13 +168,19 @@ def _embedded_consumer(ws: Workspace) -> Iterator[Huey]:
 
 
 def _wait_for(ws: Workspace, batch_id: str, ready: Callable[[int, int], bool]) -> float:
-    deadline = time.monotonic() + FIRST_RESULT_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+    def counts() -> tuple[int, int, int]:
         with ws.ctx.sessions() as session:
-            batch = session.execute(select(BatchTask).where(BatchTask.batch_id == batch_id)).scalar_one()
-            if batch.failed_tasks:
-                raise BenchFailed(f"a task of bench batch {batch_id[:8]} failed")
-            if ready(batch.completed_tasks, batch.total_tasks):
-                return time.perf_counter()
-        time.sleep(FIRST_RESULT_POLL_SECONDS)
-    raise BenchFailed(f"bench batch {batch_id[:8]} did not finish within {FIRST_RESULT_TIMEOUT_SECONDS:.0f}s")
+            batch = session.execute(select(Batch).where(Batch.batch_id == batch_id)).scalar_one()
+            return batch.completed_tasks, batch.failed_tasks, batch.total_tasks
+
+    completed, failed, total = wait_for(
+        counts,
+        lambda c: bool(c[1]) or ready(c[0], c[2]),
+        timeout=FIRST_RESULT_TIMEOUT_SECONDS,
+        interval=FIRST_RESULT_POLL_SECONDS,
+    )
+    if failed:
+        raise BenchFailed(f"a task of bench batch {batch_id[:8]} failed")
+    if not ready(completed, total):
+        raise BenchFailed(f"bench batch {batch_id[:8]} did not finish within {FIRST_RESULT_TIMEOUT_SECONDS:.0f}s")
+    return time.perf_counter()

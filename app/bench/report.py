@@ -302,7 +302,7 @@ def _sweep_sections(sweeps: dict[str, Any]) -> list[str]:
         (
             f"One batch of {workers[0]['templates'] if workers else '?'} preprocessed 2-face templates per run on "
             "`python app.py worker --workers N` (started and warmed before the batch is submitted; "
-            "app.services.queue_bench.measure_batch_throughput); worker counts take turns run by run."
+            "app.bench.throughput.measure_batch_throughput); worker counts take turns run by run."
         ),
         "",
         "| workers | templates/s | range | × 1 worker | task ms (median) | peak worker RSS MB |",

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.bench.images import t1_pixels
+from app.bench.plan import BenchPlan
 from app.bench.queue import Throughput
 from app.bench.stats import Stat, repeat_timed, summarize, timed_samples
 from app.bench.workspace import BenchFailed, Workspace, open_workspace
 from app.config import Settings
 from app.services.batches import TaskOutcome
-from pipeline.face import Assignment, Face, RGBImage
+from app.services.swapping import assignments_for
+from pipeline.face import Face, RGBImage
 from pipeline.mapping import default_mapping
 
 log = logging.getLogger("coswap.bench")
@@ -32,55 +33,6 @@ FIGURE_KEYS: tuple[str, ...] = (
     "use_preprocessed",
 )
 REPORT_KEYS: tuple[str, ...] = ("engine", "provider", "machine", *FIGURE_KEYS)
-
-
-@dataclass(frozen=True)
-class BenchPlan:
-    """How much a run measures. Every timed figure has at least `runs` (≥ 5) samples,
-    except batch throughput in the quick plan (one batch per worker count)."""
-
-    name: str
-    runs: int
-    marginal_base: int  # templates in the smaller inline batch
-    marginal_extra: int  # templates the larger batch adds
-    overhead_tasks: int
-    batch_templates: int
-    batch_runs: int
-    first_result_runs: int
-    first_result_idle_seconds: float
-    sweep_runs: int
-    sweep_workers: tuple[int, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-QUICK = BenchPlan(
-    name="quick",
-    runs=5,
-    marginal_base=1,
-    marginal_extra=4,
-    overhead_tasks=8,
-    batch_templates=12,
-    batch_runs=1,
-    first_result_runs=5,
-    first_result_idle_seconds=0.5,
-    sweep_runs=3,
-    sweep_workers=(1, 2),
-)
-FULL = BenchPlan(
-    name="full",
-    runs=11,
-    marginal_base=2,
-    marginal_extra=10,
-    overhead_tasks=30,
-    batch_templates=40,
-    batch_runs=5,
-    first_result_runs=6,
-    first_result_idle_seconds=8.0,
-    sweep_runs=7,
-    sweep_workers=(1, 2, 4),
-)
 
 
 def run_bench(base: Settings, plan: BenchPlan, *, sweeps: bool = False) -> dict[str, Any]:
@@ -111,7 +63,8 @@ def measure_figures(
 ) -> tuple[dict[str, Any], dict[int, Throughput]]:
     """The FIGURE_KEYS, and the throughput per worker count (1, 2, and the sweep's when `sweeps`)."""
     from app.bench.queue import measure_first_result, measure_throughputs
-    from app.services.queue_bench import bench_templates, measure_queue_overhead
+    from app.bench.couple import bench_templates
+    from app.bench.throughput import measure_queue_overhead
 
     figures: dict[str, Any] = {}
     figures.update(quality_figures(ws))
@@ -182,10 +135,7 @@ def swap_per_face(ws: Workspace, template: RGBImage, runs: int) -> dict[str, Any
     divided by the number of faces swapped."""
     stored = [Face.from_dict(face.to_dict()) for face in ws.engine.detect(template)]
     decision = default_mapping(stored)
-    sources = {"husband": ws.couple.husband.source(), "wife": ws.couple.wife.source()}
-    assignments = [
-        Assignment(stored[index], sources[role]) for index, role in sorted(decision.roles.items()) if role in sources
-    ]
+    assignments = assignments_for(stored, decision.roles, ws.couple.husband.source(), ws.couple.wife.source())
     if not assignments:
         raise BenchFailed("the default mapping of t1.jpg swapped no face")
     samples = timed_samples(lambda: ws.engine.swap(template, assignments), runs)
@@ -229,13 +179,11 @@ def marginal_template_seconds(ws: Workspace, template_ids: list[int], plan: Benc
 
 
 def inline_batch_seconds(ws: Workspace, template_ids: list[int]) -> float:
-    from app.services.runs import run_inline, start_from_photos
+    from app.services.runs import run_inline
 
     failed: list[str] = []
     started = time.perf_counter()
-    batch_id = start_from_photos(
-        ws.ctx, ws.couple.husband, ws.couple.wife, template_ids, {}, session_id=ws.couple.session_id
-    )
+    batch_id = ws.couple.start_batch(ws.ctx, template_ids)
 
     def note(outcome: TaskOutcome) -> None:
         if outcome.status != "completed":

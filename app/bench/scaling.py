@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.bench.plan import BenchPlan
 from app.bench.images import FACE_COUNTS, MEGAPIXELS, resized_to, t1_pixels, with_faces
 from app.bench.stats import summarize, time_call
 from app.bench.workspace import BenchFailed, Workspace
@@ -21,7 +22,6 @@ from pipeline.mapping import default_mapping
 
 if TYPE_CHECKING:
     from app.bench.queue import Throughput
-    from app.bench.runner import BenchPlan
 
 log = logging.getLogger("coswap.bench")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from app.config import Settings
 from app.context import AppContext, build_context
 from app.services import batches
-from app.services.queue_bench import BenchCouple, bench_couple
+from app.bench.couple import BenchCouple, bench_couple
 from app.services.templates import add_template_image
 from pipeline.face import FaceEngine, RGBImage
 from pipeline.intake import decode_image, encode_png
@@ -51,10 +51,8 @@ class Workspace:
     ) -> batches.TaskOutcome:
         """One single-template batch executed in this process; the outcome carries its timings."""
         request = batches.BatchRequest(
-            husband_photo_id=self.couple.husband.image_id,
-            wife_photo_id=self.couple.wife.image_id,
-            husband_face=self.couple.husband.face,
-            wife_face=self.couple.wife.face,
+            husband=self.couple.husband,
+            wife=self.couple.wife,
             template_ids=[template_id],
             mappings={template_id: mapping} if mapping else {},
             session_id=self.couple.session_id,

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.config import Settings, load_settings
+from app.errors import one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
@@ -79,6 +80,4 @@ def refuse(message: str) -> int:
     return EXIT_REFUSED
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+first_line = one_line  # the CLI's name for it

@@ -20,10 +20,10 @@ def register(sub: Any) -> None:
 
 
 def batch_status(settings: Settings, args: argparse.Namespace) -> int:
-    from app.cli.swap import _show
+    from app.cli.swap import show_report
     from app.services.batches import batch_report
 
     with app_context(settings) as ctx:
         report = batch_report(ctx, args.batch_id)
-    _show(report, as_json=args.json)
-    return EXIT_OK if report["status"] in ("completed", "pending", "running") else EXIT_FAILED
+    show_report(report, as_json=args.json)
+    return EXIT_OK if report.status in ("completed", "pending", "running") else EXIT_FAILED

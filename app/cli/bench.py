@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
 
 def bench_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.bench.workspace import BenchFailed
-    from app.services.queue_bench import BenchError
+    from app.bench.couple import BenchError
 
     if args.from_json:
         try:
@@ -62,7 +62,8 @@ def bench_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    from app.bench.runner import FULL, QUICK, run_bench
+    from app.bench.plan import FULL, QUICK
+    from app.bench.runner import run_bench
 
     root = logging.getLogger()
     if root.getEffectiveLevel() >= logging.INFO:

@@ -33,7 +33,7 @@ def _worker_count(value: str) -> int:
 
 
 def worker_command(settings: Settings, args: argparse.Namespace) -> int:
-    from app.worker import run_worker
+    from app.queue.worker import run_worker
 
     with app_context(settings):  # brings the embedded schema up to date; disposed before the fork
         pass

@@ -17,6 +17,7 @@ from typing import Any
 from app.cli import EXIT_OK
 from app.cli.common import app_context
 from app.config import Settings
+from app.errors import one_line
 
 log = logging.getLogger("coswap.serve")
 
@@ -44,10 +45,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"public_demo": settings.public_demo_for(host)})
     log.info("public-demo mode %s", "on" if settings.is_public_demo else "off (local: the UI curates the gallery)")
     with app_context(settings) as ctx:
-        from app.services.ui_runs import make_submitter
+        from app.queue.submit import make_crawl_starter, make_submitter
         from app.ui import build_ui, configure_queue, launch_options
 
-        demo = configure_queue(build_ui(ctx, submit=make_submitter(ctx)))
+        demo = configure_queue(build_ui(ctx, submit=make_submitter(ctx), crawl_start=make_crawl_starter(ctx)))
         demo.launch(
             server_name=args.host,
             server_port=port,
@@ -71,7 +72,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _start_consumer(settings: Settings, ctx: Any) -> Any:
-    from app.worker import needs_embedded_consumer, start_embedded_consumer
+    from app.queue.worker import needs_embedded_consumer, start_embedded_consumer
 
     if not needs_embedded_consumer(settings):
         log.info("REDIS_URL is set: batches run on `python app.py worker` processes")
@@ -84,7 +85,7 @@ def _warm_engine(ctx: Any) -> None:
     try:
         ctx.face_engine()
     except Exception as exc:  # noqa: BLE001  (a background thread: log it; each request shows its own refusal)
-        log.warning("face engine could not be loaded: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        log.warning("face engine could not be loaded: %s", one_line(exc))
         return
     log.info("face engine ready in %.1fs", time.perf_counter() - started)
     from app.services.seeding import seed_shared_gallery

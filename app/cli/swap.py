@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from app.cli import EXIT_FAILED, EXIT_OK
 from app.cli.common import app_context, print_json, progress
 from app.config import Settings
 from app.context import AppContext
+from app.services.reports import BatchReport
 
 POLL_SECONDS = 0.25
 IDLE_HINT_SECONDS = 10.0
@@ -33,6 +35,7 @@ def register(sub: Any) -> None:
 def swap(settings: Settings, args: argparse.Namespace) -> int:
     from app.errors import InvalidRequest
     from app.services import batches, runs
+    from pipeline.mapping import parse_batch_mapping
 
     if args.no_wait and not args.queue:
         raise InvalidRequest("--no-wait needs --queue")
@@ -40,7 +43,7 @@ def swap(settings: Settings, args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             raise InvalidRequest(f"{label} photo not found: {Path(path).name}")
     with app_context(settings) as ctx:
-        mappings = runs.parse_template_mappings(args.mapping, args.templates)
+        mappings = parse_batch_mapping(args.mapping, args.templates)
         if args.queue:
             batch_id = _submit_to_queue(ctx, args, mappings)
             if args.no_wait:
@@ -53,62 +56,59 @@ def swap(settings: Settings, args: argparse.Namespace) -> int:
                 runs.run_inline(ctx, batch_id, on_done=lambda _outcome: bar.update(1))
         report = batches.batch_report(ctx, batch_id)
     if args.out:
-        _copy_results(report, Path(args.out))
-    _show(report, as_json=args.json)
-    return EXIT_OK if report["status"] == "completed" else EXIT_FAILED
+        report = _copy_results(report, Path(args.out))
+    show_report(report, as_json=args.json)
+    return EXIT_OK if report.status == "completed" else EXIT_FAILED
 
 
 def _submit_to_queue(ctx: AppContext, args: argparse.Namespace, mappings: dict[int, dict[str, str]]) -> str:
+    from app.queue.submit import make_submitter
     from app.services import runs
-    from app.tasks import enqueue_swap_tasks, make_huey
 
-    huey = make_huey(ctx.settings)
     return runs.start_from_files(
-        ctx, args.husband, args.wife, args.templates, mappings, enqueue=lambda ids: enqueue_swap_tasks(huey, ids)
+        ctx, args.husband, args.wife, args.templates, mappings, submit=make_submitter(ctx, "queue")
     )
 
 
 def _wait(ctx: AppContext, batch_id: str) -> None:
     """Poll until every task is done; say once if no worker seems to be picking the batch up."""
-    import sys
-
+    from app.polling import poll
     from app.services.batches import batch_report
 
-    report = batch_report(ctx, batch_id)
     waiting_since, hinted = time.monotonic(), False
-    with progress(report["total"], "queued batch") as bar:
-        while True:
-            report = batch_report(ctx, batch_id)
-            done = report["completed"] + report["failed"]
-            bar.update(done - bar.n)
-            if done >= report["total"]:
-                return
-            if not hinted and report["status"] == "pending" and time.monotonic() - waiting_since > IDLE_HINT_SECONDS:
+    total = batch_report(ctx, batch_id).total
+    with progress(total, "queued batch") as bar:
+        reports = poll(lambda: batch_report(ctx, batch_id), BatchReport.is_finished, timeout=None, interval=POLL_SECONDS)
+        for report in reports:
+            bar.update(report.completed + report.failed - bar.n)
+            if not hinted and report.status == "pending" and time.monotonic() - waiting_since > IDLE_HINT_SECONDS:
                 print(
                     f"waiting for a worker: start `python app.py worker` (or `python app.py`); "
                     f"batch {batch_id} stays queued until one runs",
                     file=sys.stderr,
                 )
                 hinted = True
-            time.sleep(POLL_SECONDS)
 
 
-def _copy_results(report: dict[str, Any], out_dir: Path) -> None:
+def _copy_results(report: BatchReport, out_dir: Path) -> BatchReport:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for result in report["results"]:
-        if result["output"]:
-            target = out_dir / f"template_{result['template_id']}{Path(result['output']).suffix}"
-            shutil.copyfile(result["output"], target)
-            result["output"] = str(target.resolve())
+    outputs = {}
+    for result in report.results:
+        if result.output:
+            target = out_dir / f"template_{result.template_id}{Path(result.output).suffix}"
+            shutil.copyfile(result.output, target)
+            outputs[result.template_id] = str(target.resolve())
+    return report.with_outputs(outputs)
 
 
-def _show(report: dict[str, Any], *, as_json: bool) -> None:
+def show_report(report: BatchReport, *, as_json: bool) -> None:
+    """The design's `--json` batch report, or a few lines for people."""
     if as_json:
-        print_json(report)
+        print_json(report.to_json())
         return
-    print(f"batch {report['batch_id']} ({report['engine']}): {report['status']}")
-    for note in report["notes"]:
+    print(f"batch {report.batch_id} ({report.engine}): {report.status}")
+    for note in report.notes:
         print(f"  note: {note}")
-    for r in report["results"]:
-        where = r["output"] or r["error"] or ""
-        print(f"  template {r['template_id']}: {r['status']} {where}")
+    for r in report.results:
+        where = r.output or r.error or ""
+        print(f"  template {r.template_id}: {r.status} {where}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.cli import EXIT_FAILED, EXIT_OK
 from app.cli import template_admin
-from app.cli.common import app_context, print_json, progress
+from app.cli.common import app_context, print_json
 from app.config import Settings
 
 
@@ -33,8 +33,7 @@ def add_templates(settings: Settings, args: argparse.Namespace) -> int:
     from app.services.templates import add_template_files
 
     with app_context(settings) as ctx:
-        with progress(len(args.files), "preprocessing"):
-            summaries = add_template_files(ctx, list(args.files), name=args.name)
+        summaries = add_template_files(ctx, list(args.files), name=args.name)
     if args.json:
         print_json({"templates": [s.to_json() for s in summaries]})
     else:
@@ -51,10 +50,10 @@ def crawl_templates(settings: Settings, args: argparse.Namespace) -> int:
     with app_context(settings) as ctx:
         report = run_crawl(ctx, args.url, allow_private=args.allow_private, max_images=args.max_images)
     if args.json:
-        print_json(report)
+        print_json(report.to_json())
     else:
         print(
-            f"crawl {report['status']}: found {report['found']}, imported {report['imported']}, "
-            f"duplicates {report['duplicates']}, rejected {report['rejected']}"
+            f"crawl {report.status}: found {report.found}, imported {report.imported}, "
+            f"duplicates {report.duplicates}, rejected {report.rejected}"
         )
-    return EXIT_OK if report["status"] == "completed" else EXIT_FAILED
+    return EXIT_OK if report.status == "completed" else EXIT_FAILED

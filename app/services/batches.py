@@ -20,12 +20,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.context import AppContext
-from app.errors import InvalidRequest, NotFound, ServiceError
+from app.errors import InvalidRequest, NotFound, ServiceError, one_line
 from app.services import templates as template_service
-from app.services.storage import files_guard, read_stored
+from app.services.photos import CouplePhoto
+from app.services.reports import BatchReport, TaskResult, stored_task_report, task_report_json
+from app.storage import files_guard, read_stored
 from app.services.swapping import render_swap, resolve_roles
 from db.base import utcnow
-from db.models import BatchTask, FaceswapTask, Image
+from db.models import Batch, Image, SwapTask
 from db.session import transaction
 from pipeline.errors import PipelineError
 from pipeline.face import Face, SourceFace
@@ -42,15 +44,18 @@ class TransientTaskError(Exception):
 
 @dataclass(frozen=True)
 class BatchRequest:
-    husband_photo_id: int
-    wife_photo_id: int
-    husband_face: Face
-    wife_face: Face
+    """One couple (stored photos) and the templates to swap them into, with hand-set mappings."""
+
+    husband: CouplePhoto
+    wife: CouplePhoto
     template_ids: list[int]
     mappings: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     session_id: str | None = None
-    notes: list[str] = field(default_factory=list)
     use_preprocessed: bool = True
+
+    @property
+    def notes(self) -> list[str]:
+        return [n for n in (self.husband.note, self.wife.note) if n]
 
 
 @dataclass(frozen=True)
@@ -64,20 +69,27 @@ class TaskOutcome:
 
 
 def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None = None) -> str:
-    """One batch row and N task rows in one transaction; task ids are enqueued only after commit."""
-    template_ids = validate_templates(ctx, request.template_ids, request.mappings, viewer=request.session_id)
+    """Validate the templates and mappings (as the request's session sees them), then `record_batch`."""
+    validate_templates(ctx, request.template_ids, request.mappings, viewer=request.session_id)
+    return record_batch(ctx, request, enqueue)
+
+
+def record_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None = None) -> str:
+    """One batch row and N task rows in one transaction (templates already validated by the caller);
+    task ids are enqueued only after commit."""
+    template_ids = list(dict.fromkeys(request.template_ids))
     batch_id = str(uuid.uuid4())
     with transaction(ctx.sessions) as session:
         photos = _couple_images(session, request)
-        batch = BatchTask(
+        batch = Batch(
             batch_id=batch_id,
             session_id=request.session_id,
-            husband_photo_id=request.husband_photo_id,
-            wife_photo_id=request.wife_photo_id,
+            husband_photo_id=request.husband.stored_id,
+            wife_photo_id=request.wife.stored_id,
             template_ids=template_ids,
             source_faces={
-                "husband": request.husband_face.to_dict(with_embedding=True),
-                "wife": request.wife_face.to_dict(with_embedding=True),
+                "husband": request.husband.face.to_dict(with_embedding=True),
+                "wife": request.wife.face.to_dict(with_embedding=True),
             },
             source_notes=list(request.notes),
             engine=ctx.engine_decision().name,
@@ -90,12 +102,12 @@ def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None
         task_ids = []
         for template_id in template_ids:
             overrides = request.mappings.get(template_id)
-            task = FaceswapTask(
+            task = SwapTask(
                 task_id=str(uuid.uuid4()),
                 batch_id=batch_id,
                 template_id=template_id,
-                husband_photo_id=request.husband_photo_id,
-                wife_photo_id=request.wife_photo_id,
+                husband_photo_id=request.husband.stored_id,
+                wife_photo_id=request.wife.stored_id,
                 mapping_overrides={str(k): v for k, v in overrides.items()} if overrides else None,
                 use_preprocessed=request.use_preprocessed,
                 status="pending",
@@ -135,7 +147,7 @@ def validate_templates(
 
 def _couple_images(session: Session, request: BatchRequest) -> list[Image]:
     images = []
-    for image_id in (request.husband_photo_id, request.wife_photo_id):
+    for image_id in (request.husband.stored_id, request.wife.stored_id):
         image = session.get(Image, image_id)
         if image is None or (image.session_id not in (None, request.session_id)):
             raise NotFound(f"photo {image_id} does not exist")
@@ -152,8 +164,8 @@ def pending_task_ids(ctx: AppContext, batch_id: str) -> list[str]:
     with ctx.sessions() as session:
         return list(
             session.execute(
-                select(FaceswapTask.task_id).where(
-                    FaceswapTask.batch_id == batch_id, FaceswapTask.status == "pending"
+                select(SwapTask.task_id).where(
+                    SwapTask.batch_id == batch_id, SwapTask.status == "pending"
                 )
             ).scalars()
         )
@@ -170,14 +182,14 @@ def execute_task(ctx: AppContext, task_id: str) -> TaskOutcome:
     except _LeaseLost:
         return TaskOutcome(task_id, "skipped", claimed=False)
     except (PipelineError, ServiceError) as exc:
-        _finish_failed(ctx, task_id, attempt, _one_line(exc))
-        return TaskOutcome(task_id, "failed", True, _one_line(exc), total_seconds=time.perf_counter() - started)
+        _finish_failed(ctx, task_id, attempt, one_line(exc))
+        return TaskOutcome(task_id, "failed", True, one_line(exc), total_seconds=time.perf_counter() - started)
     except (OperationalError, OSError) as exc:
         if attempt >= MAX_ATTEMPTS:
-            _finish_failed(ctx, task_id, attempt, f"gave up after {attempt} attempts: {_one_line(exc)}")
-            return TaskOutcome(task_id, "failed", True, _one_line(exc))
+            _finish_failed(ctx, task_id, attempt, f"gave up after {attempt} attempts: {one_line(exc)}")
+            return TaskOutcome(task_id, "failed", True, one_line(exc))
         _release(ctx, task_id, attempt)
-        raise TransientTaskError(_one_line(exc)) from exc
+        raise TransientTaskError(one_line(exc)) from exc
     except Exception as exc:  # a bug or an unforeseen library error: record it, never retry it
         error = f"internal error ({type(exc).__name__})"
         log.error("task %s: %s", task_id[:8], error, exc_info=log.isEnabledFor(logging.DEBUG))
@@ -191,30 +203,30 @@ def _claim(ctx: AppContext, task_id: str) -> int | None:
     lease = now + timedelta(seconds=ctx.settings.task_lease_seconds)
     with transaction(ctx.sessions) as session:
         claimed = session.execute(
-            update(FaceswapTask)
+            update(SwapTask)
             .where(
-                FaceswapTask.task_id == task_id,
+                SwapTask.task_id == task_id,
                 or_(
-                    FaceswapTask.status == "pending",
-                    (FaceswapTask.status == "running") & (FaceswapTask.lease_expires_at < now),
+                    SwapTask.status == "pending",
+                    (SwapTask.status == "running") & (SwapTask.lease_expires_at < now),
                 ),
             )
             .values(
                 status="running",
-                attempts=FaceswapTask.attempts + 1,
+                attempts=SwapTask.attempts + 1,
                 lease_expires_at=lease,
                 started_at=now,
                 updated_at=now,
             )
-            .returning(FaceswapTask.attempts, FaceswapTask.batch_id)
+            .returning(SwapTask.attempts, SwapTask.batch_id)
         ).first()
         if claimed is None:
             return None
         attempts, batch_id = claimed
         if batch_id is not None:
             session.execute(
-                update(BatchTask)
-                .where(BatchTask.batch_id == batch_id, BatchTask.status == "pending")
+                update(Batch)
+                .where(Batch.batch_id == batch_id, Batch.status == "pending")
                 .values(status="running", updated_at=now)
             )
         return int(attempts)
@@ -222,8 +234,8 @@ def _claim(ctx: AppContext, task_id: str) -> int | None:
 
 def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
     with ctx.sessions() as session:
-        task = session.execute(select(FaceswapTask).where(FaceswapTask.task_id == task_id)).scalar_one()
-        batch = session.execute(select(BatchTask).where(BatchTask.batch_id == task.batch_id)).scalar_one()
+        task = session.execute(select(SwapTask).where(SwapTask.task_id == task_id)).scalar_one()
+        batch = session.execute(select(Batch).where(Batch.batch_id == task.batch_id)).scalar_one()
         store = template_service.store(ctx)
         husband_path = store.path_for(session.get_one(Image, task.husband_photo_id))
         wife_path = store.path_for(session.get_one(Image, task.wife_photo_id))
@@ -249,17 +261,17 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
         # Lock order batch row, then task row: the second update of the task row below makes
         # PostgreSQL re-check its foreign keys (a KEY SHARE lock on the batch row), and two
         # workers upgrading that to FOR UPDATE in refresh_batch_counts would deadlock.
-        session.execute(select(BatchTask.id).where(BatchTask.batch_id == batch_id).with_for_update())
+        session.execute(select(Batch.id).where(Batch.batch_id == batch_id).with_for_update())
         # Fence first, file second: the fenced update locks the row, so a worker whose lease
         # was taken over (or whose task was deleted) never writes or removes the result file.
         done = session.execute(
-            update(FaceswapTask)
-            .where(FaceswapTask.task_id == task_id, FaceswapTask.status == "running", FaceswapTask.attempts == attempt)
+            update(SwapTask)
+            .where(SwapTask.task_id == task_id, SwapTask.status == "running", SwapTask.attempts == attempt)
             .values(
                 status="completed",
                 face_mappings={str(k): v for k, v in render.roles.items()},
-                face_report=render.faces,
-                error=render.note,
+                face_report=task_report_json(render.faces, [render.note] if render.note else []),
+                error=None,
                 seconds=round(swap_seconds, 4),
                 lease_expires_at=None,
                 finished_at=utcnow(),
@@ -280,7 +292,7 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
             expires_at=expires_at,
         )
         session.execute(
-            update(FaceswapTask).where(FaceswapTask.task_id == task_id).values(result_image_id=result.id)
+            update(SwapTask).where(SwapTask.task_id == task_id).values(result_image_id=result.id)
         )
         refresh_batch_counts(session, task_id)
     return swap_seconds
@@ -293,8 +305,8 @@ class _LeaseLost(Exception):
 def _finish_failed(ctx: AppContext, task_id: str, attempt: int, error: str) -> None:
     with transaction(ctx.sessions) as session:
         session.execute(
-            update(FaceswapTask)
-            .where(FaceswapTask.task_id == task_id, FaceswapTask.attempts == attempt)
+            update(SwapTask)
+            .where(SwapTask.task_id == task_id, SwapTask.attempts == attempt)
             .values(status="failed", error=error, lease_expires_at=None, finished_at=utcnow(), updated_at=utcnow())
         )
         refresh_batch_counts(session, task_id)
@@ -303,8 +315,8 @@ def _finish_failed(ctx: AppContext, task_id: str, attempt: int, error: str) -> N
 def _release(ctx: AppContext, task_id: str, attempt: int) -> None:
     with transaction(ctx.sessions) as session:
         session.execute(
-            update(FaceswapTask)
-            .where(FaceswapTask.task_id == task_id, FaceswapTask.attempts == attempt)
+            update(SwapTask)
+            .where(SwapTask.task_id == task_id, SwapTask.attempts == attempt)
             .values(status="pending", lease_expires_at=None, updated_at=utcnow())
         )
 
@@ -312,20 +324,20 @@ def _release(ctx: AppContext, task_id: str, attempt: int) -> None:
 def refresh_batch_counts(session: Session, task_id: str) -> None:
     """Recount a task's batch; a task or batch that is gone (deleted meanwhile) is left alone."""
     batch_id = session.execute(
-        select(FaceswapTask.batch_id).where(FaceswapTask.task_id == task_id)
+        select(SwapTask.batch_id).where(SwapTask.task_id == task_id)
     ).scalar_one_or_none()
     if batch_id is None:
         return
     batch = session.execute(
-        select(BatchTask).where(BatchTask.batch_id == batch_id).with_for_update()
+        select(Batch).where(Batch.batch_id == batch_id).with_for_update()
     ).scalar_one_or_none()
     if batch is None:
         return
     counts = dict(
         session.execute(
-            select(FaceswapTask.status, func.count())
-            .where(FaceswapTask.batch_id == batch_id)
-            .group_by(FaceswapTask.status)
+            select(SwapTask.status, func.count())
+            .where(SwapTask.batch_id == batch_id)
+            .group_by(SwapTask.status)
         ).all()
     )
     batch.completed_tasks = counts.get("completed", 0)
@@ -342,15 +354,10 @@ def batch_status(total: int, completed: int, failed: int) -> str:
     return "failed" if completed == 0 else "partial"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def batch_report(ctx: AppContext, batch_id: str, *, session_id: str | None = None) -> dict[str, Any]:
-    """The design's batch JSON. With a session id, another session's batch is 'not found'."""
+def batch_report(ctx: AppContext, batch_id: str, *, session_id: str | None = None) -> BatchReport:
+    """The design's batch report. With a session id, another session's batch is 'not found'."""
     with ctx.sessions() as session:
-        batch = session.execute(select(BatchTask).where(BatchTask.batch_id == batch_id)).scalar_one_or_none()
+        batch = session.execute(select(Batch).where(Batch.batch_id == batch_id)).scalar_one_or_none()
         if batch is None or (session_id is not None and batch.session_id != session_id):
             raise NotFound(f"batch {batch_id} does not exist")
         store = template_service.store(ctx)
@@ -359,25 +366,28 @@ def batch_report(ctx: AppContext, batch_id: str, *, session_id: str | None = Non
             output = None
             if task.result_image_id is not None:
                 output = str(store.path_for(session.get_one(Image, task.result_image_id)))
+            faces, notes = stored_task_report(task.face_report)
+            if task.status == "completed" and task.error and not notes:  # a row from before notes had a field
+                notes = [task.error]
             results.append(
-                {
-                    "template_id": task.template_id,
-                    "status": task.status,
-                    "error": task.error if task.status == "failed" else None,
-                    "note": task.error if task.status == "completed" else None,
-                    "output": output,
-                    "seconds": task.seconds or 0.0,
-                    "faces": task.face_report or [],
-                    "task_id": task.task_id,
-                }
+                TaskResult(
+                    template_id=task.template_id,
+                    status=task.status,
+                    task_id=task.task_id,
+                    error=task.error if task.status == "failed" else None,
+                    notes=notes if task.status == "completed" else [],
+                    output=output,
+                    seconds=task.seconds or 0.0,
+                    faces=faces,
+                )
             )
-        return {
-            "batch_id": batch.batch_id,
-            "engine": batch.engine,
-            "status": batch.status,
-            "total": batch.total_tasks,
-            "completed": batch.completed_tasks,
-            "failed": batch.failed_tasks,
-            "notes": batch.source_notes or [],
-            "results": results,
-        }
+        return BatchReport(
+            batch_id=batch.batch_id,
+            engine=batch.engine,
+            status=batch.status,
+            total=batch.total_tasks,
+            completed=batch.completed_tasks,
+            failed=batch.failed_tasks,
+            notes=list(batch.source_notes or []),
+            results=results,
+        )

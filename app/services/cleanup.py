@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.context import AppContext
-from db.models import BatchTask, FaceswapTask, Image, Template, TemplatePreprocessing
+from db.models import Batch, Image, SwapTask, Template, TemplatePreprocessing
 from db.session import transaction
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,11 @@ def delete_session_data(ctx: AppContext, session_id: str) -> CleanupReport:
         image_ids = set(session.execute(select(Image.id).where(Image.session_id == session_id)).scalars())
         batch_ids = set(
             session.execute(
-                select(BatchTask.batch_id).where(
+                select(Batch.batch_id).where(
                     or_(
-                        BatchTask.session_id == session_id,
-                        BatchTask.husband_photo_id.in_(image_ids),
-                        BatchTask.wife_photo_id.in_(image_ids),
+                        Batch.session_id == session_id,
+                        Batch.husband_photo_id.in_(image_ids),
+                        Batch.wife_photo_id.in_(image_ids),
                     )
                 )
             ).scalars()
@@ -183,11 +183,11 @@ def _deletable_batches(session: Session, expired: set[int], now: datetime) -> se
     """Expired batches (or batches using an expired photo) with no pending or running task."""
     candidates = set(
         session.execute(
-            select(BatchTask.batch_id).where(
+            select(Batch.batch_id).where(
                 or_(
-                    BatchTask.expires_at <= now,
-                    BatchTask.husband_photo_id.in_(expired),
-                    BatchTask.wife_photo_id.in_(expired),
+                    Batch.expires_at <= now,
+                    Batch.husband_photo_id.in_(expired),
+                    Batch.wife_photo_id.in_(expired),
                 )
             )
         ).scalars()
@@ -196,8 +196,8 @@ def _deletable_batches(session: Session, expired: set[int], now: datetime) -> se
         return set()
     busy = set(
         session.execute(
-            select(FaceswapTask.batch_id).where(
-                FaceswapTask.batch_id.in_(candidates), FaceswapTask.status.in_(ACTIVE_STATUSES)
+            select(SwapTask.batch_id).where(
+                SwapTask.batch_id.in_(candidates), SwapTask.status.in_(ACTIVE_STATUSES)
             )
         ).scalars()
     )
@@ -210,10 +210,10 @@ def _deletable_loose_tasks(session: Session, expired: set[int]) -> set[str]:
         return set()
     return set(
         session.execute(
-            select(FaceswapTask.task_id).where(
-                FaceswapTask.batch_id.is_(None),
-                FaceswapTask.status.not_in(ACTIVE_STATUSES),
-                or_(FaceswapTask.husband_photo_id.in_(expired), FaceswapTask.wife_photo_id.in_(expired)),
+            select(SwapTask.task_id).where(
+                SwapTask.batch_id.is_(None),
+                SwapTask.status.not_in(ACTIVE_STATUSES),
+                or_(SwapTask.husband_photo_id.in_(expired), SwapTask.wife_photo_id.in_(expired)),
             )
         ).scalars()
     )
@@ -222,7 +222,7 @@ def _deletable_loose_tasks(session: Session, expired: set[int]) -> set[str]:
 def _tasks_of(session: Session, batch_ids: Collection[str]) -> set[str]:
     if not batch_ids:
         return set()
-    return set(session.execute(select(FaceswapTask.task_id).where(FaceswapTask.batch_id.in_(batch_ids))).scalars())
+    return set(session.execute(select(SwapTask.task_id).where(SwapTask.batch_id.in_(batch_ids))).scalars())
 
 
 def _tasks_using(session: Session, image_ids: Collection[int]) -> set[str]:
@@ -230,8 +230,8 @@ def _tasks_using(session: Session, image_ids: Collection[int]) -> set[str]:
         return set()
     return set(
         session.execute(
-            select(FaceswapTask.task_id).where(
-                or_(FaceswapTask.husband_photo_id.in_(image_ids), FaceswapTask.wife_photo_id.in_(image_ids))
+            select(SwapTask.task_id).where(
+                or_(SwapTask.husband_photo_id.in_(image_ids), SwapTask.wife_photo_id.in_(image_ids))
             )
         ).scalars()
     )
@@ -240,9 +240,9 @@ def _tasks_using(session: Session, image_ids: Collection[int]) -> set[str]:
 def _count_active(session: Session, batch_ids: Collection[str], task_ids: Collection[str]) -> int:
     return len(
         session.execute(
-            select(FaceswapTask.task_id).where(
-                or_(FaceswapTask.batch_id.in_(batch_ids), FaceswapTask.task_id.in_(task_ids)),
-                FaceswapTask.status.in_(ACTIVE_STATUSES),
+            select(SwapTask.task_id).where(
+                or_(SwapTask.batch_id.in_(batch_ids), SwapTask.task_id.in_(task_ids)),
+                SwapTask.status.in_(ACTIVE_STATUSES),
             )
         ).all()
     )
@@ -256,21 +256,21 @@ def _still_referenced(
         return set()
     used: set[int] = set()
     batch_rows = session.execute(
-        select(BatchTask.husband_photo_id, BatchTask.wife_photo_id).where(
-            or_(BatchTask.husband_photo_id.in_(image_ids), BatchTask.wife_photo_id.in_(image_ids)),
-            BatchTask.batch_id.not_in(leaving_batches),
+        select(Batch.husband_photo_id, Batch.wife_photo_id).where(
+            or_(Batch.husband_photo_id.in_(image_ids), Batch.wife_photo_id.in_(image_ids)),
+            Batch.batch_id.not_in(leaving_batches),
         )
     ).all()
     used.update(_flatten(batch_rows))
     task_rows = session.execute(
-        select(FaceswapTask.husband_photo_id, FaceswapTask.wife_photo_id, FaceswapTask.result_image_id).where(
+        select(SwapTask.husband_photo_id, SwapTask.wife_photo_id, SwapTask.result_image_id).where(
             or_(
-                FaceswapTask.husband_photo_id.in_(image_ids),
-                FaceswapTask.wife_photo_id.in_(image_ids),
-                FaceswapTask.result_image_id.in_(image_ids),
+                SwapTask.husband_photo_id.in_(image_ids),
+                SwapTask.wife_photo_id.in_(image_ids),
+                SwapTask.result_image_id.in_(image_ids),
             ),
-            or_(FaceswapTask.batch_id.is_(None), FaceswapTask.batch_id.not_in(leaving_batches)),
-            FaceswapTask.task_id.not_in(leaving_tasks),
+            or_(SwapTask.batch_id.is_(None), SwapTask.batch_id.not_in(leaving_batches)),
+            SwapTask.task_id.not_in(leaving_tasks),
         )
     ).all()
     used.update(_flatten(task_rows))  # a kept batch keeps its results too, until it goes as a whole
@@ -293,7 +293,7 @@ def _delete_private_templates(session: Session, image_ids: set[int]) -> tuple[in
     if not candidates:
         return 0, []
     used = set(
-        session.execute(select(FaceswapTask.template_id).where(FaceswapTask.template_id.in_(candidates))).scalars()
+        session.execute(select(SwapTask.template_id).where(SwapTask.template_id.in_(candidates))).scalars()
     )
     doomed = candidates - used
     if not doomed:
@@ -319,22 +319,22 @@ def _delete_rows(session: Session, batch_ids: set[str], task_ids: set[str], imag
         # Same lock order as a worker's completion (batch row, then task row): no deadlock with a
         # worker finishing a task of a batch being deleted; the worker then finds its row gone.
         session.execute(
-            select(BatchTask.id).where(BatchTask.batch_id.in_(batch_ids)).order_by(BatchTask.id).with_for_update()
+            select(Batch.id).where(Batch.batch_id.in_(batch_ids)).order_by(Batch.id).with_for_update()
         )
     tasks = 0
     if batch_ids or task_ids:
         tasks = len(
             session.execute(
-                delete(FaceswapTask)
-                .where(or_(FaceswapTask.batch_id.in_(batch_ids), FaceswapTask.task_id.in_(task_ids)))
-                .returning(FaceswapTask.id)
+                delete(SwapTask)
+                .where(or_(SwapTask.batch_id.in_(batch_ids), SwapTask.task_id.in_(task_ids)))
+                .returning(SwapTask.id)
             ).all()
         )
     batches = 0
     if batch_ids:
         batches = len(
             session.execute(
-                delete(BatchTask).where(BatchTask.batch_id.in_(batch_ids)).returning(BatchTask.id)
+                delete(Batch).where(Batch.batch_id.in_(batch_ids)).returning(Batch.id)
             ).all()
         )
     return _Deleted(batches=batches, tasks=tasks, paths=_delete_images(session, image_ids))

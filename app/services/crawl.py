@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-
 from app.context import AppContext
-from app.errors import InvalidRequest, NotFound
+from app.errors import InvalidRequest, NotFound, one_line
+from app.services.reports import CrawlReport
 from app.services.templates import add_template_image, decode_upload
 from db.base import utcnow
 from db.models import CrawlTask
@@ -31,20 +30,33 @@ def create_crawl(ctx: AppContext, url: str) -> int:
         return row.id
 
 
-def run_crawl(ctx: AppContext, url: str, *, allow_private: bool = False, max_images: int = 20) -> dict[str, Any]:
+def start_crawl(ctx: AppContext, url: str, start: Callable[[int], None]) -> int:
+    """Record the crawl row, then hand its id to the injected `start` (the queue, or a thread).
+
+    Whether private addresses are allowed is the operator's setting, read by whoever runs it.
+    In public-demo mode visitors may not crawl at all (VisitorRefused); operators use the CLI."""
+    from app.services.public_demo import refuse_visitor_crawl
+
+    refuse_visitor_crawl(ctx)
+    crawl_id = create_crawl(ctx, url)
+    start(crawl_id)
+    return crawl_id
+
+
+def run_crawl(ctx: AppContext, url: str, *, allow_private: bool = False, max_images: int = 20) -> CrawlReport:
     """Crawl inline (the CLI path). A refused URL raises InvalidRequest after recording the row."""
     crawl_id = create_crawl(ctx, url)
     return execute_crawl(ctx, crawl_id, allow_private=allow_private, max_images=max_images)
 
 
-def execute_crawl(ctx: AppContext, crawl_id: int, *, allow_private: bool = False, max_images: int = 20) -> dict[str, Any]:
+def execute_crawl(ctx: AppContext, crawl_id: int, *, allow_private: bool = False, max_images: int = 20) -> CrawlReport:
     from app.crawl import crawl
 
     url = _start(ctx, crawl_id)
     try:
         result = crawl(url, allow_private=allow_private, max_images=max_images)
     except Exception as exc:  # refused, unreachable, bad limits: the row is closed either way
-        _finish(ctx, crawl_id, status="failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        _finish(ctx, crawl_id, status="failed", error=one_line(exc))
         raise
     imported, duplicates, rejected, template_ids = 0, 0, len(result.rejected), []
     for image in result.images:
@@ -102,25 +114,19 @@ def _finish(ctx: AppContext, crawl_id: int, *, status: str, error: str | None = 
         row.template_ids = template_ids or []
 
 
-def crawl_report(ctx: AppContext, crawl_id: int) -> dict[str, Any]:
+def crawl_report(ctx: AppContext, crawl_id: int) -> CrawlReport:
     with ctx.sessions() as session:
         row = session.get(CrawlTask, crawl_id)
         if row is None:
             raise NotFound(f"crawl {crawl_id} does not exist")
-        return {
-            "crawl_id": row.id,
-            "url": row.url,
-            "status": row.status,
-            "found": row.found_count,
-            "imported": row.imported_count,
-            "duplicates": row.duplicate_count,
-            "rejected": row.rejected_count,
-            "template_ids": row.template_ids or [],
-            "error": row.error,
-        }
-
-
-def recent_crawls(ctx: AppContext, limit: int = 10) -> list[dict[str, Any]]:
-    with ctx.sessions() as session:
-        ids = session.execute(select(CrawlTask.id).order_by(CrawlTask.id.desc()).limit(limit)).scalars().all()
-    return [crawl_report(ctx, i) for i in ids]
+        return CrawlReport(
+            crawl_id=row.id,
+            url=row.url,
+            status=row.status,
+            found=row.found_count,
+            imported=row.imported_count,
+            duplicates=row.duplicate_count,
+            rejected=row.rejected_count,
+            template_ids=list(row.template_ids or []),
+            error=row.error,
+        )

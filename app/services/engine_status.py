@@ -77,6 +77,6 @@ def engine_status(ctx: AppContext) -> EngineStatus:
         hint = f"insightface unavailable, staying on classic: {download.describe()}"
     elif switch_pending:
         hint = "insightface model files verified; loading it"
-    elif name == "classic" and ctx.settings.engine != "classic":
+    elif name == "classic":
         hint = "for better quality run `python app.py models download` and restart"
     return EngineStatus(name, line, hint, ready=engine is not None and settled and not switch_pending)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
-
 from app.context import AppContext
-from app.errors import NotFound
-from app.services.storage import files_guard
+from app.errors import InvalidRequest
+from app.storage import files_guard
 from app.services.templates import store
 from db.base import utcnow
-from db.models import Image
 from db.session import transaction
 from pipeline.errors import NoFaceFound
 from pipeline.face import Face, RGBImage, SourceFace
@@ -24,12 +21,25 @@ CoupleRole = Literal["husband", "wife"]
 
 @dataclass(frozen=True)
 class CouplePhoto:
-    image_id: int
+    """The one couple-photo type, from upload to worker: the chosen face and its pixels.
+
+    `image_id` is None until the photo is stored; `keep` says it is stored as permanent.
+    """
+
     role: CoupleRole
     face: Face
     faces_found: int
     note: str | None
-    pixels: RGBImage
+    pixels: RGBImage = field(repr=False)
+    image_id: int | None = None
+    keep: bool = False
+
+    @property
+    def stored_id(self) -> int:
+        """The image id of a stored photo; refuses a photo that was never stored."""
+        if self.image_id is None:
+            raise InvalidRequest(f"the {self.role} photo is not stored yet")
+        return self.image_id
 
     def source(self) -> SourceFace:
         return SourceFace(face=self.face, image=self.pixels)
@@ -53,23 +63,13 @@ def detect_source(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> tuple[
     return engine.prepare_source(SourceFace(face, pixels)), len(faces), note
 
 
-@dataclass(frozen=True)
-class PreparedPhoto:
-    """A decoded couple photo with its chosen face, not stored yet."""
-
-    role: CoupleRole
-    pixels: RGBImage
-    face: Face
-    faces_found: int
-    note: str | None
-
-
-def prepare_photo(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> PreparedPhoto:
+def prepare_photo(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> CouplePhoto:
+    """Detect and choose the face of a decoded couple photo; nothing is stored."""
     face, count, note = detect_source(ctx, pixels, role)
-    return PreparedPhoto(role, pixels, face, count, note)
+    return CouplePhoto(role, face, count, note, pixels)
 
 
-def prepare_photo_file(ctx: AppContext, path: str, role: CoupleRole) -> PreparedPhoto:
+def prepare_photo_file(ctx: AppContext, path: str, role: CoupleRole) -> CouplePhoto:
     return prepare_photo(ctx, read_image_file(path, max_side=ctx.settings.max_image_side).array, role)
 
 
@@ -88,7 +88,7 @@ def ingest_photo(
 
 
 def store_photos(
-    ctx: AppContext, prepared: list[PreparedPhoto], *, session_id: str | None, keep: bool = False
+    ctx: AppContext, prepared: list[CouplePhoto], *, session_id: str | None, keep: bool = False
 ) -> list[CouplePhoto]:
     """Store prepared photos in one transaction (all or none)."""
     expires = None if keep else temporary_expiry(ctx)
@@ -106,21 +106,8 @@ def store_photos(
             for photo in prepared
         ]
         ids = [image.id for image in images]
-    return [
-        CouplePhoto(image_id, p.role, p.face, p.faces_found, p.note, p.pixels)
-        for image_id, p in zip(ids, prepared, strict=True)
-    ]
+    return [replace(p, image_id=image_id, keep=keep) for image_id, p in zip(ids, prepared, strict=True)]
 
 
 def temporary_expiry(ctx: AppContext) -> datetime:
     return utcnow() + timedelta(hours=ctx.settings.temporary_ttl_hours)
-
-
-def load_photo_pixels(ctx: AppContext, image_id: int, *, session_id: str | None = None) -> RGBImage:
-    """Pixels of a stored photo; a session may only read its own temporary photos."""
-    with ctx.sessions() as session:
-        image = session.execute(select(Image).where(Image.id == image_id)).scalar_one_or_none()
-        if image is None or (session_id is not None and image.session_id not in (None, session_id)):
-            raise NotFound(f"photo {image_id} does not exist")
-        path = store(ctx).path_for(image)
-    return read_image_file(str(path), max_side=100_000).array

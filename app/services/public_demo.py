@@ -6,14 +6,11 @@ under quotas, crawling and the shared gallery belong to the operator's CLI.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from pathlib import Path
 
 from app.context import AppContext
 from app.errors import InvalidRequest, ServiceError
 from app.services import quotas, sessions
 from app.services import templates as template_service
-from pipeline.errors import PipelineError
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +18,6 @@ CRAWL_REFUSED = (
     "importing from web pages is switched off in this public demo; the operator adds shared templates "
     "with `python app.py templates crawl URL`. Add your own photo as a template instead."
 )
-
-AddOutcome = tuple[str, template_service.TemplateSummary | None, str | None]
-
 
 class VisitorRefused(ServiceError):
     """Something only the operator may do in public-demo mode."""
@@ -60,9 +54,9 @@ def add_templates_for(
     *,
     session_id: str | None,
     name: str | None = None,
-    read: Callable[[str], bytes],
-    on_progress: Callable[[int, int, str], None] | None = None,
-) -> list[AddOutcome]:
+    read: template_service.ReadFile,
+    on_progress: template_service.Progress | None = None,
+) -> list[template_service.FileOutcome]:
     """Add a visitor's images as templates: private to the session in public mode (under quotas),
     shared in local mode. One bad file does not stop the others; quotas refuse the whole call."""
     if not paths:
@@ -71,29 +65,6 @@ def add_templates_for(
     if private_to is not None:
         quotas.check_private_templates(ctx, private_to, len(paths))
         quotas.record_uploads(ctx, private_to, len(paths))
-    outcomes: list[AddOutcome] = []
-    for number, path in enumerate(paths, start=1):
-        label = Path(path).name
-        if on_progress is not None:
-            on_progress(number - 1, len(paths), label)
-        try:
-            decoded = template_service.decode_upload(ctx, read(path))
-            title = _title(name, Path(path).stem, number, len(paths))
-            summary = template_service.add_template_image(ctx, decoded, name=title, private_to=private_to)
-            outcomes.append((label, summary, None))
-        except (ServiceError, PipelineError) as exc:
-            outcomes.append((label, None, _one_line(exc)))
-    if on_progress is not None:
-        on_progress(len(paths), len(paths), "done")
-    return outcomes
-
-
-def _title(name: str | None, stem: str, number: int, count: int) -> str:
-    if name and name.strip():
-        return name.strip() if count == 1 else f"{name.strip()} {number}"
-    return stem.replace("_", " ").strip()[:200] or f"template {number}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return template_service.add_files(
+        ctx, paths, name, keep_going=True, read=read, on_progress=on_progress, private_to=private_to
+    )

@@ -1,7 +1,8 @@
 """Per-session quotas of the public demo, each refused with a clear message (QuotaExceeded).
 
 - private templates a session keeps: `max_private_templates` (public mode);
-- swaps pending or running for a session: `max_pending_tasks` (always: it protects the queue);
+- swaps pending or running for a session: `max_pending_tasks` (always; checked by runs.check_capacity
+  through RunLimits.max_session_backlog, which the UI builds from this setting);
 - photo uploads (couple photos and template images) an hour: `max_uploads_per_hour` (public mode).
 """
 
@@ -9,14 +10,9 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import func, select
-
 from app.context import AppContext
 from app.errors import ServiceError
 from app.services.template_admin import private_template_count
-from db.models import BatchTask, FaceswapTask
-
-ACTIVE_STATUSES = ("pending", "running")
 
 
 class QuotaExceeded(ServiceError):
@@ -31,29 +27,6 @@ def check_private_templates(ctx: AppContext, session_id: str, adding: int) -> No
         raise QuotaExceeded(
             f"you have {have} private templates and may keep at most {limit} "
             f"({'none' if room == 0 else room} more); remove one of yours or delete your data first"
-        )
-
-
-def pending_tasks(ctx: AppContext, session_id: str) -> int:
-    """This session's swaps that are pending or running."""
-    with ctx.sessions() as session:
-        return int(
-            session.execute(
-                select(func.count())
-                .select_from(FaceswapTask)
-                .join(BatchTask, FaceswapTask.batch_id == BatchTask.batch_id)
-                .where(FaceswapTask.status.in_(ACTIVE_STATUSES), BatchTask.session_id == session_id)
-            ).scalar_one()
-        )
-
-
-def check_pending_tasks(ctx: AppContext, session_id: str, wanted: int) -> None:
-    limit = ctx.settings.max_pending_tasks
-    mine = pending_tasks(ctx, session_id)
-    if mine + wanted > limit:
-        raise QuotaExceeded(
-            f"you already have {mine} swaps waiting or running and may have at most {limit}; "
-            f"let them finish first (this run adds {wanted})"
         )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 
 from app.context import AppContext
 from app.services.batches import MAX_ATTEMPTS, refresh_batch_counts
-from db.models import FaceswapTask
+from db.models import SwapTask
 from db.session import transaction
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,9 @@ def _stale_pending(ctx: AppContext, before: datetime, limit: int) -> list[str]:
     with ctx.sessions() as session:
         return list(
             session.execute(
-                select(FaceswapTask.task_id)
-                .where(FaceswapTask.status == "pending", FaceswapTask.updated_at <= before)
-                .order_by(FaceswapTask.id)
+                select(SwapTask.task_id)
+                .where(SwapTask.status == "pending", SwapTask.updated_at <= before)
+                .order_by(SwapTask.id)
                 .limit(limit)
             ).scalars()
         )
@@ -97,9 +97,9 @@ def _stale_pending(ctx: AppContext, before: datetime, limit: int) -> list[str]:
 def _running(ctx: AppContext, limit: int) -> list[tuple[str, int, datetime | None]]:
     with ctx.sessions() as session:
         rows = session.execute(
-            select(FaceswapTask.task_id, FaceswapTask.attempts, FaceswapTask.lease_expires_at)
-            .where(FaceswapTask.status == "running")
-            .order_by(FaceswapTask.id)
+            select(SwapTask.task_id, SwapTask.attempts, SwapTask.lease_expires_at)
+            .where(SwapTask.status == "running")
+            .order_by(SwapTask.id)
             .limit(limit)
         ).all()
     return [(task_id, int(attempts), lease) for task_id, attempts, lease in rows]
@@ -111,12 +111,12 @@ def _give_up(ctx: AppContext, tasks: list[tuple[str, int]], now: datetime) -> li
     for task_id, attempts in tasks:
         with transaction(ctx.sessions) as session:
             done = session.execute(
-                update(FaceswapTask)
+                update(SwapTask)
                 .where(
-                    FaceswapTask.task_id == task_id,
-                    FaceswapTask.status == "running",
-                    FaceswapTask.attempts == attempts,
-                    FaceswapTask.lease_expires_at < now,
+                    SwapTask.task_id == task_id,
+                    SwapTask.status == "running",
+                    SwapTask.attempts == attempts,
+                    SwapTask.lease_expires_at < now,
                 )
                 .values(
                     status="failed",

@@ -1,48 +1,147 @@
-"""Start a couple swap from photo files or stored photos, inline or on the queue."""
+"""Start a couple swap: the one start-batch path, shared by the CLI, the UI and the `/swap` API.
+
+`check_request` validates the templates, mappings, limits and capacity once, before anything is
+stored; `start_batch` stores the couple photos if needed, records the batch and hands its id to
+the injected `submit` callable (the queue, or a background thread). Services never import the
+queue itself.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
 
 from app.context import AppContext
+from app.errors import ConsentRequired, InvalidRequest, QueueBusy
 from app.services import batches
 from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
-from pipeline.errors import MappingError
-from pipeline.mapping import parse_mapping_json
+from db.models import Batch, SwapTask
+from pipeline.mapping import parse_id
 
 CLI_SESSION = "cli"
+CONSENT_MESSAGE = 'tick "I have the consent of the people in these photos" before swapping'
+
+Submit = Callable[[str], None]  # takes a committed batch id
 
 
-def parse_template_mappings(
-    text: str | None, template_ids: list[int], *, label: str = "--mapping", per_face_allowed: bool = True
-) -> dict[int, dict[str, str]]:
-    """Mapping JSON for a batch: {"<template id>": {"<face index>": role}}, or (the CLI) one
-    {"<face index>": role} for every template. Raises MappingError with a one-line reason."""
-    if text is None or not str(text).strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MappingError(f"{label} is not valid JSON ({exc.msg})") from exc
-    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        return {_template_key(key, template_ids, label): _face_roles(faces) for key, faces in data.items()}
-    if not per_face_allowed:
-        raise MappingError(f'{label} must look like {{"<template id>": {{"<face index>": "husband"}}}}')
-    per_face = _face_roles(data)
-    return {template_id: per_face for template_id in template_ids}
+@dataclass(frozen=True)
+class RunLimits:
+    """Limits for shared servers (the UI and its API); the CLI runs without them."""
+
+    max_templates: int = 12
+    max_session_backlog: int = 24  # unfinished tasks one session may have (FACESWAP_MAX_PENDING_TASKS)
+    max_backlog: int = 200  # unfinished tasks on the whole server before "busy, try again"
 
 
-def _template_key(key: object, template_ids: list[int], label: str) -> int:
-    text = str(key).strip()
-    template_id = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
-    if template_id is None or template_id not in template_ids:
-        raise MappingError(f"{label} names template {key!r}, which is not in the batch")
-    return template_id
+@dataclass(frozen=True)
+class CheckedRequest:
+    """Templates and mappings that `check_request` validated; made only there."""
+
+    template_ids: list[int]
+    mappings: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    session_id: str = CLI_SESSION
 
 
-def _face_roles(faces: object) -> dict[str, str]:
-    return {str(index): str(role) for index, role in parse_mapping_json(json.dumps(faces)).items()}
+def require_consent(consent: bool) -> None:
+    if consent is not True:
+        raise ConsentRequired(CONSENT_MESSAGE)
+
+
+def require_couple(husband: CouplePhoto | None, wife: CouplePhoto | None) -> tuple[CouplePhoto, CouplePhoto]:
+    if husband is None:
+        raise InvalidRequest("upload a husband photo first")
+    if wife is None:
+        raise InvalidRequest("upload a wife photo first")
+    return husband, wife
+
+
+def parse_template_ids(value: str | list[Any] | None) -> list[int]:
+    """'1, 3,4' (or a list of ids) → [1, 3, 4]; refuses anything that is not a whole number."""
+    items = value if isinstance(value, list) else str(value or "").replace(";", ",").split(",")
+    ids: list[int] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        template_id = parse_id(text)
+        if template_id is None:
+            raise InvalidRequest(f"template ids must be whole numbers separated by commas, got {text[:20]!r}")
+        ids.append(template_id)
+    if not ids:
+        raise InvalidRequest("pick at least one template")
+    return list(dict.fromkeys(ids))
+
+
+def check_request(
+    ctx: AppContext,
+    template_ids: list[int],
+    mappings: Mapping[int, Mapping[str, str]],
+    *,
+    session_id: str = CLI_SESSION,
+    limits: RunLimits | None = None,
+    consent: bool | None = None,
+) -> CheckedRequest:
+    """Validate once, before anything is stored: consent (when asked for), templates, mappings,
+    and (with limits) size and capacity."""
+    if consent is not None:
+        require_consent(consent)
+    if not template_ids:
+        raise InvalidRequest("pick at least one template")
+    if limits is not None and len(template_ids) > limits.max_templates:
+        raise InvalidRequest(f"pick at most {limits.max_templates} templates per run")
+    ids = batches.validate_templates(ctx, template_ids, mappings, viewer=session_id)
+    if limits is not None:
+        check_capacity(ctx, session_id, len(ids), limits)
+    return CheckedRequest(ids, dict(mappings), session_id)
+
+
+def check_capacity(ctx: AppContext, session_id: str, wanted: int, limits: RunLimits) -> None:
+    """Refuse new work with a clear 'busy' when the server or this session has too much waiting."""
+    unfinished = SwapTask.status.in_(("pending", "running"))
+    with ctx.sessions() as session:
+        total = session.execute(select(func.count()).select_from(SwapTask).where(unfinished)).scalar_one()
+        mine = session.execute(
+            select(func.count())
+            .select_from(SwapTask)
+            .join(Batch, SwapTask.batch_id == Batch.batch_id)
+            .where(unfinished, Batch.session_id == session_id)
+        ).scalar_one()
+    if total + wanted > limits.max_backlog:
+        raise QueueBusy(f"the server is busy ({total} swaps waiting); try again in a minute")
+    if mine + wanted > limits.max_session_backlog:
+        raise QueueBusy(
+            f"you already have {mine} swaps waiting or running and may have at most {limits.max_session_backlog}; "
+            "let them finish first"
+        )
+
+
+def start_batch(
+    ctx: AppContext,
+    checked: CheckedRequest,
+    husband: CouplePhoto | None,
+    wife: CouplePhoto | None,
+    *,
+    submit: Submit | None = None,
+) -> str:
+    """Store the couple photos that are not stored yet (in one transaction), record the batch
+    and hand its id to `submit` after commit. Returns the batch id."""
+    husband, wife = require_couple(husband, wife)
+    if husband.image_id is None or wife.image_id is None:
+        husband, wife = store_photos(ctx, [husband, wife], session_id=checked.session_id)
+    request = batches.BatchRequest(
+        husband=husband,
+        wife=wife,
+        template_ids=checked.template_ids,
+        mappings=checked.mappings,
+        session_id=checked.session_id,
+    )
+    batch_id = batches.record_batch(ctx, request)
+    if submit is not None:
+        submit(batch_id)
+    return batch_id
 
 
 def start_from_files(
@@ -53,35 +152,13 @@ def start_from_files(
     mappings: Mapping[int, Mapping[str, str]],
     *,
     session_id: str = CLI_SESSION,
-    enqueue: batches.Enqueue | None = None,
+    submit: Submit | None = None,
 ) -> str:
-    batches.validate_templates(ctx, template_ids, mappings, viewer=session_id)
-    prepared = [prepare_photo_file(ctx, husband_path, "husband"), prepare_photo_file(ctx, wife_path, "wife")]
-    husband, wife = store_photos(ctx, prepared, session_id=session_id)
-    return start_from_photos(ctx, husband, wife, template_ids, mappings, session_id=session_id, enqueue=enqueue)
-
-
-def start_from_photos(
-    ctx: AppContext,
-    husband: CouplePhoto,
-    wife: CouplePhoto,
-    template_ids: list[int],
-    mappings: Mapping[int, Mapping[str, str]],
-    *,
-    session_id: str | None,
-    enqueue: batches.Enqueue | None = None,
-) -> str:
-    request = batches.BatchRequest(
-        husband_photo_id=husband.image_id,
-        wife_photo_id=wife.image_id,
-        husband_face=husband.face,
-        wife_face=wife.face,
-        template_ids=template_ids,
-        mappings=mappings,
-        session_id=session_id,
-        notes=[n for n in (husband.note, wife.note) if n],
-    )
-    return batches.create_batch(ctx, request, enqueue=enqueue)
+    """The CLI's start: check, read both photo files, then `start_batch`."""
+    checked = check_request(ctx, template_ids, mappings, session_id=session_id)
+    husband = prepare_photo_file(ctx, husband_path, "husband")
+    wife = prepare_photo_file(ctx, wife_path, "wife")
+    return start_batch(ctx, checked, husband, wife, submit=submit)
 
 
 def run_inline(

@@ -20,8 +20,9 @@ from app.context import AppContext
 from app.errors import InvalidRequest, NotFound
 from app.services import batches
 from app.services import templates as template_service
-from app.services.storage import read_stored
-from db.models import BatchTask, Image, Template
+from app.services.reports import BatchReport, TaskResult
+from app.storage import read_stored
+from db.models import Batch, Image, Template
 from pipeline.face import RGBImage
 
 MAX_SESSION_ID_LENGTH = 64
@@ -85,7 +86,7 @@ def my_batches(ctx: AppContext, session_id: str | None) -> list[dict[str, Any]]:
     sid = require_session(session_id)
     with ctx.sessions() as session:
         rows = session.execute(
-            select(BatchTask).where(BatchTask.session_id == sid).order_by(BatchTask.id.desc())
+            select(Batch).where(Batch.session_id == sid).order_by(Batch.id.desc())
         ).scalars()
         return [
             {
@@ -115,7 +116,7 @@ def session_summary(ctx: AppContext, session_id: str | None) -> SessionSummary:
     images = my_images(ctx, session_id)
     with ctx.sessions() as session:
         batch_count = session.execute(
-            select(func.count()).select_from(BatchTask).where(BatchTask.session_id == session_id)
+            select(func.count()).select_from(Batch).where(Batch.session_id == session_id)
         ).scalar_one()
     expiries = [image.expires_at for image in images if image.expires_at is not None]
     return SessionSummary(
@@ -127,21 +128,12 @@ def session_summary(ctx: AppContext, session_id: str | None) -> SessionSummary:
     )
 
 
-def batch_report(ctx: AppContext, session_id: str | None, batch_id: str) -> dict[str, Any]:
-    """The design's batch JSON for one of this session's batches, with template names."""
+def my_batch_report(ctx: AppContext, session_id: str | None, batch_id: str) -> BatchReport:
+    """The report of one of this session's batches, with template names."""
     if not isinstance(batch_id, str) or not batch_id.strip():
         raise InvalidRequest("no batch id given")
     report = batches.batch_report(ctx, batch_id.strip(), session_id=require_session(session_id))
-    names = template_names(ctx, [result["template_id"] for result in report["results"]])
-    for result in report["results"]:
-        result["template_name"] = names.get(result["template_id"], f"template {result['template_id']}")
-    return report
-
-
-def public_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The report for API callers: server file paths are left out."""
-    results = [{k: v for k, v in result.items() if k != "output"} for result in report["results"]]
-    return {**report, "results": results}
+    return report.named(template_names(ctx, [result.template_id for result in report.results]))
 
 
 def template_names(ctx: AppContext, template_ids: list[int]) -> dict[int, str]:
@@ -163,22 +155,20 @@ class ResultImage:
 
 def completed_results(ctx: AppContext, session_id: str | None, batch_id: str) -> list[ResultImage]:
     """The finished results of one of this session's batches, in batch order, as pixels."""
-    report = batch_report(ctx, session_id, batch_id)
-    return [
-        ResultImage(r["template_id"], r["template_name"], r["task_id"], r["note"], read_stored(Path(r["output"])))
-        for r in report["results"]
-        if r["status"] == "completed" and r["output"]
-    ]
+    return [_result_image(r) for r in my_batch_report(ctx, session_id, batch_id).completed_results()]
 
 
 def completed_result(ctx: AppContext, session_id: str | None, batch_id: str, index: int) -> ResultImage:
     """The `index`-th finished result (gallery order) of one of this session's batches."""
-    report = batch_report(ctx, session_id, batch_id)
-    done = [r for r in report["results"] if r["status"] == "completed" and r["output"]]
+    done = my_batch_report(ctx, session_id, batch_id).completed_results()
     if not 0 <= index < len(done):
         raise NotFound(f"result {index} does not exist")
-    r = done[index]
-    return ResultImage(r["template_id"], r["template_name"], r["task_id"], r["note"], read_stored(Path(r["output"])))
+    return _result_image(done[index])
+
+
+def _result_image(result: TaskResult) -> ResultImage:
+    name = result.template_name or f"template {result.template_id}"
+    return ResultImage(result.template_id, name, result.task_id, result.note, read_stored(Path(result.output or "")))
 
 
 def before_after(
@@ -192,15 +182,14 @@ def before_after(
 
 def results_zip(ctx: AppContext, session_id: str | None, batch_id: str, folder: Path) -> Path:
     """Every finished result of one of this session's batches in one ZIP file inside `folder`."""
-    report = batch_report(ctx, session_id, batch_id)
-    done = [r for r in report["results"] if r["status"] == "completed" and r["output"]]
+    done = my_batch_report(ctx, session_id, batch_id).completed_results()
     if not done:
         raise NotFound("this batch has no finished result to download yet")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"coswap-{batch_id[:8]}.zip"
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for number, result in enumerate(done, start=1):
-            archive.write(result["output"], arcname=f"{number:02d}-{_slug(result['template_name'])}.jpg")
+            archive.write(str(result.output), arcname=f"{number:02d}-{_slug(result.template_name or 'template')}.jpg")
     return target
 
 

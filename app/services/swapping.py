@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.services.post_swap import PostSwapStep, apply_steps, default_steps
 from pipeline.errors import NoFaceFound
 from pipeline.face import Assignment, Face, FaceEngine, RGBImage, SourceFace
 from pipeline.mapping import Role, apply_overrides, default_mapping
-from pipeline.watermark import add_ai_mark
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,14 @@ def resolve_roles(faces: list[Face], overrides: Mapping[str, str] | None) -> tup
     return roles, decision.note
 
 
+def assignments_for(
+    faces: list[Face], roles: Mapping[int, Role], husband: SourceFace, wife: SourceFace
+) -> list[Assignment]:
+    """Roles → engine assignments, left to right; kept faces get none."""
+    sources = {"husband": husband, "wife": wife}
+    return [Assignment(target=faces[i], source=sources[role]) for i, role in sorted(roles.items()) if role != "keep"]
+
+
 def render_swap(
     engine: FaceEngine,
     template: RGBImage,
@@ -36,20 +44,16 @@ def render_swap(
     wife: SourceFace,
     overrides: Mapping[str, str] | None = None,
     *,
-    mark: bool = True,
+    steps: Sequence[PostSwapStep] | None = None,
 ) -> SwapRender:
+    """Resolve the roles, swap, then apply the post-swap steps in order (default: the AI mark)."""
     if not faces:
         raise NoFaceFound("no face found in the template")
     roles, note = resolve_roles(faces, overrides)
-    sources = {"husband": husband, "wife": wife}
-    assignments = [
-        Assignment(target=faces[index], source=sources[role])
-        for index, role in sorted(roles.items())
-        if role != "keep"
-    ]
+    assignments = assignments_for(faces, roles, husband, wife)
     swapped = engine.swap(template, assignments)
     return SwapRender(
-        image=add_ai_mark(swapped) if mark else swapped,
+        image=apply_steps(swapped, assignments, default_steps() if steps is None else steps),
         roles=roles,
         faces=face_report(faces, roles),
         note=note,

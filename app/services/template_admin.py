@@ -26,7 +26,7 @@ from app.services import templates as template_service
 from app.services.batches import refresh_batch_counts
 from app.services.templates import EVERYONE, PreprocessingKept, TemplateSummary, Viewer
 from db.base import utcnow
-from db.models import BatchTask, FaceswapTask, Image, Template
+from db.models import Batch, SwapTask, Image, Template
 from db.session import transaction
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,9 @@ def _all_ids(ctx: AppContext) -> list[int]:
 
 def _active_uses(session: Session, ids: list[int]) -> dict[int, int]:
     rows = session.execute(
-        select(FaceswapTask.template_id, func.count())
-        .where(FaceswapTask.template_id.in_(ids), FaceswapTask.status.in_(ACTIVE_STATUSES))
-        .group_by(FaceswapTask.template_id)
+        select(SwapTask.template_id, func.count())
+        .where(SwapTask.template_id.in_(ids), SwapTask.status.in_(ACTIVE_STATUSES))
+        .group_by(SwapTask.template_id)
     ).all()
     return {int(t): int(n) for t, n in rows}
 
@@ -151,13 +151,13 @@ def _remove_rows(session: Session, template_id: int) -> tuple[Removed, list[str]
         raise NotFound(f"template {template_id} does not exist")
     name = template.name
     finished = session.execute(
-        select(FaceswapTask.task_id, FaceswapTask.batch_id, FaceswapTask.result_image_id).where(
-            FaceswapTask.template_id == template_id
+        select(SwapTask.task_id, SwapTask.batch_id, SwapTask.result_image_id).where(
+            SwapTask.template_id == template_id
         )
     ).all()
     results_kept = sum(1 for _, _, result in finished if result is not None)
     batch_ids = {batch_id for _, batch_id, _ in finished if batch_id is not None}
-    session.execute(delete(FaceswapTask).where(FaceswapTask.template_id == template_id))
+    session.execute(delete(SwapTask).where(SwapTask.template_id == template_id))
     for batch_id in batch_ids:
         _shrink_batch(session, batch_id)
     image_ids = [template.original_image_id]
@@ -176,14 +176,14 @@ def _remove_rows(session: Session, template_id: int) -> tuple[Removed, list[str]
 
 def _shrink_batch(session: Session, batch_id: str) -> None:
     """A batch lost the tasks of a removed template: its total and counts follow."""
-    batch = session.execute(select(BatchTask).where(BatchTask.batch_id == batch_id)).scalar_one_or_none()
+    batch = session.execute(select(Batch).where(Batch.batch_id == batch_id)).scalar_one_or_none()
     if batch is None:
         return
     remaining = session.execute(
-        select(FaceswapTask.task_id).where(FaceswapTask.batch_id == batch_id).limit(1)
+        select(SwapTask.task_id).where(SwapTask.batch_id == batch_id).limit(1)
     ).scalar_one_or_none()
     total = session.execute(
-        select(func.count()).select_from(FaceswapTask).where(FaceswapTask.batch_id == batch_id)
+        select(func.count()).select_from(SwapTask).where(SwapTask.batch_id == batch_id)
     ).scalar_one()
     batch.total_tasks = int(total)
     if remaining is not None:

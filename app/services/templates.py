@@ -10,54 +10,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Final
+from pathlib import Path
+from typing import Any
 
-import numpy as np
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.context import AppContext
-from app.errors import NotFound, ServiceError
-from app.services.storage import ImageStore, files_guard, read_stored
+from app.errors import InvalidRequest, ServiceError, one_line
+from app.services import preprocessing
+from app.services.preprocessing import PreprocessingKept, ensure_current, load_template, store  # noqa: F401 (re-exported)
+from app.services.preprocessing import face_data_version as version_of
+from app.services.swapping import resolve_roles
+from app.services.template_scope import EVERYONE, Viewer, visible_templates, visible_to
+from app.storage import ImageStore, files_guard, read_stored
 from db.base import utcnow
 from db.models import Image, Template, TemplatePreprocessing
 from db.session import transaction
-from pipeline.face import Face, FaceEngine, Gender, RGBImage
+from pipeline.errors import PipelineError
+from pipeline.face import Face, RGBImage
 from pipeline.intake import DecodedImage, decode_image, encode_png, read_image_file, sha256_hex
-from pipeline.masks import combined_mask, mask_geometry
+from pipeline.mapping import Role
 
 log = logging.getLogger(__name__)
-
-FACE_DATA_VERSION_KEY = "face_data_version"
-
-
-class _Everyone:
-    """The operator's view (CLI): every template, shared or private."""
-
-    def __repr__(self) -> str:
-        return "EVERYONE"
-
-
-EVERYONE: Final = _Everyone()
-Viewer = str | None | _Everyone  # None: shared only; "sid": shared + that session's own; EVERYONE: all
-
-
-def visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    """SQL condition on Image (the template's original): what `viewer` may list, read or swap into."""
-    if isinstance(viewer, _Everyone):
-        return Image.id.is_not(None)
-    shared = Image.storage_type == "permanent"
-    if viewer is None:
-        return shared
-    return or_(shared, (Image.storage_type == "temporary") & (Image.session_id == viewer))
-
-
-def visible_templates() -> Any:
-    """select(Template) joined to its original image; add `.where(visible_to(viewer))`."""
-    return select(Template).join(Image, Template.original_image_id == Image.id)
-
 
 @dataclass(frozen=True)
 class TemplateSummary:
@@ -84,10 +61,6 @@ class TemplateSummary:
             "duplicate": self.duplicate,
             "private": self.private,
         }
-
-
-def store(ctx: AppContext) -> ImageStore:
-    return ImageStore(ctx.settings.images_dir)
 
 
 def decode_upload(ctx: AppContext, data: bytes) -> DecodedImage:
@@ -137,159 +110,112 @@ def add_template_image(
         session.add(TemplatePreprocessing(template_id=template.id, preprocessing_status="pending"))
         template_id = template.id
     if preprocess:
-        preprocess_template(ctx, template_id, pixels=decoded.array)
+        preprocessing.preprocess(ctx, template_id, pixels=decoded.array)
     return get_template(ctx, template_id, viewer=EVERYONE)
 
 
+@dataclass(frozen=True)
+class FileOutcome:
+    """One file of `add_template_files`: its summary, or the one-line reason it was refused."""
+
+    label: str
+    summary: TemplateSummary | None = None
+    refusal: str | None = None
+
+
+Progress = Callable[[int, int, str], None]
+ReadFile = Callable[[str], bytes]
+
+
+def add_files(
+    ctx: AppContext,
+    paths: list[str],
+    name: str | None = None,
+    *,
+    keep_going: bool = False,
+    read: ReadFile | None = None,
+    on_progress: Progress | None = None,
+    private_to: str | None = None,
+) -> list[FileOutcome]:
+    """The one template-add path: decode each file, store it as a template and preprocess it.
+
+    Without `keep_going` every file is decoded first and nothing is written if one is refused
+    (the CLI). With it, each refusal is reported on its file and the others go on (the UI).
+    `read` returns a file's bytes (the UI's upload limit); the default reads the file as is.
+    With `private_to` (a session id) every template is private to that session.
+    """
+    if not paths:
+        raise InvalidRequest("choose one or more image files to add")
+    count = len(paths)
+
+    def decode(path: str) -> DecodedImage:
+        if read is None:
+            return read_image_file(path, max_side=ctx.settings.max_image_side)
+        return decode_upload(ctx, read(path))
+
+    decoded: dict[int, DecodedImage] = {}
+    if not keep_going:
+        decoded = {number: decode(path) for number, path in enumerate(paths, start=1)}
+    outcomes: list[FileOutcome] = []
+    for number, path in enumerate(paths, start=1):
+        label = Path(path).name
+        if on_progress is not None:
+            on_progress(number - 1, count, label)
+        title = _template_name(path, name, number, count)
+        try:
+            image = decoded.get(number) or decode(path)
+            summary = add_template_image(ctx, image, name=title, private_to=private_to)
+            outcomes.append(FileOutcome(label, summary=summary))
+        except (ServiceError, PipelineError) as exc:
+            if not keep_going:
+                raise
+            outcomes.append(FileOutcome(label, refusal=one_line(exc)))
+    if on_progress is not None:
+        on_progress(count, count, "done")
+    return outcomes
+
+
 def add_template_files(ctx: AppContext, paths: list[str], name: str | None = None) -> list[TemplateSummary]:
-    """Validate every file first (nothing is written if one is refused), then add each."""
-    decoded = [(path, read_image_file(path, max_side=ctx.settings.max_image_side)) for path in paths]
-    results = []
-    for number, (path, image) in enumerate(decoded, start=1):
-        label = _template_name(path, name, number, len(decoded))
-        results.append(add_template_image(ctx, image, name=label))
-    return results
+    """`add_files` all or nothing: every file is decoded first; returns the summaries in order."""
+    return [o.summary for o in add_files(ctx, paths, name) if o.summary is not None]
 
 
 def _template_name(path: str, name: str | None, number: int, count: int) -> str:
-    if name:
-        return name if count == 1 else f"{name} {number}"
-    return Path(path).stem.replace("_", " ")[:200] or f"template {number}"
+    if name and name.strip():
+        return name.strip() if count == 1 else f"{name.strip()} {number}"
+    return Path(path).stem.replace("_", " ").strip()[:200] or f"template {number}"
 
 
 def preprocess_template(
     ctx: AppContext, template_id: int, *, pixels: RGBImage | None = None, replace: bool = False
 ) -> TemplateSummary:
-    """Detect faces, classify gender, store face data and a mask image. A faceless template is 'failed'.
-
-    With `replace` (reprocess, lazy upgrade) the stored data stays untouched until the new run
-    has succeeded: an error, or no face where faces were found before, raises PreprocessingKept
-    and changes nothing. Callers check visibility first; this works on any template id.
-    """
-    with transaction(ctx.sessions) as session:
-        template = _load(session, template_id, EVERYONE)
-        row = _preprocessing_row(session, template)
-        had_faces = bool(row.face_data) and row.preprocessing_status == "completed"
-        if not replace:
-            row.preprocessing_status = "processing"
-            row.error = None
-        image_path = store(ctx).path_for(template.original_image)
-    engine = ctx.face_engine()
-    try:
-        if pixels is None:  # given when the caller has just stored these very pixels
-            pixels = read_stored(image_path)
-        faces = engine.detect(pixels)
-    except Exception as exc:
-        if replace:
-            raise PreprocessingKept(f"template {template_id}: preprocessing error ({_one_line(exc)}); kept as it was") from exc
-        _mark_failed(ctx, template_id, f"preprocessing error: {type(exc).__name__}")
-        raise
-    if replace and had_faces and not faces:
-        raise PreprocessingKept(f"template {template_id}: {engine.name} finds no face now; kept as it was")
-    old_masks = _store_faces(ctx, template_id, faces, pixels, engine)
-    for relative in old_masks:
-        (store(ctx).root / relative).unlink(missing_ok=True)
-    log.info("template %s preprocessed: %d faces", template_id, len(faces))
+    """Detect faces and store face data and a mask (see app.services.preprocessing); the summary after."""
+    preprocessing.preprocess(ctx, template_id, pixels=pixels, replace=replace)
     return get_template(ctx, template_id, viewer=EVERYONE)
-
-
-class PreprocessingKept(ServiceError):
-    """Reprocessing did not succeed; the template keeps the face data and mask it had."""
-
-
-def _store_faces(ctx: AppContext, template_id: int, faces: list[Face], pixels: RGBImage, engine: FaceEngine) -> list[str]:
-    """Write the new face data and mask in one transaction; return the paths of masks it superseded."""
-    with files_guard() as ledger, transaction(ctx.sessions) as session:
-        template = _load(session, template_id, EVERYONE)
-        row = _preprocessing_row(session, template)
-        old_mask_id = row.masked_image_id
-        row.engine = engine.name
-        row.faces_detected = len(faces)
-        row.face_data = [_face_record(i, face, engine.face_data_version) for i, face in enumerate(faces)]
-        row.error = None
-        template.male_face_count = sum(f.gender is Gender.MALE for f in faces)
-        template.female_face_count = sum(f.gender is Gender.FEMALE for f in faces)
-        row.masked_image_id = None
-        if not faces:
-            row.preprocessing_status = "failed"
-            row.error = "no face found in the template"
-            template.is_preprocessed = False
-        else:
-            mask = combined_mask(pixels.shape[:2], faces)
-            mask_image = store(ctx).save(session, ledger, _gray_to_rgb(mask), kind="masks")
-            row.masked_image_id = mask_image.id
-            row.preprocessing_status = "completed"
-            template.is_preprocessed = True
-        template.updated_at = utcnow()
-        session.flush()
-        old_paths: list[str] = []
-        if old_mask_id is not None and old_mask_id != row.masked_image_id:
-            old_paths = list(session.execute(delete(Image).where(Image.id == old_mask_id).returning(Image.path)).scalars())
-    return old_paths
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _mark_failed(ctx: AppContext, template_id: int, error: str) -> None:
-    with transaction(ctx.sessions) as session:
-        row = _preprocessing_row(session, _load(session, template_id, EVERYONE))
-        row.preprocessing_status, row.error = "failed", error
-
-
-def _face_record(index: int, face: Face, version: str) -> dict[str, Any]:
-    return {"index": index, **face.to_dict(), "mask": mask_geometry(face), FACE_DATA_VERSION_KEY: version}
-
-
-def face_data_version(face_data: list[dict[str, Any]] | None) -> str | None:
-    """The engine version that made this face data (None: made before versions were stored)."""
-    versions = {record.get(FACE_DATA_VERSION_KEY) for record in face_data or []}
-    return versions.pop() if len(versions) == 1 else None
-
-
-def _version_of(row: TemplatePreprocessing) -> str | None:
-    return face_data_version(row.face_data)
-
-
-def _gray_to_rgb(mask: np.ndarray) -> RGBImage:
-    return np.repeat(mask[:, :, None], 3, axis=2).astype(np.uint8)
-
-
-def ensure_current(ctx: AppContext, template_id: int, *, viewer: Viewer = None) -> bool:
-    """The lazy upgrade: face data made by another preprocessing version than the engine's is made
-    again, on first use. True when it was redone; a failed redo keeps the old data (logged)."""
-    engine = ctx.face_engine()
-    with ctx.sessions() as session:
-        row = _load(session, template_id, viewer).preprocessing
-        stale = (
-            row is not None
-            and row.preprocessing_status == "completed"
-            and face_data_version(row.face_data) != engine.face_data_version
-        )
-    if not stale:
-        return False
-    try:
-        preprocess_template(ctx, template_id, replace=True)
-    except PreprocessingKept as exc:
-        log.warning("lazy upgrade skipped: %s", exc)
-        return False
-    log.info("template %s re-preprocessed for %s", template_id, engine.face_data_version)
-    return True
 
 
 def stored_faces(ctx: AppContext, template_id: int, *, viewer: Viewer = None) -> list[Face] | None:
     """The preprocessed faces in left-to-right order (upgraded first if stale), or None when not preprocessed."""
-    ensure_current(ctx, template_id, viewer=viewer)
+    preprocessing.ensure_current(ctx, template_id, viewer=viewer)
     with ctx.sessions() as session:
-        _load(session, template_id, viewer)
+        load_template(session, template_id, viewer)
         row = session.execute(
             select(TemplatePreprocessing).where(TemplatePreprocessing.template_id == template_id)
         ).scalar_one_or_none()
         if row is None or row.preprocessing_status != "completed" or not row.face_data:
             return None
         return [Face.from_dict(record) for record in row.face_data]
+
+
+def default_roles(
+    ctx: AppContext, template_id: int, *, viewer: Viewer = None
+) -> tuple[list[Face], dict[int, Role], str | None]:
+    """The stored faces of a template (left to right) and the automatic mapping for them."""
+    faces = stored_faces(ctx, template_id, viewer=viewer) or []
+    if not faces:
+        return [], {}, None
+    roles, note = resolve_roles(faces, None)
+    return faces, roles, note
 
 
 def swap_inputs(
@@ -304,10 +230,10 @@ def swap_inputs(
     """The template's file and, when wanted and available, its stored faces: one session, no detection.
 
     Faces made by another version than `face_data_version` are not returned (see ensure_current)."""
-    template = _load(session, template_id, viewer)
+    template = load_template(session, template_id, viewer)
     row = template.preprocessing
     faces = None
-    current = face_data_version is None or (row is not None and _version_of(row) == face_data_version)
+    current = face_data_version is None or (row is not None and version_of(row.face_data) == face_data_version)
     if use_preprocessed and current and row is not None and row.preprocessing_status == "completed" and row.face_data:
         faces = [Face.from_dict(record) for record in row.face_data]
     return image_store.path_for(template.original_image), faces
@@ -315,14 +241,14 @@ def swap_inputs(
 
 def template_pixels(ctx: AppContext, template_id: int, *, viewer: Viewer = None) -> RGBImage:
     with ctx.sessions() as session:
-        template = _load(session, template_id, viewer)
+        template = load_template(session, template_id, viewer)
         path = store(ctx).path_for(template.original_image)
     return read_stored(path)
 
 
 def get_template(ctx: AppContext, template_id: int, *, viewer: Viewer = None) -> TemplateSummary:
     with ctx.sessions() as session:
-        return _summary(ctx, _load(session, template_id, viewer))
+        return _summary(ctx, load_template(session, template_id, viewer))
 
 
 def list_templates(ctx: AppContext, *, viewer: Viewer = None) -> list[TemplateSummary]:
@@ -362,24 +288,3 @@ def _summary(ctx: AppContext, template: Template) -> TemplateSummary:
         image_path=str(store(ctx).path_for(template.original_image)),
         private=template.original_image.storage_type == "temporary",
     )
-
-
-def _load(session: Any, template_id: int, viewer: Viewer) -> Template:
-    """The template if `viewer` may see it; another session's private template is 'not found'."""
-    template = session.get(Template, template_id)
-    if template is None or not _sees(viewer, template.original_image):
-        raise NotFound(f"template {template_id} does not exist")
-    return template
-
-
-def _sees(viewer: Viewer, image: Image) -> bool:
-    if isinstance(viewer, _Everyone) or image.storage_type == "permanent":
-        return True
-    return viewer is not None and image.session_id == viewer
-
-
-def _preprocessing_row(session: Any, template: Template) -> TemplatePreprocessing:
-    if template.preprocessing is None:
-        template.preprocessing = TemplatePreprocessing(preprocessing_status="pending")
-        session.flush()
-    return template.preprocessing

@@ -12,9 +12,16 @@ import gradio as gr
 
 from app.config import Settings
 from app.context import AppContext
-from app.services import sessions, ui_runs
-from app.ui import crawl_form, mapping, results, templates, upload
-from app.ui.actions import UIActions, uploaded_path
+from app.ui import crawl_form, mapping_tab, photos_tab, swap_tab, templates_tab
+from app.ui.actions import (
+    CrawlStarter,
+    Submit,
+    UIActions,
+    example_photos,
+    example_templates,
+    new_session_id,
+    uploaded_path,
+)
 from app.ui.theme import CSS, FOOTER_NOTE, HEADER_HTML, make_theme
 
 QUEUE_MAX_SIZE = 64  # waiting events beyond this get Gradio's "busy, please try again"
@@ -26,30 +33,35 @@ DELETE_CACHE = (1800, 7200)  # every 30 min, delete Gradio's cached copies older
 def build_ui(
     ctx: AppContext,
     *,
-    submit: ui_runs.Submit | None = None,
-    crawl_start: ui_runs.CrawlStarter | None = None,
+    submit: Submit | None = None,
+    crawl_start: CrawlStarter | None = None,
     with_examples: bool = True,
 ) -> gr.Blocks:
     """The whole app. `submit` and `crawl_start` decide how batches and crawls run (default: the queue)."""
-    actions = UIActions(ctx, submit or ui_runs.make_submitter(ctx))
+    if submit is None or crawl_start is None:
+        from app.queue.submit import make_crawl_starter, make_submitter
+
+        submit = submit or make_submitter(ctx)
+        crawl_start = crawl_start or make_crawl_starter(ctx)
+    actions = UIActions(ctx, submit, start_crawl=crawl_start)
     photo_examples = None
     template_examples = None
     if with_examples:
-        pair = ui_runs.example_photos(ctx)
+        pair = example_photos(ctx)
         photo_examples = [pair] if pair else None
-        template_examples = [[path] for path in ui_runs.example_templates()] or None
+        template_examples = [[path] for path in example_templates()] or None
 
     with gr.Blocks(title="CoSwap · couple face swap", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
-        session = gr.State(sessions.new_session_id)  # called once per browser or API session
+        session = gr.State(new_session_id)  # called once per browser or API session
         gr.HTML(HEADER_HTML, padding=False)
         engine_line = gr.HTML(elem_classes="cs-engine", elem_id="engine-status", padding=False)
         engine_timer = gr.Timer(2.0, active=True)
-        selected = results.template_picker()
+        selected = swap_tab.template_picker()
         with gr.Tabs(overflow_behavior="wrap"):
-            upload_tab = upload.create_tab(actions, session, photo_examples)
-            templates_tab = templates.create_tab(actions, template_examples)
-            mapping_tab = mapping.create_tab(actions, selected)
-            results_tab = results.create_tab(selected)
+            upload_tab = photos_tab.create_tab(actions, session, photo_examples)
+            tmpl_tab = templates_tab.create_tab(actions, template_examples)
+            map_tab = mapping_tab.create_tab(actions, selected)
+            results_tab = swap_tab.create_tab(selected)
         with gr.Row(equal_height=False, elem_classes="cs-footer"):
             with gr.Column(scale=4):
                 gr.Markdown(FOOTER_NOTE)
@@ -85,7 +97,7 @@ def build_ui(
                 message,
             )
 
-        template_outputs = [templates_tab.gallery, templates_tab.gallery_ids, selected]
+        template_outputs = [tmpl_tab.gallery, tmpl_tab.gallery_ids, selected]
         demo.load(refresh_templates, None, template_outputs, api_name="templates_gallery")
         demo.load(engine_status, None, [engine_line, engine_timer], api_name="engine_status", show_progress="hidden")
         engine_timer.tick(
@@ -93,13 +105,13 @@ def build_ui(
         )
         demo.load(actions.privacy_summary, [session], [privacy], api_name="privacy_summary", show_progress="hidden")
 
-        templates.wire(templates_tab, actions, selected).then(
+        templates_tab.wire(tmpl_tab, actions, selected).then(
             refresh_templates, None, template_outputs, api_visibility="private"
         )
-        crawl_form.wire(templates_tab.crawl, ctx, crawl_start or ui_runs.make_crawl_starter(ctx)).then(
+        crawl_form.wire(tmpl_tab.crawl, actions).then(
             refresh_templates, None, template_outputs, api_visibility="private"
         )
-        results.wire(results_tab, actions, session, upload_tab.husband, upload_tab.wife, mapping_tab.mappings)
+        swap_tab.wire(results_tab, actions, session, upload_tab.husband, upload_tab.wife, map_tab.mappings)
         for event in upload_tab.events:
             event.then(actions.privacy_summary, [session], [privacy], api_visibility="private", show_progress="hidden")
         results_tab.download.change(
@@ -135,7 +147,7 @@ def build_ui(
 def _hide_internal_endpoints(demo: gr.Blocks) -> None:
     """The session-id loader that gr.State attaches is not an action; keep it out of the API."""
     for dependency in demo.fns.values():
-        if dependency.fn is sessions.new_session_id:
+        if dependency.fn is new_session_id:
             dependency.api_visibility = "private"
 
 
@@ -168,7 +180,7 @@ def _wire_api(api: dict[str, Any], actions: UIActions, session: gr.State) -> Non
         [api["gallery"]],
         api_name="swap",
         concurrency_limit=SWAP_API_CONCURRENCY,
-        preprocess=False,  # photos reach pipeline.intake undecoded (see upload.create_tab)
+        preprocess=False,  # photos reach pipeline.intake undecoded (see photos_tab.create_tab)
     )
     click(actions.my_photos, [session], [api["json"]], api_name="my_photos")
     click(actions.my_batches, [session], [api["json"]], api_name="my_batches")

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -25,9 +25,15 @@ from typing import Any, ParamSpec, TypeVar
 import gradio as gr
 
 from app.context import AppContext
-from app.errors import NotFound, ServiceError
-from app.services import sessions, ui_runs
+from app.errors import NotFound, ServiceError, one_line
+from app.polling import poll
+from app.services import crawl, runs, samples, sessions, uploads
 from app.services import templates as template_service
+from app.services.engine_status import engine_status
+from app.services.photos import CouplePhoto
+from app.ui import presenters as show
+from app.ui.presenters import FaceChoice, GalleryItems, MappingView, PollView
+from app.ui.mapping_state import mappings_for
 from app.ui import rendering
 from pipeline.errors import PipelineError
 from pipeline.face import RGBImage
@@ -41,15 +47,25 @@ KEEP_TEMPORARY = "Delete after 24 h"
 KEEP_PERMANENT = "Keep"
 KEEP_CHOICES = (KEEP_TEMPORARY, KEEP_PERMANENT)
 ROLE_CHOICES = ("husband", "wife", "keep")
-GalleryItems = list[tuple[RGBImage, str]]
 ZIP_MAX_AGE_SECONDS = 3600
 THUMB_CACHE_SIZE = 512
+CRAWL_POLL_SECONDS = 0.5
+CRAWL_WAIT_LIMIT_SECONDS = 180.0
+
+
+CrawlStarter = Callable[[int], None]
+Submit = runs.Submit
+new_session_id = sessions.new_session_id  # gr.State's per-session default
+example_templates = samples.example_templates
+
+
+def example_photos(ctx: AppContext) -> list[str] | None:
+    return samples.example_photos(ctx)
 
 
 def first_line(exc: BaseException) -> str:
     """The first line of an error's message, as a sentence (capital first letter)."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
+    line = one_line(exc)
     return line[:1].upper() + line[1:]
 
 
@@ -82,39 +98,12 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-@dataclass(frozen=True)
-class FaceChoice:
-    index: int  # 0-based face index (the API's "<face index>")
-    thumb: RGBImage
-    gender: str
-    role: str
-
-
-@dataclass(frozen=True)
-class MappingView:
-    template_id: int
-    name: str
-    faces: list[FaceChoice]
-    defaults: dict[int, str]
-    note: str | None
-    touched: bool
-
-
-@dataclass(frozen=True)
-class PollView:
-    progress: str
-    finished: bool
-    gallery: GalleryItems | None  # None: unchanged since the last poll
-    shown: int
-    failures: str
-    zip_path: str | None
-    first: tuple[RGBImage, RGBImage] | None  # before/after of the first result, when it just arrived
-
-
 @dataclass
 class UIActions:
     ctx: AppContext
-    submit: ui_runs.Submit
+    submit: runs.Submit
+    start_crawl: CrawlStarter | None = None
+    limits: runs.RunLimits = field(default_factory=runs.RunLimits)
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="coswap-ui-")))
     _thumbs: dict[int, RGBImage] = field(default_factory=dict, repr=False)  # shared templates only
     _thumbs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -126,7 +115,7 @@ class UIActions:
 
     @user_errors
     def engine_line(self) -> tuple[str, bool]:
-        status = ui_runs.engine_status(self.ctx)
+        status = engine_status(self.ctx)
         hint = f" · <span class='cs-hint'>{html.escape(status.hint)}</span>" if status.hint else ""
         text = f"<span class='cs-dot'></span>Engine: <b>{html.escape(status.line)}</b>{hint}"
         return text.replace("`", ""), status.ready
@@ -152,12 +141,12 @@ class UIActions:
 
     def upload_photo(
         self, role: str, path: str | None, keep_choice: str, session_id: str | None
-    ) -> tuple[RGBImage | None, str, ui_runs.PhotoRef | None]:
+    ) -> tuple[RGBImage | None, str, CouplePhoto | None]:
         """(annotated photo, status line, remembered photo). Refusals are shown in the status line."""
         if not path:
             return None, "", None
         try:
-            uploaded = ui_runs.upload_photo(
+            photo = uploads.upload_photo(
                 self.ctx,
                 path,
                 role=role,
@@ -169,12 +158,11 @@ class UIActions:
         except Exception:
             log.exception("%s upload failed", role)
             return None, "<span class='cs-refused'>✗ Something went wrong; please try another photo.</span>", None
-        ref = uploaded.ref
-        face = ref.couple_face()
+        face = photo.face
         gender = rendering.gender_word(face.gender.value)
         box = rendering.FaceBox(face.bbox, face.gender.value, f"{role} · {gender}")
-        annotated = rendering.draw_faces(uploaded.pixels, [box])
-        return annotated, photo_status(ref), ref
+        annotated = rendering.draw_faces(photo.pixels, [box])
+        return annotated, show.photo_status(photo), photo
 
     # ------------------------------------------------------------ templates
 
@@ -182,8 +170,8 @@ class UIActions:
     def template_gallery(self) -> tuple[GalleryItems, list[int], list[tuple[str, str]]]:
         """Gallery items, the template ids in gallery order, and checkbox choices."""
         summaries = template_service.list_templates(self.ctx)
-        items = [(self._thumbnail(t.id), template_caption(t)) for t in summaries]
-        choices = [(choice_label(t), str(t.id)) for t in summaries if t.status == "completed"]
+        items = [(self._thumbnail(t.id), show.template_caption(t)) for t in summaries]
+        choices = [(show.choice_label(t), str(t.id)) for t in summaries if t.status == "completed"]
         return items, [t.id for t in summaries], choices
 
     @user_errors
@@ -191,7 +179,7 @@ class UIActions:
         summary = template_service.get_template(self.ctx, template_id)
         pixels = template_service.template_pixels(self.ctx, template_id)
         annotated = rendering.draw_faces(pixels, rendering.template_boxes(summary.faces), text_ratio=32)
-        return annotated, template_markdown(summary)
+        return annotated, show.template_markdown(summary)
 
     def add_templates(self, paths: Sequence[str] | None, name: str | None, progress: Callable[..., Any]) -> str:
         """Add and preprocess uploaded templates, reporting each file (refusals do not stop the rest)."""
@@ -199,8 +187,13 @@ class UIActions:
         def report(done: int, total: int, label: str) -> None:
             progress((done, total), desc=f"preprocessing {label}" if done < total else "done", unit="images")
 
-        outcomes = user_errors(ui_runs.add_templates)(self.ctx, list(paths or []), name=name, on_progress=report)
-        return "\n".join(add_outcome_line(label, summary, error) for label, summary, error in outcomes)
+        outcomes = user_errors(template_service.add_files)(
+            self.ctx, list(paths or []), name, keep_going=True, read=self._read_upload, on_progress=report
+        )
+        return "\n".join(show.add_outcome_line(o.label, o.summary, o.refusal) for o in outcomes)
+
+    def _read_upload(self, path: str) -> bytes:
+        return uploads.read_upload(self.ctx, path)
 
     def _thumbnail(self, template_id: int) -> RGBImage:
         with self._thumbs_lock:
@@ -213,12 +206,32 @@ class UIActions:
                 self._thumbs[template_id] = thumb
         return thumb
 
+    @user_errors
+    def begin_crawl(self, url: str) -> tuple[int, str]:
+        """Record a crawl and hand it to the crawl starter (the queue)."""
+        if self.start_crawl is None:
+            raise gr.Error("importing from a web page is not available here", print_exception=False)
+        return crawl.start_crawl(self.ctx, url, self.start_crawl), "Crawl queued…"
+
+    def follow_crawl(self, crawl_id: int | None) -> Iterator[str]:
+        """The crawl's state in words, every CRAWL_POLL_SECONDS until it ends (or the wait limit)."""
+        if crawl_id is None:
+            return
+        readings = poll(
+            lambda: crawl.crawl_report(self.ctx, crawl_id),
+            lambda report: report.finished,
+            timeout=CRAWL_WAIT_LIMIT_SECONDS,
+            interval=CRAWL_POLL_SECONDS,
+        )
+        for report in readings:
+            yield show.crawl_markdown(report)
+
     # ------------------------------------------------------------ mapping
 
     @user_errors
     def mapping_view(self, template_id: int, mappings: dict[str, dict[str, str]] | None) -> MappingView:
         summary = template_service.get_template(self.ctx, template_id)
-        faces, defaults, note = ui_runs.default_roles(self.ctx, template_id)
+        faces, defaults, note = template_service.default_roles(self.ctx, template_id)
         chosen = (mappings or {}).get(str(template_id))
         pixels = template_service.template_pixels(self.ctx, template_id) if faces else None
         choices = [
@@ -238,50 +251,46 @@ class UIActions:
     def run(
         self,
         session_id: str | None,
-        husband: ui_runs.PhotoRef | None,
-        wife: ui_runs.PhotoRef | None,
+        husband: CouplePhoto | None,
+        wife: CouplePhoto | None,
         selected: Sequence[str] | None,
         mappings: dict[str, dict[str, str]] | None,
         consent: bool,
     ) -> str:
-        template_ids = ui_runs.parse_template_ids(list(selected or []))
-        return ui_runs.start_batch(
-            self.ctx,
-            self.submit,
-            session_id=session_id,
-            husband=husband,
-            wife=wife,
-            template_ids=template_ids,
-            mappings=ui_runs.mappings_for(mappings, template_ids),
-            consent=bool(consent),
-        )
+        sid = sessions.require_session(session_id)
+        runs.require_consent(bool(consent))
+        husband, wife = runs.require_couple(husband, wife)
+        template_ids = runs.parse_template_ids(list(selected or []))
+        chosen = mappings_for(mappings, template_ids)
+        checked = runs.check_request(self.ctx, template_ids, chosen, session_id=sid, limits=self.limits, consent=True)
+        return runs.start_batch(self.ctx, checked, husband, wife, submit=self.submit)
 
     @user_errors
     def poll(self, session_id: str | None, batch_id: str | None, shown: int) -> PollView:
         if not batch_id:
             return PollView("", True, None, shown, "", None, None)
         try:
-            report = sessions.batch_report(self.ctx, session_id, batch_id)
+            report = sessions.my_batch_report(self.ctx, session_id, batch_id)
         except NotFound:  # deleted meanwhile ("delete my photos and results now")
             return PollView("", True, [], 0, "", None, None)
-        done = [r for r in report["results"] if r["status"] == "completed"]
-        finished = ui_runs.is_finished(report)
+        done = [r for r in report.results if r.status == "completed"]
+        finished = report.finished
         gallery = None
         first = None
         if len(done) != shown:
             results = sessions.completed_results(self.ctx, session_id, batch_id)
-            gallery = [(r.pixels, result_caption(r)) for r in results]
+            gallery = [(r.pixels, show.result_caption(r)) for r in results]
             if shown == 0 and results:
                 first = (template_service.template_pixels(self.ctx, results[0].template_id), results[0].pixels)
         zip_path = None
         if finished and done:
             zip_path = str(sessions.results_zip(self.ctx, session_id, batch_id, self._zip_folder()))
         return PollView(
-            progress=progress_html(report),
+            progress=show.progress_html(report),
             finished=finished,
             gallery=gallery,
             shown=len(done),
-            failures=failures_markdown(report),
+            failures=show.failures_markdown(report),
             zip_path=zip_path,
             first=first,
         )
@@ -314,9 +323,10 @@ class UIActions:
         consent: bool,
         session_id: str | None,
     ) -> GalleryItems:
-        report = ui_runs.swap_files(
+        report = uploads.swap_files(
             self.ctx,
             self.submit,
+            limits=self.limits,
             session_id=session_id,
             husband_path=husband_photo,
             wife_path=wife_photo,
@@ -324,16 +334,14 @@ class UIActions:
             mapping_json=mapping_json,
             consent=bool(consent),
         )
-        failed = [r for r in report["results"] if r["status"] == "failed"]
-        if failed and len(failed) == len(report["results"]):
-            raise gr.Error("; ".join(failure_line(r) for r in failed), print_exception=False)
-        if not ui_runs.is_finished(report):
-            gr.Warning(f"still running; ask /batch_status for batch {report['batch_id']}")
+        failed = report.failed_results()
+        if failed and len(failed) == len(report.results):
+            raise gr.Error("; ".join(show.failure_line(r) for r in failed), print_exception=False)
+        if not report.finished:
+            gr.Warning(f"still running; ask /batch_status for batch {report.batch_id}")
         elif failed:
-            gr.Warning("; ".join(failure_line(r) for r in failed))
-        return [
-            (r.pixels, result_caption(r)) for r in sessions.completed_results(self.ctx, session_id, report["batch_id"])
-        ]
+            gr.Warning("; ".join(show.failure_line(r) for r in failed))
+        return self.batch_results(session_id, report.batch_id)
 
     @user_errors
     def my_photos(self, session_id: str | None) -> list[dict[str, Any]]:
@@ -345,11 +353,12 @@ class UIActions:
 
     @user_errors
     def batch_status(self, session_id: str | None, batch_id: str | None) -> dict[str, Any]:
-        return sessions.public_report(sessions.batch_report(self.ctx, session_id, batch_id or ""))
+        return sessions.my_batch_report(self.ctx, session_id, batch_id or "").to_json(with_outputs=False)
 
     @user_errors
     def batch_results(self, session_id: str | None, batch_id: str | None) -> GalleryItems:
-        return [(r.pixels, result_caption(r)) for r in sessions.completed_results(self.ctx, session_id, batch_id or "")]
+        results = sessions.completed_results(self.ctx, session_id, batch_id or "")
+        return [(r.pixels, show.result_caption(r)) for r in results]
 
     @user_errors
     def templates_json(self) -> list[dict[str, Any]]:
@@ -358,109 +367,8 @@ class UIActions:
     @user_errors
     def automatic_mapping(self, template_ids: str | None) -> dict[str, dict[str, str]]:
         mapping = {}
-        for template_id in ui_runs.parse_template_ids(template_ids):
+        for template_id in runs.parse_template_ids(template_ids):
             template_service.get_template(self.ctx, template_id)  # NotFound for unknown ids
-            _faces, roles, _note = ui_runs.default_roles(self.ctx, template_id)
+            _faces, roles, _note = template_service.default_roles(self.ctx, template_id)
             mapping[str(template_id)] = {str(index): role for index, role in roles.items()}
         return mapping
-
-
-# ---------------------------------------------------------------- text helpers
-
-
-def photo_status(ref: ui_runs.PhotoRef) -> str:
-    face = ref.couple_face()
-    gender = rendering.gender_word(face.gender.value)
-    lines = [f"<span class='cs-ok'>✓ Face found</span> · {gender} ({face.gender_score:.0%} sure)"]
-    if ref.note:
-        lines.append(f"<span class='cs-note'>{html.escape(ref.note)}</span>")
-    expected = "male" if ref.role == "husband" else "female"
-    if face.gender.value not in (expected, "unknown"):
-        lines.append(
-            f"<span class='cs-note'>This face looks like a {gender}; that is fine, the {ref.role} "
-            "still goes where the mapping says.</span>"
-        )
-    lines.append("Kept until you delete it." if ref.keep else "Deleted automatically after 24 h.")
-    return "<br>".join(lines)
-
-
-def template_caption(summary: template_service.TemplateSummary) -> str:
-    if summary.status != "completed":
-        return f"{summary.name} · {summary.status}"
-    count = len(summary.faces)
-    return f"{summary.name} · {count} face{'s' if count != 1 else ''} · {summary.male_face_count}♂ {summary.female_face_count}♀"
-
-
-def choice_label(summary: template_service.TemplateSummary) -> str:
-    count = len(summary.faces)
-    return f"#{summary.id} {summary.name} ({count} face{'s' if count != 1 else ''})"
-
-
-def template_markdown(summary: template_service.TemplateSummary) -> str:
-    status = {
-        "completed": "✓ preprocessed",
-        "failed": f"✗ preprocessing failed: {summary.error or 'unknown reason'}",
-        "pending": "… waiting to be preprocessed",
-        "processing": "… preprocessing",
-    }.get(summary.status, summary.status)
-    lines = [
-        f"### {html.escape(summary.name)}",
-        (
-            f"Template #{summary.id} · {len(summary.faces)} face(s): {summary.male_face_count} male, "
-            f"{summary.female_face_count} female · {status}"
-        ),
-    ]
-    for number, face in enumerate(summary.faces, start=1):
-        lines.append(f"- **{number}** · {rendering.gender_word(face['gender'])} ({face['gender_score']:.0%} sure)")
-    return "\n".join(lines)
-
-
-def add_outcome_line(label: str, summary: template_service.TemplateSummary | None, error: str | None) -> str:
-    name = html.escape(label)
-    if summary is None:
-        return f"- ✗ **{name}**: {html.escape(error or 'refused')}"
-    if summary.duplicate:
-        return f"- ＝ **{name}**: already in the gallery as #{summary.id} {html.escape(summary.name)}"
-    if summary.status != "completed":
-        return f"- ✗ **{name}**: added as #{summary.id}, but {html.escape(summary.error or summary.status)}"
-    return f"- ✓ **{name}**: added as #{summary.id}, {len(summary.faces)} face(s) found"
-
-
-def result_caption(result: sessions.ResultImage) -> str:
-    return result.template_name + (f" · {result.note}" if result.note else "")
-
-
-def failure_line(result: dict[str, Any]) -> str:
-    return f"{result.get('template_name', result['template_id'])}: {result['error'] or 'failed'}"
-
-
-def failures_markdown(report: dict[str, Any]) -> str:
-    failed = [r for r in report["results"] if r["status"] == "failed"]
-    if not failed:
-        return ""
-    lines = [f"**{len(failed)} template(s) failed**"]
-    lines += [f"- {html.escape(str(r['template_name']))}: {html.escape(r['error'] or 'failed')}" for r in failed]
-    return "\n".join(lines)
-
-
-def progress_html(report: dict[str, Any]) -> str:
-    total = max(1, int(report["total"]))
-    completed, failed = int(report["completed"]), int(report["failed"])
-    waiting = max(0, int(report["total"]) - completed - failed)
-    done_pct, failed_pct = 100 * completed / total, 100 * failed / total
-    if waiting:
-        headline = f"Swapping… {completed + failed} of {report['total']} done"
-    elif failed == 0:
-        headline = f"All {report['total']} done"
-    else:
-        headline = f"Finished: {completed} done, {failed} failed"
-    detail = f"{completed} done · {failed} failed · {waiting} to go · engine {html.escape(str(report['engine']))}"
-    notes = "".join(f"<div class='cs-note'>{html.escape(n)}</div>" for n in report.get("notes") or [])
-    return (
-        f"<div class='cs-progress' role='progressbar' aria-valuemin='0' aria-valuemax='{total}' "
-        f"aria-valuenow='{completed + failed}' data-done='{completed}' data-failed='{failed}' "
-        f"data-total='{report['total']}'>"
-        f"<div class='cs-progress-head'><b>{headline}</b><span>{detail}</span></div>"
-        f"<div class='cs-bar'><span class='cs-bar-done' style='width:{done_pct:.1f}%'></span>"
-        f"<span class='cs-bar-failed' style='width:{failed_pct:.1f}%'></span></div>{notes}</div>"
-    )

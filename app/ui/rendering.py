@@ -16,7 +16,6 @@ from pipeline.face import RGBImage
 
 GENDER_COLOURS = {"male": (37, 99, 235), "female": (219, 39, 119), "unknown": (113, 113, 122)}
 GENDER_WORDS = {"male": "man", "female": "woman", "unknown": "unknown"}
-ROLE_WORDS = {"husband": "husband", "wife": "wife", "keep": "kept"}
 PREVIEW_SIDE = 900
 MIN_PREVIEW_SIDE = 480  # tiny photos are enlarged so their box and label stay readable
 THUMB_SIDE = 360

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.context import AppContext
-from db.models import BatchTask, FaceswapTask, Image
+from db.models import Batch, SwapTask, Image
 from pipeline.face import FaceEngine
 from tests.cli_helpers import ROOT
 from tests.conftest import make_settings, open_context
@@ -100,7 +100,7 @@ def pg_settings(tmp_path: Path, postgres_url: str, redis_url: str, queue_name: s
         FACESWAP_TASK_LEASE_SECONDS=5,
     )
     yield settings
-    from app.tasks import make_huey
+    from app.queue.tasks import make_huey
 
     make_huey(settings).storage.flush_all()
 
@@ -128,18 +128,18 @@ def create_batch(ctx: AppContext, photos: SamplePhotos, template_ids: list[int],
     return runs.start_from_files(ctx, str(photos.husband), str(photos.wife), template_ids, {}, session_id=session_id)
 
 
-def task_rows(ctx: AppContext, batch_id: str) -> list[FaceswapTask]:
+def task_rows(ctx: AppContext, batch_id: str) -> list[SwapTask]:
     with ctx.sessions() as session:
         return list(
             session.execute(
-                select(FaceswapTask).where(FaceswapTask.batch_id == batch_id).order_by(FaceswapTask.id)
+                select(SwapTask).where(SwapTask.batch_id == batch_id).order_by(SwapTask.id)
             ).scalars()
         )
 
 
-def batch_row(ctx: AppContext, batch_id: str) -> BatchTask | None:
+def batch_row(ctx: AppContext, batch_id: str) -> Batch | None:
     with ctx.sessions() as session:
-        return session.execute(select(BatchTask).where(BatchTask.batch_id == batch_id)).scalar_one_or_none()
+        return session.execute(select(Batch).where(Batch.batch_id == batch_id)).scalar_one_or_none()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.05) -> None:
@@ -166,7 +166,7 @@ def assert_no_orphans(ctx: AppContext) -> None:
     with ctx.sessions() as session:
         paths = list(session.execute(select(Image.path)).scalars())
         referenced_results = set(
-            session.execute(select(FaceswapTask.result_image_id).where(FaceswapTask.result_image_id.is_not(None)))
+            session.execute(select(SwapTask.result_image_id).where(SwapTask.result_image_id.is_not(None)))
             .scalars()
             .all()
         )

@@ -14,7 +14,7 @@ from app.services import runs
 from app.services.batches import execute_task
 from app.services.cleanup import CLEANUP_LOCK_KEY, cleanup_expired, delete_session_data
 from db.base import utcnow
-from db.models import BatchTask, FaceswapTask, Image, Template
+from db.models import Batch, SwapTask, Image, Template
 from pipeline.face import FaceEngine
 from tests.fixtures_data import SamplePhotos
 from tests.queue.conftest import (
@@ -64,7 +64,7 @@ def test_expired_photos_results_batches_and_tasks_go_templates_stay(
     assert (report.images, report.files_removed, report.batches, report.tasks) == (4, 4, 1, 2)
     assert report.kept_in_use == 0 and report.skipped is None
     assert _files(ctx, "results") == [] and _files(ctx, "photos") == []
-    assert _count(ctx, BatchTask) == 0 and _count(ctx, FaceswapTask) == 0
+    assert _count(ctx, Batch) == 0 and _count(ctx, SwapTask) == 0
     assert _count(ctx, Image, Image.storage_type == "temporary") == 0
     assert _count(ctx, Image, Image.storage_type == "permanent") == templates_before
     assert _count(ctx, Template) == 2
@@ -160,7 +160,7 @@ def test_delete_session_data_removes_one_session_and_leaves_the_others(
     assert (report.batches, report.tasks, report.cancelled_tasks) == (2, 4, 2)
     assert report.images == 6 and report.files_removed == 6  # 4 photos, 2 results
     assert _count(ctx, Image, Image.session_id == "frank") == 0
-    assert _count(ctx, BatchTask, BatchTask.session_id == "frank") == 0
+    assert _count(ctx, Batch, Batch.session_id == "frank") == 0
     assert [t.status for t in task_rows(ctx, other_batch)] == ["completed", "completed"]
     # A queued task of the deleted session arrives later: its row is gone, it is skipped.
     assert execute_task(ctx, pending_ids[0]).status == "skipped"

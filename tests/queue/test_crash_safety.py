@@ -19,9 +19,9 @@ from sqlalchemy import func, select, update
 from app.config import Settings
 from app.context import AppContext
 from app.services.batches import execute_task
-from app.tasks import make_huey
+from app.queue.tasks import make_huey
 from db.base import utcnow
-from db.models import FaceswapTask, Image
+from db.models import SwapTask, Image
 from db.session import transaction
 from pipeline.face import FaceEngine
 from tests.cli_helpers import ROOT, run_cli
@@ -54,7 +54,7 @@ def _in_flight(ctx: AppContext) -> tuple[int, int]:
     """(completed, running) over the whole (fresh) database."""
     with ctx.sessions() as session:
         counts = dict(
-            session.execute(select(FaceswapTask.status, func.count()).group_by(FaceswapTask.status)).all()
+            session.execute(select(SwapTask.status, func.count()).group_by(SwapTask.status)).all()
         )
     return counts.get("completed", 0), counts.get("running", 0)
 
@@ -137,8 +137,8 @@ def test_a_stale_worker_finishing_late_keeps_the_winners_result(
     def lease_expires_and_worker_b_runs() -> None:
         with transaction(pg_ctx.sessions) as session:
             session.execute(
-                update(FaceswapTask)
-                .where(FaceswapTask.task_id == task.task_id)
+                update(SwapTask)
+                .where(SwapTask.task_id == task.task_id)
                 .values(lease_expires_at=utcnow() - timedelta(seconds=1))
             )
         assert execute_task(pg_ctx, task.task_id).status == "completed"

@@ -8,18 +8,14 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.context import AppContext
-from app.services.queue_bench import (
-    BenchError,
-    bench_templates,
-    measure_batch_throughput,
-    measure_queue_overhead,
-)
-from db.models import BatchTask, Image
+from app.bench.couple import BenchError, bench_templates
+from app.bench.throughput import measure_batch_throughput, measure_queue_overhead
+from db.models import Batch, Image
 
 
 def _leftovers(ctx: AppContext) -> tuple[int, int]:
     with ctx.sessions() as session:
-        batches = session.execute(select(func.count()).select_from(BatchTask)).scalar_one()
+        batches = session.execute(select(func.count()).select_from(Batch)).scalar_one()
         temporary = session.execute(
             select(func.count()).select_from(Image).where(Image.storage_type == "temporary")
         ).scalar_one()

@@ -11,9 +11,9 @@ from sqlalchemy import update
 from app.context import AppContext
 from app.services.batches import MAX_ATTEMPTS, execute_task
 from app.services.reconcile import reconcile
-from app.tasks import enqueue_swap_tasks, make_huey, queued_task_ids, run_reconcile
+from app.queue.tasks import enqueue_swap_tasks, make_huey, queued_task_ids, run_reconcile
 from db.base import utcnow
-from db.models import FaceswapTask
+from db.models import SwapTask
 from db.session import transaction
 from tests.fixtures_data import SamplePhotos
 from tests.queue.conftest import (
@@ -41,7 +41,7 @@ class Requeued:
 
 def _set(ctx: AppContext, task_id: str, **values: object) -> None:
     with transaction(ctx.sessions) as session:
-        session.execute(update(FaceswapTask).where(FaceswapTask.task_id == task_id).values(**values))
+        session.execute(update(SwapTask).where(SwapTask.task_id == task_id).values(**values))
 
 
 @pytest.fixture

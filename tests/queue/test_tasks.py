@@ -1,4 +1,4 @@
-"""app.tasks: the Huey factory, its tasks, retries of transient errors only, the embedded consumer."""
+"""app.queue.tasks: the Huey factory, its tasks, retries of transient errors only, the embedded consumer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from huey import RedisHuey, SqliteHuey
 
 from app.config import Settings
 from app.context import AppContext
-from app.tasks import (
+from app.queue.tasks import (
     QueueNotConfigured,
     enqueue_swap_tasks,
     make_huey,
@@ -41,7 +41,7 @@ def test_default_queue_is_sqlite_in_the_data_dir(settings: Settings) -> None:
     assert isinstance(huey, SqliteHuey)
     assert Path(huey.storage.filename) == settings.resolved_data_dir / "queue.db"
     names = set(huey._registry._registry)
-    assert names == {"app.tasks.swap", "app.tasks.reconcile", "app.tasks.cleanup", "app.tasks.crawl"}
+    assert names == {"app.queue.tasks.swap", "app.queue.tasks.reconcile", "app.queue.tasks.cleanup", "app.queue.tasks.crawl"}
     assert {t.__name__ for t in huey._registry._periodic_tasks} == {"reconcile", "cleanup"}
 
 
@@ -71,8 +71,8 @@ def test_each_factory_call_builds_its_own_instance(settings: Settings) -> None:
 
 def test_importing_tasks_builds_nothing_and_needs_no_gradio() -> None:
     code = (
-        "import sys, app.tasks, app.worker, huey\n"
-        "instances = [v for v in vars(app.tasks).values() if isinstance(v, huey.Huey)]\n"
+        "import sys, app.queue.tasks, app.queue.worker, huey\n"
+        "instances = [v for v in vars(app.queue.tasks).values() if isinstance(v, huey.Huey)]\n"
         "print('gradio' in sys.modules, len(instances))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -185,14 +185,14 @@ def test_process_context_is_rebuilt_after_fork(settings: Settings) -> None:
 def test_embedded_consumer_runs_batches_in_this_process(
     ctx: AppContext, photos: SamplePhotos, template_files: list[Path]
 ) -> None:
-    from app.worker import needs_embedded_consumer, start_embedded_consumer
+    from app.queue.worker import needs_embedded_consumer, start_embedded_consumer
 
     assert needs_embedded_consumer(ctx.settings)
     template_ids = add_templates(ctx, template_files[:3])
     handle = start_embedded_consumer(ctx.settings, context=ctx, periodic=False)
     try:
         producer = make_huey(ctx.settings)  # e.g. the UI's instance
-        from app.services import runs
+        from app.services import batches, runs
 
         batch_id = runs.start_from_files(
             ctx,
@@ -201,7 +201,7 @@ def test_embedded_consumer_runs_batches_in_this_process(
             template_ids,
             {},
             session_id="ui",
-            enqueue=lambda ids: enqueue_swap_tasks(producer, ids),
+            submit=lambda batch_id: enqueue_swap_tasks(producer, batches.pending_task_ids(ctx, batch_id)),
         )
         wait_until(batch_done(ctx, batch_id), 60, "the embedded consumer to finish the batch")
     finally:
@@ -228,7 +228,7 @@ def _template_image_path(ctx: AppContext, template_id: int) -> str:
 def test_periodic_tasks_run_and_follow_their_crontab(ctx: AppContext) -> None:
     from datetime import datetime
 
-    from app.tasks import cleanup_schedule
+    from app.queue.tasks import cleanup_schedule
 
     huey = make_huey(ctx.settings, context=ctx)
     tasks = queue_tasks(huey)

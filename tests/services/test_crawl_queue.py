@@ -6,9 +6,9 @@ from pathlib import Path
 
 from app.context import AppContext, build_context
 from app.services.crawl import crawl_report
-from app.services.ui_runs import start_crawl
-from app.tasks import enqueue_crawl, make_huey
-from app.ui.crawl_form import describe
+from app.services.crawl import start_crawl
+from app.queue.tasks import enqueue_crawl, make_huey
+from app.ui.presenters import crawl_markdown as describe
 from db import migrate
 from pipeline.face import FaceEngine
 from tests.conftest import make_settings
@@ -37,7 +37,7 @@ def test_queued_crawl_imports_when_the_operator_allows_private(
     huey = make_huey(ctx.settings, immediate=True, context=ctx)
     crawl_id = start_crawl(ctx, _page(server, photos), lambda cid: enqueue_crawl(huey, cid))
     report = crawl_report(ctx, crawl_id)
-    assert (report["status"], report["imported"], report["rejected"]) == ("partial", 1, 1)
+    assert (report.status, report.imported, report.rejected) == ("partial", 1, 1)
     assert "imported 1" in describe(report)
     ctx.dispose()
 
@@ -49,6 +49,6 @@ def test_queued_crawl_of_a_private_page_is_refused_by_default(
     huey = make_huey(ctx.settings, immediate=True, context=ctx)
     crawl_id = start_crawl(ctx, _page(server, photos), lambda cid: enqueue_crawl(huey, cid))
     report = crawl_report(ctx, crawl_id)
-    assert report["status"] == "failed" and report["imported"] == 0
+    assert report.status == "failed" and report.imported == 0
     assert server.paths() == []
     ctx.dispose()

@@ -34,16 +34,16 @@ def face_page(server: LocalServer, photos: SamplePhotos) -> LocalServer:  # noqa
 
 def test_crawl_imports_exactly_the_two_photos_once(ctx: AppContext, face_page: LocalServer) -> None:
     report = run_crawl(ctx, face_page.url("/wedding"), allow_private=True)
-    assert report["imported"] == 2 and report["duplicates"] == 0
-    assert report["rejected"] == 2  # the fake, and the metadata link (refused without a connection)
-    assert report["status"] == "partial"
+    assert report.imported == 2 and report.duplicates == 0
+    assert report.rejected == 2  # the fake, and the metadata link (refused without a connection)
+    assert report.status == "partial"
     with ctx.sessions() as session:
         templates = session.execute(select(Template)).scalars().all()
         assert len(templates) == 2
         assert all(t.is_preprocessed for t in templates)
         assert {t.source_url for t in templates} == {face_page.url("/pair.png"), face_page.url("/astronaut.png")}
     again = run_crawl(ctx, face_page.url("/wedding"), allow_private=True)
-    assert again["imported"] == 0 and again["duplicates"] == 2
+    assert again.imported == 0 and again.duplicates == 2
     with ctx.sessions() as session:
         assert session.execute(select(func.count()).select_from(Template)).scalar() == 2
     assert "/latest/meta-data/face.jpg" not in face_page.paths()
@@ -55,7 +55,7 @@ def test_loopback_page_is_refused_by_default_and_recorded(ctx: AppContext, face_
     with ctx.sessions() as session:
         row = session.execute(select(CrawlTask)).scalar_one()
     assert row.status == "failed" and row.error
-    assert crawl_report(ctx, row.id)["imported"] == 0
+    assert crawl_report(ctx, row.id).imported == 0
     assert face_page.paths() == []
 
 

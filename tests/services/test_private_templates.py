@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from app.context import AppContext
 from app.errors import NotFound
-from app.services import batches, cleanup, public_demo, runs, sessions, ui_runs
+from app.services import batches, cleanup, crawl, public_demo, runs, sessions, uploads
 from app.services import templates as template_service
 from app.services.quotas import QuotaExceeded
 from app.services.templates import EVERYONE
@@ -29,9 +29,9 @@ def _read(path: str) -> bytes:
 
 
 def _add_private(ctx: AppContext, sid: str, path: Path, name: str = "ours") -> int:
-    [(label, summary, error)] = public_demo.add_templates_for(ctx, [str(path)], session_id=sid, name=name, read=_read)
-    assert error is None and summary is not None, error
-    return summary.id
+    [outcome] = public_demo.add_templates_for(ctx, [str(path)], session_id=sid, name=name, read=_read)
+    assert outcome.refusal is None and outcome.summary is not None, outcome.refusal
+    return outcome.summary.id
 
 
 def _files(ctx: AppContext) -> set[Path]:
@@ -60,9 +60,9 @@ def test_a_private_template_is_seen_and_used_by_its_session_only(ctx: AppContext
 
     batch_id = runs.start_from_files(ctx, str(photos.husband), str(photos.wife), [mine], {}, session_id=alice)
     runs.run_inline(ctx, batch_id)
-    report = sessions.batch_report(ctx, alice, batch_id)
-    assert report["status"] == "completed", report
-    assert report["results"][0]["template_name"] == "ours"
+    report = sessions.my_batch_report(ctx, alice, batch_id)
+    assert report.status == "completed", report
+    assert report.results[0].template_name == "ours"
 
 
 def test_the_same_image_from_two_visitors_makes_two_private_templates(ctx: AppContext, photos: SamplePhotos) -> None:
@@ -71,16 +71,17 @@ def test_the_same_image_from_two_visitors_makes_two_private_templates(ctx: AppCo
     first = _add_private(ctx, alice, photos.pair)
     second = _add_private(ctx, bob, photos.pair)
     assert first != second  # bob learns nothing about alice's upload
-    again = public_demo.add_templates_for(ctx, [str(photos.pair)], session_id=alice, read=_read)[0][1]
+    again = public_demo.add_templates_for(ctx, [str(photos.pair)], session_id=alice, read=_read)[0].summary
     assert again is not None and again.duplicate and again.id == first
     shared = template_service.add_template_files(ctx, [str(photos.t1)])[0].id
-    from_shared = public_demo.add_templates_for(ctx, [str(photos.t1)], session_id=bob, read=_read)[0][1]
+    from_shared = public_demo.add_templates_for(ctx, [str(photos.t1)], session_id=bob, read=_read)[0].summary
     assert from_shared is not None and from_shared.duplicate and from_shared.id == shared
 
 
 def test_local_mode_uploads_stay_shared(ctx: AppContext, photos: SamplePhotos) -> None:
     sid = sessions.new_session_id()
-    [(_, summary, _)] = public_demo.add_templates_for(ctx, [str(photos.pair)], session_id=sid, read=_read)
+    [outcome] = public_demo.add_templates_for(ctx, [str(photos.pair)], session_id=sid, read=_read)
+    summary = outcome.summary
     assert summary is not None and not summary.private
     assert [t.id for t in template_service.list_templates(ctx, viewer=sessions.new_session_id())] == [summary.id]
 
@@ -131,11 +132,11 @@ def test_quota_of_private_templates(ctx: AppContext, photos: SamplePhotos, tmp_p
 def test_quota_of_uploads_an_hour(ctx: AppContext, photos: SamplePhotos) -> None:
     _public(ctx, max_uploads_per_hour=3)
     sid = sessions.new_session_id()
-    ui_runs.upload_photo(ctx, str(photos.husband), role="husband", session_id=sid, keep=False)
+    uploads.upload_photo(ctx, str(photos.husband), role="husband", session_id=sid, keep=False)
     _add_private(ctx, sid, photos.pair)
-    ui_runs.upload_photo(ctx, str(photos.wife), role="wife", session_id=sid, keep=False)
+    uploads.upload_photo(ctx, str(photos.wife), role="wife", session_id=sid, keep=False)
     with pytest.raises(QuotaExceeded, match=r"uploaded 3 photos in the last hour; a visitor may upload 3 an hour"):
-        ui_runs.upload_photo(ctx, str(photos.wife), role="wife", session_id=sid, keep=False)
+        uploads.upload_photo(ctx, str(photos.wife), role="wife", session_id=sid, keep=False)
     sessions.delete_my_data(ctx, sid)  # deleting does not give the uploads back
     with pytest.raises(QuotaExceeded, match="Try again in 60 minutes"):
         _add_private(ctx, sid, photos.pair)
@@ -145,7 +146,7 @@ def test_crawling_is_refused_to_visitors_in_public_mode(ctx: AppContext) -> None
     started: list[int] = []
     _public(ctx)
     with pytest.raises(public_demo.VisitorRefused, match="switched off in this public demo"):
-        ui_runs.start_crawl(ctx, "https://example.com/gallery", started.append)
+        crawl.start_crawl(ctx, "https://example.com/gallery", started.append)
     assert started == []
     with ctx.sessions() as session:
         from db.models import CrawlTask

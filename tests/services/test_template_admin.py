@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 
 from app.context import AppContext
 from app.errors import InvalidRequest, NotFound
-from app.services import runs, seeding, sessions, template_admin
+from app.services import preprocessing, runs, seeding, sessions, template_admin
 from app.services import templates as template_service
 from app.services.templates import EVERYONE
-from db.models import FaceswapTask, Image, Template, TemplatePreprocessing
+from db.models import SwapTask, Image, Template, TemplatePreprocessing
 from pipeline.face import FaceEngine
 from tests.fixtures_data import SamplePhotos
 
@@ -70,7 +70,7 @@ def test_remove_deletes_rows_image_mask_and_keeps_results(ctx: AppContext, photo
     batch_id = runs.start_from_files(ctx, str(photos.husband), str(photos.wife), [keep, doomed], {}, session_id="cli")
     runs.run_inline(ctx, batch_id)
     with ctx.sessions() as session:
-        result_ids = set(session.execute(select(FaceswapTask.result_image_id)).scalars())
+        result_ids = set(session.execute(select(SwapTask.result_image_id)).scalars())
 
     [removed] = template_admin.remove_templates(ctx, [doomed])
 
@@ -83,8 +83,8 @@ def test_remove_deletes_rows_image_mask_and_keeps_results(ctx: AppContext, photo
         assert kept_results == result_ids  # both results stay, rows and files
         paths = [session.get_one(Image, i).path for i in result_ids]
     assert all((ctx.settings.images_dir / p).is_file() for p in paths)
-    report = sessions.batch_report(ctx, "cli", batch_id)
-    assert report["total"] == 1 and [r["template_id"] for r in report["results"]] == [keep]
+    report = sessions.my_batch_report(ctx, "cli", batch_id)
+    assert report.total == 1 and [r.template_id for r in report.results] == [keep]
 
 
 def test_remove_is_refused_while_a_task_needs_the_template(ctx: AppContext, photos: SamplePhotos) -> None:
@@ -141,10 +141,10 @@ def test_a_failed_reprocess_loses_nothing(ctx: AppContext, photos: SamplePhotos,
 
 def test_stale_face_data_is_redone_on_first_use(ctx: AppContext, photos: SamplePhotos, classic: FaceEngine) -> None:
     template_id = template_service.add_template_files(ctx, [str(photos.pair)])[0].id
-    assert template_service.face_data_version(_row(ctx, template_id).face_data) == classic.face_data_version
+    assert preprocessing.face_data_version(_row(ctx, template_id).face_data) == classic.face_data_version
     ctx.use_face_engine(_NewVersion(classic, "classic-2"))  # type: ignore[arg-type]
     assert template_service.stored_faces(ctx, template_id) is not None  # first use: upgraded
-    assert template_service.face_data_version(_row(ctx, template_id).face_data) == "classic-2"
+    assert preprocessing.face_data_version(_row(ctx, template_id).face_data) == "classic-2"
     assert template_service.ensure_current(ctx, template_id) is False  # once only
 
 
@@ -161,8 +161,8 @@ def test_a_worker_upgrades_stale_face_data_before_swapping(
             .values(face_data=[{**r, "face_data_version": "classic-0"} for r in row.face_data or []])
         )
     runs.run_inline(ctx, batch_id)
-    assert sessions.batch_report(ctx, "cli", batch_id)["status"] == "completed"
-    assert template_service.face_data_version(_row(ctx, template_id).face_data) == classic.face_data_version
+    assert sessions.my_batch_report(ctx, "cli", batch_id).status == "completed"
+    assert preprocessing.face_data_version(_row(ctx, template_id).face_data) == classic.face_data_version
 
 
 def test_seeding_happens_once_and_never_after_removal(ctx: AppContext) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from app.context import AppContext
 from app.services import runs, templates
-from app.services.ui_runs import Submit
+from app.services.runs import Submit
 from tests.cli_helpers import ROOT
 from pipeline.face import FaceEngine
 from tests.conftest import make_settings, open_context

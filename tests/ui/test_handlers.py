@@ -8,7 +8,7 @@ import pytest
 
 from app.context import AppContext
 from app.services import sessions
-from app.services.ui_runs import Submit
+from app.services.runs import Submit
 from app.ui import build_ui
 from app.ui.actions import KEEP_PERMANENT, KEEP_TEMPORARY, UIActions, user_errors
 from tests.fixtures_data import SamplePhotos

@@ -1,4 +1,4 @@
-"""Tab 1: the husband and wife photos, each shown with its detected face boxed and its gender."""
+"""The Photos tab (1): the husband and wife photos, each shown with its detected face boxed and its gender."""
 
 from __future__ import annotations
 

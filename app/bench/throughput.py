@@ -1,4 +1,4 @@
-"""Queue measurements for the bench command: batch throughput with N worker processes, and the
+"""Queue measurements for the bench command (worker subprocesses live here, never in services): batch throughput with N worker processes, and the
 per-task overhead of the queue and the database around the swap itself.
 
 Both add 2-face templates cut from t1.jpg (deduplicated, so repeated runs reuse them) and one
@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,32 +25,18 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.context import AppContext, build_context
+from app.bench.couple import BenchError, bench_couple, bench_templates
+from app.polling import wait_for
+from app.queue.tasks import enqueue_swap_tasks, make_huey
+from app.services.batches import execute_task, pending_task_ids
 from app.services.cleanup import delete_session_data
-from app.services.photos import CouplePhoto, ingest_photo
-from app.services.runs import start_from_photos
-from app.services.templates import add_template_image
-from db.models import BatchTask, FaceswapTask
-from pipeline.intake import decode_image, encode_png
+from db.models import Batch, SwapTask
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
-PAIR_BOXES = ((230, 100, 620, 480), (700, 40, 1050, 520))  # woman + man in t1.jpg
-SHIFTS = tuple((dx, dy) for dy in (0, 4, 8, 12) for dx in (0, 4, 8, 12, 16))  # distinct crops, faces kept whole
-MAX_BENCH_TEMPLATES = 2 * len(SHIFTS)
 READY_LINE = re.compile(r"worker \d+ ready")
 POLL_SECONDS = 0.05  # the batch's duration comes from database timestamps, not from this poll
-
-
-class BenchError(Exception):
-    """The measurement could not run (a worker did not start, the batch did not finish)."""
-
-
-@dataclass(frozen=True)
-class BenchCouple:
-    husband: CouplePhoto
-    wife: CouplePhoto
-    session_id: str
 
 
 def measure_batch_throughput(
@@ -59,7 +44,6 @@ def measure_batch_throughput(
 ) -> dict[str, Any]:
     """Templates per second for one batch of `n_templates` preprocessed 2-face templates, run by
     `python app.py worker --workers N` (warmed before the batch is submitted)."""
-    from app.tasks import enqueue_swap_tasks, make_huey
 
     bench_settings = settings.model_copy(update={"queue_name": f"{settings.queue_name}_bench_{uuid.uuid4().hex[:8]}"})
     with _bench_context(bench_settings) as ctx:
@@ -68,14 +52,8 @@ def measure_batch_throughput(
         huey = make_huey(bench_settings)
         try:
             with _worker_processes(bench_settings, workers, timeout):
-                batch_id = start_from_photos(
-                    ctx,
-                    couple.husband,
-                    couple.wife,
-                    template_ids,
-                    {},
-                    session_id=couple.session_id,
-                    enqueue=lambda ids: enqueue_swap_tasks(huey, ids),
+                batch_id = couple.start_batch(
+                    ctx, template_ids, submit=lambda bid: enqueue_swap_tasks(huey, pending_task_ids(ctx, bid))
                 )
                 _wait_for_batch(ctx, batch_id, timeout)
             seconds, tasks = _task_figures(ctx, batch_id)
@@ -94,8 +72,6 @@ def measure_batch_throughput(
 def measure_queue_overhead(settings: Settings, n_tasks: int = 12, *, context: AppContext | None = None) -> dict[str, Any]:
     """Per task, in milliseconds: the time outside the swap itself (execute_task's total minus the
     swap: claim, reads, result write, completion) and one enqueue+dequeue on the real queue."""
-    from app.services.batches import execute_task
-    from app.tasks import enqueue_swap_tasks, make_huey
 
     bench_settings = settings.model_copy(update={"queue_name": f"{settings.queue_name}_bench_{uuid.uuid4().hex[:8]}"})
     with _bench_context(bench_settings, context) as ctx:
@@ -106,10 +82,10 @@ def measure_queue_overhead(settings: Settings, n_tasks: int = 12, *, context: Ap
         queue: list[float] = []
         swaps: list[float] = []
         try:
-            batch_id = start_from_photos(ctx, couple.husband, couple.wife, template_ids, {}, session_id=couple.session_id)
+            batch_id = couple.start_batch(ctx, template_ids)
             with ctx.sessions() as session:
                 task_ids = list(
-                    session.execute(select(FaceswapTask.task_id).where(FaceswapTask.batch_id == batch_id)).scalars()
+                    session.execute(select(SwapTask.task_id).where(SwapTask.batch_id == batch_id)).scalars()
                 )
             for task_id in task_ids:
                 queued = time.perf_counter()
@@ -137,44 +113,6 @@ def measure_queue_overhead(settings: Settings, n_tasks: int = 12, *, context: Ap
         "queue_roundtrip_ms_median": _ms(statistics.median(queue)),
         "swap_ms_median": _ms(statistics.median(swaps)),
     }
-
-
-def bench_templates(ctx: AppContext, count: int) -> list[int]:
-    """`count` distinct preprocessed 2-face templates cut from t1.jpg (reused when present)."""
-    from PIL import Image as PILImage
-
-    from pipeline.samples import sample_paths
-
-    if not 1 <= count <= MAX_BENCH_TEMPLATES:
-        raise BenchError(f"the bench has 1 to {MAX_BENCH_TEMPLATES} distinct templates, not {count}")
-    source = PILImage.open(sample_paths().t1).convert("RGB")
-    ids = []
-    for number in range(count):
-        x1, y1, x2, y2 = PAIR_BOXES[number % 2]
-        dx, dy = SHIFTS[number // 2]
-        crop = source.crop((x1 + dx, y1 + dy, x2 + dx, y2 + dy))
-        decoded = decode_image(encode_png(_rgb(crop)), max_side=ctx.settings.max_image_side)
-        summary = add_template_image(ctx, decoded, name=f"bench pair {number + 1}")
-        if summary.status != "completed":
-            raise BenchError(f"bench template {number + 1} was not preprocessed: {summary.error}")
-        ids.append(summary.id)
-    return ids
-
-
-def bench_couple(ctx: AppContext) -> BenchCouple:
-    from pipeline.intake import encode_png as png
-    from pipeline.samples import astronaut_rgb, sample_paths
-
-    session_id = f"bench-{uuid.uuid4().hex[:12]}"
-    husband = ingest_photo(ctx, sample_paths().tom_hanks.read_bytes(), role="husband", session_id=session_id)
-    wife = ingest_photo(ctx, png(astronaut_rgb()), role="wife", session_id=session_id)
-    return BenchCouple(husband, wife, session_id)
-
-
-def _rgb(image: Any) -> Any:
-    import numpy as np
-
-    return np.asarray(image, dtype=np.uint8)
 
 
 @contextmanager
@@ -226,17 +164,16 @@ def _worker_processes(settings: Settings, workers: int, timeout: float) -> Itera
 
 
 def _wait_ready(process: subprocess.Popen[bytes], log_file: Any, workers: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+    def ready() -> int:
         log_file.seek(0)
-        ready = len(READY_LINE.findall(log_file.read().decode(errors="replace")))
-        if ready >= workers:
-            return
-        if process.poll() is not None:
-            raise BenchError(f"the bench worker exited with status {process.returncode} before it was ready")
-        if time.monotonic() > deadline:
-            raise BenchError(f"only {ready} of {workers} bench workers were ready after {timeout:.0f}s")
-        time.sleep(0.05)
+        return len(READY_LINE.findall(log_file.read().decode(errors="replace")))
+
+    count = wait_for(ready, lambda n: n >= workers or process.poll() is not None, timeout=timeout, interval=0.05)
+    if count >= workers:
+        return
+    if process.poll() is not None:
+        raise BenchError(f"the bench worker exited with status {process.returncode} before it was ready")
+    raise BenchError(f"only {count} of {workers} bench workers were ready after {timeout:.0f}s")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -253,26 +190,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_for_batch(ctx: AppContext, batch_id: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def counts() -> tuple[int, int]:
         with ctx.sessions() as session:
             done, total = session.execute(
-                select(BatchTask.completed_tasks + BatchTask.failed_tasks, BatchTask.total_tasks).where(
-                    BatchTask.batch_id == batch_id
-                )
+                select(Batch.completed_tasks + Batch.failed_tasks, Batch.total_tasks).where(Batch.batch_id == batch_id)
             ).one()
-        if done >= total:
-            return
-        time.sleep(POLL_SECONDS)
-    raise BenchError(f"the bench batch did not finish within {timeout:.0f}s")
+        return int(done), int(total)
+
+    done, total = wait_for(counts, lambda c: c[0] >= c[1], timeout=timeout, interval=POLL_SECONDS)
+    if done < total:
+        raise BenchError(f"the bench batch did not finish within {timeout:.0f}s")
 
 
 def _task_figures(ctx: AppContext, batch_id: str) -> tuple[float, dict[str, Any]]:
     """Seconds from the batch's creation to its last finished task (database clocks, so the
     poller's latency does not count), and per-task figures."""
     with ctx.sessions() as session:
-        created = session.execute(select(BatchTask.created_at).where(BatchTask.batch_id == batch_id)).scalar_one()
-        tasks = list(session.execute(select(FaceswapTask).where(FaceswapTask.batch_id == batch_id)).scalars())
+        created = session.execute(select(Batch.created_at).where(Batch.batch_id == batch_id)).scalar_one()
+        tasks = list(session.execute(select(SwapTask).where(SwapTask.batch_id == batch_id)).scalars())
     finished = [t.finished_at for t in tasks if t.finished_at]
     if not finished:
         raise BenchError("no bench task finished")

@@ -19,7 +19,7 @@ from huey import Huey
 from huey.consumer import Consumer
 
 from app.config import Settings
-from app.tasks import STARTUP_GRACE_SECONDS, make_huey, run_reconcile
+from app.queue.tasks import STARTUP_GRACE_SECONDS, make_huey, run_reconcile
 
 if TYPE_CHECKING:
     from app.context import AppContext

@@ -192,7 +192,7 @@ def cleanup_schedule(minutes: int) -> Any:
 def queue_tasks(huey: Huey) -> QueueTasks:
     tasks = getattr(huey, "coswap", None)
     if not isinstance(tasks, QueueTasks):
-        raise QueueNotConfigured("this Huey instance was not built by app.tasks.make_huey")
+        raise QueueNotConfigured("this Huey instance was not built by app.queue.tasks.make_huey")
     return tasks
 
 
@@ -221,7 +221,7 @@ def run_crawl_task(ctx: AppContext, crawl_id: int) -> None:
     except ServiceError as exc:
         log.info("crawl %s refused: %s", crawl_id, type(exc).__name__)
         return
-    log.info("crawl %s %s: %s imported, %s rejected", crawl_id, report["status"], report["imported"], report["rejected"])
+    log.info("crawl %s %s: %s imported, %s rejected", crawl_id, report.status, report.imported, report.rejected)
 
 
 def queued_task_ids(huey: Huey) -> set[str]:
@@ -270,11 +270,11 @@ def _log_outcome(ctx: AppContext, outcome: TaskOutcome) -> None:
         return
     from sqlalchemy import select
 
-    from db.models import FaceswapTask
+    from db.models import SwapTask
 
     with ctx.sessions() as session:
         template_id = session.execute(
-            select(FaceswapTask.template_id).where(FaceswapTask.task_id == outcome.task_id)
+            select(SwapTask.template_id).where(SwapTask.task_id == outcome.task_id)
         ).scalar_one_or_none()
     log.info(
         "task %s template %s %s %.2fs", outcome.task_id[:8], template_id, outcome.status, outcome.total_seconds

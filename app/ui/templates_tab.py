@@ -1,4 +1,4 @@
-"""Tab 2: the shared template gallery, one template up close, and adding templates."""
+"""The Templates tab (2): the shared template gallery, one template up close, and adding templates."""
 
 from __future__ import annotations
 

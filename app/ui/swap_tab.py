@@ -1,4 +1,4 @@
-"""Tab 4: pick templates, give consent, run; live progress, results as they finish, before/after, ZIP."""
+"""The Swap tab (4): pick templates, give consent, run; live progress, results as they finish, before/after, ZIP."""
 
 from __future__ import annotations
 

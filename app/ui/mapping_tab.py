@@ -1,4 +1,4 @@
-"""Tab 3: who goes where. Each selected template's faces, left to right, with husband / wife / keep."""
+"""The Face mapping tab (3): who goes where. Each selected template's faces, left to right, with husband / wife / keep."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import gradio as gr
 
-from app.services import ui_runs
 from app.ui import rendering
 from app.ui.actions import ROLE_CHOICES, UIActions
+from app.ui.mapping_state import with_role, without_templates
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
                                 )
 
         def reset_selected(chosen: list[str] | None, current: dict[str, dict[str, str]] | None, count: int) -> Any:
-            return ui_runs.without_templates(current, [int(v) for v in chosen or []]), count + 1
+            return without_templates(current, [int(v) for v in chosen or []]), count + 1
 
         reset.click(reset_selected, [selected, mappings, version], [mappings, version], api_name="reset_mapping")
     return MappingTab(mappings, version, reset)
@@ -83,4 +83,4 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
 def set_role(
     template_id: int, defaults: dict[int, str], index: int, role: str, current: dict[str, dict[str, str]] | None
 ) -> dict[str, dict[str, str]]:
-    return ui_runs.with_role(current, template_id, defaults, index, role)
+    return with_role(current, template_id, defaults, index, role)

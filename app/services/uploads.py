@@ -1,0 +1,91 @@
+"""Uploaded files from the web UI and its API: size-checked reads, couple photos, the `/swap` use case.
+
+Nothing here keeps per-user data; callers pass the session id every time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from app.context import AppContext
+from app.errors import InvalidRequest
+from app.polling import wait_for
+from app.services import photos, quotas, runs, sessions
+from app.services.reports import BatchReport
+from app.services.photos import CouplePhoto, CoupleRole
+from pipeline.errors import ImageRejected
+from pipeline.intake import decode_image
+from pipeline.mapping import parse_batch_mapping
+
+WAIT_POLL_SECONDS = 0.1
+
+
+def read_upload(ctx: AppContext, path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an uploaded file, refused when it is larger than the upload limit."""
+    limit = ctx.settings.max_upload_mb * 1024 * 1024
+    try:
+        size = os.stat(path).st_size
+        if size > limit:
+            raise ImageRejected(f"file too large ({size / 1e6:.1f} MB); the limit is {ctx.settings.max_upload_mb} MB")
+        with open(path, "rb") as handle:
+            return handle.read(limit + 1)
+    except FileNotFoundError as exc:
+        raise ImageRejected("the uploaded file is gone; upload it again") from exc
+    except IsADirectoryError as exc:
+        raise ImageRejected("expected an image file") from exc
+
+
+def prepare_upload(ctx: AppContext, path: str | None, role: CoupleRole) -> CouplePhoto:
+    """Safe intake of an uploaded couple photo with exactly one face chosen; nothing is stored."""
+    if not path:
+        raise InvalidRequest(f"no {role} photo given")
+    pixels = decode_image(read_upload(ctx, path), max_side=ctx.settings.max_image_side).array
+    return photos.prepare_photo(ctx, pixels, role)
+
+
+def upload_photo(
+    ctx: AppContext, path: str | None, *, role: CoupleRole, session_id: str | None, keep: bool
+) -> CouplePhoto:
+    """`prepare_upload`, then stored for this session (temporary unless `keep`)."""
+    sid = sessions.require_session(session_id)
+    if path:
+        quotas.record_uploads(ctx, sid, 1)  # public mode: photo uploads an hour
+    [photo] = photos.store_photos(ctx, [prepare_upload(ctx, path, role)], session_id=sid, keep=keep)
+    return photo
+
+
+def swap_files(
+    ctx: AppContext,
+    submit: runs.Submit,
+    *,
+    session_id: str | None,
+    husband_path: str | None,
+    wife_path: str | None,
+    template_ids: str | list[Any] | None,
+    mapping_json: str | None,
+    consent: bool,
+    limits: runs.RunLimits,
+    timeout: float = 120.0,
+) -> BatchReport:
+    """The `/swap` endpoint: consent first, then every input is checked before anything is stored."""
+    sid = sessions.require_session(session_id)
+    runs.require_consent(consent)
+    ids = runs.parse_template_ids(template_ids)
+    mappings = parse_batch_mapping(mapping_json, ids, label="mapping_json", per_face_allowed=False)
+    checked = runs.check_request(ctx, ids, mappings, session_id=sid, limits=limits)
+    quotas.record_uploads(ctx, sid, 2)
+    husband = prepare_upload(ctx, husband_path, "husband")
+    wife = prepare_upload(ctx, wife_path, "wife")
+    batch_id = runs.start_batch(ctx, checked, husband, wife, submit=submit)
+    return wait_for_batch(ctx, sid, batch_id, timeout=timeout)
+
+
+def wait_for_batch(ctx: AppContext, session_id: str, batch_id: str, *, timeout: float) -> BatchReport:
+    """Poll this session's batch until every task is done or `timeout` passes; returns the report."""
+    return wait_for(
+        lambda: sessions.my_batch_report(ctx, session_id, batch_id),
+        BatchReport.is_finished,
+        timeout=timeout,
+        interval=WAIT_POLL_SECONDS,
+    )
