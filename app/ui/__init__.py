@@ -20,6 +20,7 @@ from app.ui.actions import (
     example_photos,
     example_templates,
     new_session_id,
+    run_limits,
     uploaded_path,
 )
 from app.ui.theme import CSS, FOOTER_NOTE, HEADER_HTML, make_theme
@@ -43,24 +44,29 @@ def build_ui(
 
         submit = submit or make_submitter(ctx)
         crawl_start = crawl_start or make_crawl_starter(ctx)
-    actions = UIActions(ctx, submit, start_crawl=crawl_start)
+    actions = UIActions(ctx, submit, start_crawl=crawl_start, limits=run_limits(ctx))
+    public = ctx.settings.is_public_demo
     photo_examples = None
     template_examples = None
     if with_examples:
         pair = example_photos(ctx)
         photo_examples = [pair] if pair else None
-        template_examples = [[path] for path in example_templates()] or None
+        # one example per sample; the input takes several files, so each example's value is a list
+        template_examples = [[[path]] for path in example_templates()] or None
 
     with gr.Blocks(title="CoSwap · couple face swap", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         session = gr.State(new_session_id)  # called once per browser or API session
         gr.HTML(HEADER_HTML, padding=False)
+        banner = actions.banner()
+        if banner:
+            gr.Markdown(banner, elem_id="public-banner", elem_classes="cs-banner")
         engine_line = gr.HTML(elem_classes="cs-engine", elem_id="engine-status", padding=False)
         engine_timer = gr.Timer(2.0, active=True)
         selected = swap_tab.template_picker()
         with gr.Tabs(overflow_behavior="wrap"):
             upload_tab = photos_tab.create_tab(actions, session, photo_examples)
-            tmpl_tab = templates_tab.create_tab(actions, template_examples)
-            map_tab = mapping_tab.create_tab(actions, selected)
+            tmpl_tab = templates_tab.create_tab(actions, template_examples, public=public)
+            map_tab = mapping_tab.create_tab(actions, selected, session)
             results_tab = swap_tab.create_tab(selected)
         with gr.Row(equal_height=False, elem_classes="cs-footer"):
             with gr.Column(scale=4):
@@ -72,9 +78,9 @@ def build_ui(
         api = _api_components()
 
         # ------------------------------------------------------------ events (after the layout)
-        def refresh_templates() -> Any:
-            items, ids, choices = actions.template_gallery()
-            return items, ids, gr.update(choices=choices)
+        def refresh_templates(session_id: str | None) -> Any:
+            found = actions.template_gallery(session_id)
+            return found.own, found.own_ids, found.shared, found.shared_ids, gr.update(choices=found.choices)
 
         def engine_status() -> Any:
             line, ready = actions.engine_line()
@@ -97,20 +103,17 @@ def build_ui(
                 message,
             )
 
-        template_outputs = [tmpl_tab.gallery, tmpl_tab.gallery_ids, selected]
-        demo.load(refresh_templates, None, template_outputs, api_name="templates_gallery")
+        template_outputs = [tmpl_tab.own_gallery, tmpl_tab.own_ids, tmpl_tab.gallery, tmpl_tab.gallery_ids, selected]
+        demo.load(refresh_templates, [session], template_outputs, api_name="templates_gallery")
         demo.load(engine_status, None, [engine_line, engine_timer], api_name="engine_status", show_progress="hidden")
         engine_timer.tick(
             engine_status, None, [engine_line, engine_timer], api_visibility="private", show_progress="hidden"
         )
         demo.load(actions.privacy_summary, [session], [privacy], api_name="privacy_summary", show_progress="hidden")
 
-        templates_tab.wire(tmpl_tab, actions, selected).then(
-            refresh_templates, None, template_outputs, api_visibility="private"
-        )
-        crawl_form.wire(tmpl_tab.crawl, actions).then(
-            refresh_templates, None, template_outputs, api_visibility="private"
-        )
+        changes = [*templates_tab.wire(tmpl_tab, actions, selected, session), crawl_form.wire(tmpl_tab.crawl, actions)]
+        for changed in changes:
+            changed.then(refresh_templates, [session], template_outputs, api_visibility="private")
         swap_tab.wire(results_tab, actions, session, upload_tab.husband, upload_tab.wife, map_tab.mappings)
         for event in upload_tab.events:
             event.then(actions.privacy_summary, [session], [privacy], api_visibility="private", show_progress="hidden")
@@ -186,8 +189,8 @@ def _wire_api(api: dict[str, Any], actions: UIActions, session: gr.State) -> Non
     click(actions.my_batches, [session], [api["json"]], api_name="my_batches")
     click(actions.batch_status, [session, api["batch_id"]], [api["json"]], api_name="batch_status")
     click(actions.batch_results, [session, api["batch_id"]], [api["gallery"]], api_name="batch_results")
-    click(actions.templates_json, None, [api["json"]], api_name="templates")
-    click(actions.automatic_mapping, [api["template_ids"]], [api["json"]], api_name="automatic_mapping")
+    click(actions.templates_json, [session], [api["json"]], api_name="templates")
+    click(actions.automatic_mapping, [api["template_ids"], session], [api["json"]], api_name="automatic_mapping")
 
 
 def configure_queue(demo: gr.Blocks) -> gr.Blocks:

@@ -27,12 +27,12 @@ import gradio as gr
 from app.context import AppContext
 from app.errors import NotFound, ServiceError, one_line
 from app.polling import poll
-from app.services import crawl, runs, samples, sessions, uploads
+from app.services import crawl, public_demo, runs, samples, sessions, template_admin, uploads
 from app.services import templates as template_service
 from app.services.engine_status import engine_status
 from app.services.photos import CouplePhoto
 from app.ui import presenters as show
-from app.ui.presenters import FaceChoice, GalleryItems, MappingView, PollView
+from app.ui.presenters import FaceChoice, Galleries, GalleryItems, MappingView, PollView
 from app.ui.mapping_state import mappings_for
 from app.ui import rendering
 from pipeline.errors import PipelineError
@@ -55,6 +55,10 @@ CRAWL_WAIT_LIMIT_SECONDS = 180.0
 
 CrawlStarter = Callable[[int], None]
 Submit = runs.Submit
+
+
+def run_limits(ctx: AppContext) -> runs.RunLimits:  # the UI's limits, with the pending-swaps quota
+    return runs.RunLimits(max_session_backlog=ctx.settings.max_pending_tasks)
 new_session_id = sessions.new_session_id  # gr.State's per-session default
 example_templates = samples.example_templates
 
@@ -167,35 +171,50 @@ class UIActions:
     # ------------------------------------------------------------ templates
 
     @user_errors
-    def template_gallery(self) -> tuple[GalleryItems, list[int], list[tuple[str, str]]]:
-        """Gallery items, the template ids in gallery order, and checkbox choices."""
-        summaries = template_service.list_templates(self.ctx)
-        items = [(self._thumbnail(t.id), show.template_caption(t)) for t in summaries]
-        choices = [(show.choice_label(t), str(t.id)) for t in summaries if t.status == "completed"]
-        return items, [t.id for t in summaries], choices
+    def template_gallery(self, session_id: str | None) -> Galleries:
+        """This session's own templates and the shared ones, apart, and the swap tab's choices."""
+        sid = sessions.require_session(session_id)
+        summaries = template_service.list_templates(self.ctx, viewer=sid)
+        return show.galleries(summaries, lambda t: self._thumbnail(t.id, sid if t.private else None))
 
     @user_errors
-    def template_detail(self, template_id: int) -> tuple[RGBImage, str]:
-        summary = template_service.get_template(self.ctx, template_id)
-        pixels = template_service.template_pixels(self.ctx, template_id)
+    def template_detail(self, template_id: int, session_id: str | None) -> tuple[RGBImage, str, bool]:
+        """The template with its faces numbered, in words, and whether this session may remove it."""
+        sid = sessions.require_session(session_id)
+        summary = template_service.get_template(self.ctx, template_id, viewer=sid)
+        pixels = template_service.template_pixels(self.ctx, template_id, viewer=sid)
         annotated = rendering.draw_faces(pixels, rendering.template_boxes(summary.faces), text_ratio=32)
-        return annotated, show.template_markdown(summary)
+        return annotated, show.template_markdown(summary), summary.private
 
-    def add_templates(self, paths: Sequence[str] | None, name: str | None, progress: Callable[..., Any]) -> str:
-        """Add and preprocess uploaded templates, reporting each file (refusals do not stop the rest)."""
+    @user_errors
+    def remove_template(self, template_id: int | None, session_id: str | None) -> str:
+        if template_id is None:
+            raise gr.Error("click one of your templates first", print_exception=False)
+        viewer = sessions.require_session(session_id)
+        return show.removed_markdown(template_admin.remove_templates(self.ctx, [template_id], viewer=viewer))
+
+    def add_templates(
+        self, paths: Sequence[str] | None, name: str | None, progress: Callable[..., Any], session_id: str | None
+    ) -> str:
+        """Add and preprocess uploads (private to the session in public mode), reporting each file."""
 
         def report(done: int, total: int, label: str) -> None:
             progress((done, total), desc=f"preprocessing {label}" if done < total else "done", unit="images")
 
-        outcomes = user_errors(template_service.add_files)(
-            self.ctx, list(paths or []), name, keep_going=True, read=self._read_upload, on_progress=report
+        outcomes = user_errors(public_demo.add_templates_for)(
+            self.ctx, list(paths or []), session_id=session_id, name=name, read=self._read_upload, on_progress=report
         )
         return "\n".join(show.add_outcome_line(o.label, o.summary, o.refusal) for o in outcomes)
+
+    def banner(self) -> str | None:  # what the page says in public-demo mode; None in local mode
+        return public_demo.banner(self.ctx)
 
     def _read_upload(self, path: str) -> bytes:
         return uploads.read_upload(self.ctx, path)
 
-    def _thumbnail(self, template_id: int) -> RGBImage:
+    def _thumbnail(self, template_id: int, private_to: str | None) -> RGBImage:
+        if private_to is not None:  # only shared templates' previews are cached
+            return rendering.preview(template_service.template_pixels(self.ctx, template_id, viewer=private_to))
         with self._thumbs_lock:
             thumb = self._thumbs.get(template_id)
         if thumb is None:
@@ -229,11 +248,14 @@ class UIActions:
     # ------------------------------------------------------------ mapping
 
     @user_errors
-    def mapping_view(self, template_id: int, mappings: dict[str, dict[str, str]] | None) -> MappingView:
-        summary = template_service.get_template(self.ctx, template_id)
-        faces, defaults, note = template_service.default_roles(self.ctx, template_id)
+    def mapping_view(
+        self, template_id: int, mappings: dict[str, dict[str, str]] | None, session_id: str | None
+    ) -> MappingView:
+        sid = sessions.require_session(session_id)
+        summary = template_service.get_template(self.ctx, template_id, viewer=sid)
+        faces, defaults, note = template_service.default_roles(self.ctx, template_id, viewer=sid)
         chosen = (mappings or {}).get(str(template_id))
-        pixels = template_service.template_pixels(self.ctx, template_id) if faces else None
+        pixels = template_service.template_pixels(self.ctx, template_id, viewer=sid) if faces else None
         choices = [
             FaceChoice(
                 index=index,
@@ -281,7 +303,8 @@ class UIActions:
             results = sessions.completed_results(self.ctx, session_id, batch_id)
             gallery = [(r.pixels, show.result_caption(r)) for r in results]
             if shown == 0 and results:
-                first = (template_service.template_pixels(self.ctx, results[0].template_id), results[0].pixels)
+                before = template_service.template_pixels(self.ctx, results[0].template_id, viewer=session_id)
+                first = (before, results[0].pixels)
         zip_path = None
         if finished and done:
             zip_path = str(sessions.results_zip(self.ctx, session_id, batch_id, self._zip_folder()))
@@ -361,14 +384,17 @@ class UIActions:
         return [(r.pixels, show.result_caption(r)) for r in results]
 
     @user_errors
-    def templates_json(self) -> list[dict[str, Any]]:
-        return [summary.to_json() for summary in template_service.list_templates(self.ctx)]
+    def templates_json(self, session_id: str | None) -> list[dict[str, Any]]:
+        """The shared templates plus this session's own."""
+        viewer = sessions.require_session(session_id)
+        return [t.to_json() for t in template_service.list_templates(self.ctx, viewer=viewer)]
 
     @user_errors
-    def automatic_mapping(self, template_ids: str | None) -> dict[str, dict[str, str]]:
+    def automatic_mapping(self, template_ids: str | None, session_id: str | None) -> dict[str, dict[str, str]]:
+        sid = sessions.require_session(session_id)
         mapping = {}
         for template_id in runs.parse_template_ids(template_ids):
-            template_service.get_template(self.ctx, template_id)  # NotFound for unknown ids
-            _faces, roles, _note = template_service.default_roles(self.ctx, template_id)
+            template_service.get_template(self.ctx, template_id, viewer=sid)  # NotFound for unknown ids
+            _faces, roles, _note = template_service.default_roles(self.ctx, template_id, viewer=sid)
             mapping[str(template_id)] = {str(index): role for index, role in roles.items()}
         return mapping

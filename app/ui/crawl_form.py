@@ -17,8 +17,9 @@ class CrawlForm:
     crawl_id: gr.State
 
 
-def create_form() -> CrawlForm:
-    with gr.Accordion("Import from a web page", open=False):
+def create_form(*, visible: bool = True) -> CrawlForm:
+    """Hidden in public-demo mode, where the service refuses visitors' crawls anyway (operators use the CLI)."""
+    with gr.Accordion("Import from a web page", open=False, visible=visible):
         gr.Markdown(
             "Paste the address of a public page or image. Its photos are checked, deduplicated and "
             "preprocessed as templates. Private and internal addresses are refused."

@@ -21,7 +21,7 @@ class MappingTab:
     reset: gr.Button
 
 
-def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
+def create_tab(actions: UIActions, selected: gr.CheckboxGroup, session: gr.State) -> MappingTab:
     with gr.Tab("3 · Face mapping", id="mapping"):
         mappings, version = gr.State({}), gr.State(0)
         with gr.Row(equal_height=True):
@@ -31,13 +31,13 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup) -> MappingTab:
             )
             reset = gr.Button("Reset to automatic", size="sm", scale=0, min_width=180)
 
-        @gr.render(inputs=[selected, mappings], triggers=[selected.change, version.change])
-        def faces(chosen: list[str] | None, current: dict[str, dict[str, str]] | None) -> None:
+        @gr.render(inputs=[selected, mappings, session], triggers=[selected.change, version.change])
+        def faces(chosen: list[str] | None, current: dict[str, dict[str, str]] | None, session_id: str | None) -> None:
             if not chosen:
                 gr.Markdown("Pick templates on the **4 · Swap** tab (or with *Use this template*) to map their faces.")
                 return
             for value in chosen:
-                view = actions.mapping_view(int(value), current)
+                view = actions.mapping_view(int(value), current, session_id)
                 with gr.Column(elem_classes="cs-mapping-card"):
                     gr.Markdown(f"**{html.escape(view.name)}** · template #{view.template_id}")
                     if view.note:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.services import sessions
+from app.services import sessions, template_admin
 from app.services import templates as template_service
 from app.services.photos import CouplePhoto
 from app.services.reports import BatchReport, CrawlReport, TaskResult
@@ -34,6 +35,17 @@ class MappingView:
 
 
 @dataclass(frozen=True)
+class Galleries:
+    """The Templates tab: this session's own templates and the shared ones, apart."""
+
+    own: GalleryItems
+    own_ids: list[int]
+    shared: GalleryItems
+    shared_ids: list[int]
+    choices: list[tuple[str, str]]  # the swap tab's picker: every usable template, own ones first
+
+
+@dataclass(frozen=True)
 class PollView:
     progress: str
     finished: bool
@@ -58,6 +70,26 @@ def photo_status(ref: CouplePhoto) -> str:
         )
     lines.append("Kept until you delete it." if ref.keep else "Deleted automatically after 24 h.")
     return "<br>".join(lines)
+
+
+def galleries(
+    summaries: list[template_service.TemplateSummary],
+    thumbnail: Callable[[template_service.TemplateSummary], RGBImage],
+) -> Galleries:
+    """Own (private) and shared templates apart; the swap tab's choices list own ones first."""
+    own, shared = [t for t in summaries if t.private], [t for t in summaries if not t.private]
+    return Galleries(
+        own=[(thumbnail(t), template_caption(t)) for t in own],
+        own_ids=[t.id for t in own],
+        shared=[(thumbnail(t), template_caption(t)) for t in shared],
+        shared_ids=[t.id for t in shared],
+        choices=[(choice_label(t), str(t.id)) for t in own + shared if t.status == "completed"],
+    )
+
+
+def removed_markdown(removed: list[template_admin.Removed]) -> str:
+    names = ", ".join(f"**{html.escape(r.name)}**" for r in removed)
+    return f"Removed {names}; results already made from it stay."
 
 
 def template_caption(summary: template_service.TemplateSummary) -> str:
@@ -95,11 +127,13 @@ def add_outcome_line(label: str, summary: template_service.TemplateSummary | Non
     name = html.escape(label)
     if summary is None:
         return f"- ✗ **{name}**: {html.escape(error or 'refused')}"
+    where = "your private templates" if summary.private else "the gallery"
     if summary.duplicate:
-        return f"- ＝ **{name}**: already in the gallery as #{summary.id} {html.escape(summary.name)}"
+        return f"- ＝ **{name}**: already in {where} as #{summary.id} {html.escape(summary.name)}"
     if summary.status != "completed":
         return f"- ✗ **{name}**: added as #{summary.id}, but {html.escape(summary.error or summary.status)}"
-    return f"- ✓ **{name}**: added as #{summary.id}, {len(summary.faces)} face(s) found"
+    scope = " (private to you)" if summary.private else ""
+    return f"- ✓ **{name}**: added as #{summary.id} {html.escape(summary.name)}{scope}, {len(summary.faces)} face(s) found"
 
 
 def result_caption(result: sessions.ResultImage) -> str:

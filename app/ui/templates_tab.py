@@ -1,4 +1,5 @@
-"""The Templates tab (2): the shared template gallery, one template up close, and adding templates."""
+"""The Templates tab (2): your own templates and the shared gallery apart, one template up close,
+adding templates (your own photo first), and importing from a web page (local mode only)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,24 @@ import gradio as gr
 from app.ui import crawl_form
 from app.ui.actions import UIActions
 
+PUBLIC_INTRO = (
+    "**Yours** are the photos you added as templates: only this browser session sees them, and they are "
+    "deleted with your photos. **Shared** templates are curated by the operator. Click one to see its faces."
+)
+LOCAL_INTRO = "Templates are shared by everyone. Click one to see its faces; then use it for your swap."
+
 
 @dataclass(frozen=True)
 class TemplatesTab:
-    gallery: gr.Gallery
+    own_gallery: gr.Gallery
+    own_ids: gr.State
+    gallery: gr.Gallery  # the shared templates
     gallery_ids: gr.State
     current: gr.State
     detail_image: gr.Image
     detail_info: gr.Markdown
     use_button: gr.Button
+    remove_button: gr.Button
     add_files: gr.File
     add_name: gr.Textbox
     add_button: gr.Button
@@ -26,14 +36,24 @@ class TemplatesTab:
     crawl: crawl_form.CrawlForm
 
 
-def create_tab(actions: UIActions, template_examples: list[list[str]] | None = None) -> TemplatesTab:
+def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *, public: bool = False) -> TemplatesTab:
     with gr.Tab("2 · Templates", id="templates"):
-        gallery_ids, current = gr.State([]), gr.State(None)
-        gr.Markdown("Templates are shared by everyone. Click one to see its faces; then use it for your swap.")
+        own_ids, gallery_ids, current = gr.State([]), gr.State([]), gr.State(None)
+        gr.Markdown(PUBLIC_INTRO if public else LOCAL_INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
+                own_gallery = gr.Gallery(
+                    label="Yours",
+                    columns=3,
+                    height=200,
+                    object_fit="cover",
+                    allow_preview=False,
+                    buttons=[],
+                    visible=public,
+                    elem_id="own-gallery",
+                )
                 gallery = gr.Gallery(
-                    label="Template gallery",
+                    label="Shared" if public else "Template gallery",
                     columns=2,
                     height=520,
                     object_fit="cover",
@@ -51,8 +71,13 @@ def create_tab(actions: UIActions, template_examples: list[list[str]] | None = N
                 )
                 detail_info = gr.Markdown("Click a template in the gallery.")
                 use_button = gr.Button("Use this template", variant="primary", interactive=False)
-        with gr.Accordion("Add templates", open=False):
-            gr.Markdown("Each image is checked, stored and preprocessed at once (faces, genders, masks).")
+                remove_button = gr.Button("Remove this template of yours", size="sm", visible=False, elem_id="remove-template")
+        title = "Add your own photo as a template" if public else "Add templates"
+        with gr.Accordion(title, open=public):
+            gr.Markdown(
+                "Each image is checked, stored and preprocessed at once (faces, genders, masks)."
+                + (" It stays private to this browser session." if public else " It joins the shared gallery.")
+            )
             add_files = gr.File(
                 label="Template images (JPEG, PNG or WEBP)",
                 file_count="multiple",
@@ -61,21 +86,24 @@ def create_tab(actions: UIActions, template_examples: list[list[str]] | None = N
                 elem_id="add-files",
             )
             add_name = gr.Textbox(label="Name (optional)", placeholder="e.g. Beach wedding", max_length=200)
-            add_button = gr.Button("Add and preprocess")
-            add_status = gr.Markdown()
+            add_button = gr.Button("Add and preprocess", elem_id="add-button")
+            add_status = gr.Markdown(elem_id="add-status")
             if template_examples:
                 gr.Examples(
                     examples=template_examples, inputs=[add_files], label="Sample template", api_visibility="private"
                 )
-        crawl = crawl_form.create_form()
+        crawl = crawl_form.create_form(visible=not public)
 
     return TemplatesTab(
+        own_gallery,
+        own_ids,
         gallery,
         gallery_ids,
         current,
         detail_image,
         detail_info,
         use_button,
+        remove_button,
         add_files,
         add_name,
         add_button,
@@ -84,13 +112,16 @@ def create_tab(actions: UIActions, template_examples: list[list[str]] | None = N
     )
 
 
-def wire(tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup) -> gr.events.Dependency:
-    """Events of this tab; `selected` is the template picker of the swap tab. Returns the add event."""
+def wire(
+    tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup, session: gr.State
+) -> list[gr.events.Dependency]:
+    """Events of this tab; `selected` is the swap tab's template picker. Returns the events after
+    which the galleries must be refreshed (add, remove)."""
 
-    def show(ids: list[int], evt: gr.SelectData) -> Any:
+    def show(ids: list[int], session_id: str | None, evt: gr.SelectData) -> Any:
         template_id = ids[evt.index]
-        image, info = actions.template_detail(template_id)
-        return image, info, template_id, gr.update(interactive=True)
+        image, info, removable = actions.template_detail(template_id, session_id)
+        return image, info, template_id, gr.update(interactive=True), gr.update(visible=removable)
 
     def use(template_id: int | None, chosen: list[str] | None) -> Any:
         values = list(chosen or [])
@@ -98,16 +129,28 @@ def wire(tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup) -> g
             values.append(str(template_id))
         return gr.update(value=values)
 
-    def add(files: list[str] | None, name: str, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
-        return actions.add_templates(files, name, progress)
+    def remove(template_id: int | None, chosen: list[str] | None, session_id: str | None) -> Any:
+        message = actions.remove_template(template_id, session_id)
+        left = [value for value in chosen or [] if value != str(template_id)]
+        return message, None, None, gr.update(interactive=False), gr.update(visible=False), gr.update(value=left)
 
-    tab.gallery.select(
-        show,
-        [tab.gallery_ids],
-        [tab.detail_image, tab.detail_info, tab.current, tab.use_button],
-        api_name="show_template",
-    )
+    def add(
+        files: list[str] | None, name: str, session_id: str | None, progress: gr.Progress = gr.Progress()  # noqa: B008
+    ) -> str:
+        return actions.add_templates(files, name, progress, session_id)
+
+    detail = [tab.detail_image, tab.detail_info, tab.current, tab.use_button, tab.remove_button]
+    tab.gallery.select(show, [tab.gallery_ids, session], detail, api_name="show_template")
+    tab.own_gallery.select(show, [tab.own_ids, session], detail, api_visibility="private")
     tab.use_button.click(use, [tab.current, selected], [selected], api_name="use_template")
-    added = tab.add_button.click(add, [tab.add_files, tab.add_name], [tab.add_status], api_name="add_templates")
+    removed = tab.remove_button.click(
+        remove,
+        [tab.current, selected, session],
+        [tab.detail_info, tab.detail_image, tab.current, tab.use_button, tab.remove_button, selected],
+        api_visibility="private",
+    )
+    added = tab.add_button.click(
+        add, [tab.add_files, tab.add_name, session], [tab.add_status], api_name="add_templates"
+    )
     added.then(lambda: (None, ""), None, [tab.add_files, tab.add_name], api_visibility="private")
-    return added
+    return [added, removed]

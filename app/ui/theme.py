@@ -28,6 +28,8 @@ CSS = """
 .cs-logo { width: 46px; height: 46px; border-radius: 14px; display: grid; place-items: center; flex: none;
   font-size: 24px; color: #fff; background: linear-gradient(135deg, #f43f5e, #f59e0b); }
 .cs-engine { font-size: 0.86rem; color: var(--body-text-color-subdued); }
+.cs-banner { background: #fff7ed; border: 1px solid #fdba74; border-radius: 10px; padding: 6px 12px;
+  font-size: 0.9rem; color: #7c2d12; }
 .cs-engine .cs-dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%;
   background: #22c55e; margin-right: 6px; vertical-align: middle; }
 .cs-hint { opacity: 0.85; }

@@ -109,17 +109,21 @@ def test_unexpected_errors_are_not_shown_in_detail() -> None:
 
 
 def test_template_views(actions: UIActions, ui_ctx: AppContext, pair_template: int, photos: SamplePhotos) -> None:
-    items, ids, choices = actions.template_gallery()
+    sid = sessions.new_session_id()
+    found = actions.template_gallery(sid)
+    items, ids, choices = found.shared, found.shared_ids, found.choices
+    assert found.own == [] and found.own_ids == []
     assert ids == [pair_template] and items[0][1] == "Friends pair · 3 faces · 1♂ 2♀"
     assert choices == [(f"#{pair_template} Friends pair (3 faces)", str(pair_template))]
-    image, info = actions.template_detail(pair_template)
+    image, info, removable = actions.template_detail(pair_template, sid)
     assert image.ndim == 3 and "3 face(s): 1 male, 2 female" in info and "preprocessed" in info
-    view = actions.mapping_view(pair_template, {})
+    assert removable is False  # a shared template: only the operator removes it
+    view = actions.mapping_view(pair_template, {}, sid)
     assert [f.role for f in view.faces] == ["wife", "keep", "husband"] and not view.touched
     assert all(f.thumb.shape == (128, 128, 3) for f in view.faces)
-    touched = actions.mapping_view(pair_template, {str(pair_template): {"0": "husband", "1": "keep", "2": "keep"}})
+    touched = actions.mapping_view(pair_template, {str(pair_template): {"0": "husband", "1": "keep", "2": "keep"}}, sid)
     assert [f.role for f in touched.faces] == ["husband", "keep", "keep"] and touched.touched
-    assert actions.automatic_mapping(str(pair_template)) == {
+    assert actions.automatic_mapping(str(pair_template), sid) == {
         str(pair_template): {"0": "wife", "1": "keep", "2": "husband"}
     }
 
@@ -128,7 +132,8 @@ def test_add_templates_reports_each_file(actions: UIActions, photos: SamplePhoto
     calls: list[tuple[object, ...]] = []
     text = tmp_path / "readme.png"
     text.write_text("hello")
-    report = actions.add_templates([str(photos.pair), str(text), str(photos.pair)], "", lambda *a, **k: calls.append(a))
+    progress = lambda *a, **k: calls.append(a)  # noqa: E731
+    report = actions.add_templates([str(photos.pair), str(text), str(photos.pair)], "", progress, sessions.new_session_id())
     lines = report.splitlines()
     assert lines[0].startswith("- ✓ **pair.png**: added as #") and "3 face(s)" in lines[0]
     assert lines[1].startswith("- ✗ **readme.png**")
