@@ -88,7 +88,7 @@ def _run_template_example(page) -> None:  # type: ignore[no-untyped-def]
     page.locator("#add-button").click()
     page.wait_for_selector("#add-status:has-text('t1')", timeout=90_000)
     assert "✗" not in page.inner_text("#add-status"), page.inner_text("#add-status")
-    page.wait_for_selector("#add-status:has-text('6 faces')", timeout=10_000)
+    page.wait_for_selector("#add-status:has-text('6 face(s) found')", timeout=10_000)
 
 
 ACTIONS: dict[str, Callable[..., None]] = {
