@@ -28,6 +28,7 @@ from pipeline.face import RGBImage
 MAX_SESSION_ID_LENGTH = 64
 PHOTO_KIND = "photos/"
 RESULT_KIND = "results/"
+TEMPLATE_KIND = "templates/"
 
 
 def new_session_id() -> str:
@@ -110,6 +111,7 @@ class SessionSummary:
     batches: int
     kept: int  # permanent images
     expires_at: datetime | None  # earliest expiry among temporary images
+    templates: int = 0  # private templates of this session
 
 
 def session_summary(ctx: AppContext, session_id: str | None) -> SessionSummary:
@@ -118,13 +120,18 @@ def session_summary(ctx: AppContext, session_id: str | None) -> SessionSummary:
         batch_count = session.execute(
             select(func.count()).select_from(Batch).where(Batch.session_id == session_id)
         ).scalar_one()
+        own_templates = session.execute(
+            select(Image.expires_at).where(Image.session_id == session_id, Image.path.startswith(TEMPLATE_KIND))
+        ).scalars().all()
     expiries = [image.expires_at for image in images if image.expires_at is not None]
+    expiries += [expiry for expiry in own_templates if expiry is not None]
     return SessionSummary(
         photos=sum(image.kind == "photo" for image in images),
         results=sum(image.kind == "result" for image in images),
         batches=int(batch_count),
         kept=sum(image.storage_type == "permanent" for image in images),
         expires_at=min(expiries) if expiries else None,
+        templates=len(own_templates),
     )
 
 

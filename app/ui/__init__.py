@@ -113,7 +113,9 @@ def build_ui(
 
         changes = [*templates_tab.wire(tmpl_tab, actions, selected, session), crawl_form.wire(tmpl_tab.crawl, actions)]
         for changed in changes:
-            changed.then(refresh_templates, [session], template_outputs, api_visibility="private")
+            changed.then(refresh_templates, [session], template_outputs, api_visibility="private").then(
+                actions.privacy_summary, [session], [privacy], api_visibility="private", show_progress="hidden"
+            )
         swap_tab.wire(results_tab, actions, session, upload_tab.husband, upload_tab.wife, map_tab.mappings)
         for event in upload_tab.events:
             event.then(actions.privacy_summary, [session], [privacy], api_visibility="private", show_progress="hidden")

@@ -127,9 +127,9 @@ class UIActions:
     @user_errors
     def privacy_summary(self, session_id: str | None) -> str:
         summary = sessions.session_summary(self.ctx, session_id)
-        if not (summary.photos or summary.results):
+        if not (summary.photos or summary.results or summary.templates):
             return "Nothing of yours is stored right now."
-        parts = [f"{summary.photos} photo(s)", f"{summary.results} result(s)"]
+        parts = [f"{summary.photos} photo(s)", f"{summary.results} result(s)", f"{summary.templates} template(s)"]
         when = ""
         if summary.expires_at is not None:
             when = f"; temporary ones are deleted at {summary.expires_at:%H:%M} UTC on {summary.expires_at:%d %b}"
