@@ -81,11 +81,11 @@ def test_a_brighter_inner_face_is_a_seam_and_the_ring_lies_outside_the_jaw() -> 
     assert not (inner & ring).any() and ring.any()
     brighter = original.copy()
     brighter[inner] = np.clip(brighter[inner].astype(int) + 40, 0, 255).astype(np.uint8)
-    assert abs(colour_figures(brighter, original, points).seam) > SEAM_MAX
+    assert colour_figures(brighter, original, points).seam > SEAM_MAX
 
 
 def test_gate_verdicts() -> None:
-    good = {"identity_to_source": 0.4, "identity_to_original": 0.7, "chroma_p95": 6.0, "clipping": 0.0, "seam": -2.0}
+    good = {"identity_to_source": 0.4, "identity_to_original": 0.7, "chroma_p95": 6.0, "clipping": 0.0, "seam": 2.0}
     assert gate_failures(good) == ()
     bad = {"identity_to_source": 0.65, "identity_to_original": 0.5, "chroma_p95": 30.0, "clipping": 0.01, "seam": 6.0}
     assert set(gate_failures(bad)) == {"identity", "identity_vs_original", "chroma", "clipping", "seam"}
@@ -197,5 +197,5 @@ def test_gate_clipping(report: dict[str, Any]) -> None:
 
 @pytest.mark.quality_gate
 def test_gate_seam(report: dict[str, Any]) -> None:
-    bad = [f"{name} {face['role']}: {face['seam']:+.1f}" for name, face in _faces(report) if abs(face["seam"]) > SEAM_MAX]
+    bad = [f"{name} {face['role']}: {face['seam']:.1f}" for name, face in _faces(report) if face["seam"] > SEAM_MAX]
     assert not bad, "seam beyond 5: " + "; ".join(bad)

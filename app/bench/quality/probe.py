@@ -1,7 +1,8 @@
 """The judge's own eyes: dlib HOG boxes, 68 landmarks and ResNet descriptors, independent of any engine.
 
-The models are face_recognition_models' files (dlib, CC0 / public domain weights; pinned in
-requirements.txt). No engine may use the recogniser: it is what the harness judges identity with.
+The models are the files of the pip package face_recognition_models 0.3.0 (Adam Geitgey, CC0 1.0;
+the weights are Davis King's dlib models, public domain), checked against the sha256 sums below before
+they are loaded. No engine may use the recogniser: it is what the harness judges identity with.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ Points68 = NDArray[np.float32]
 
 UPSAMPLE_BELOW: Final = 900  # images with a shorter long side are also searched upsampled once
 SAME_PERSON_BELOW: Final = 0.6  # dlib's documented threshold on descriptor distance
+PINNED_SHA256: Final[dict[str, str]] = {
+    "shape_predictor_68_face_landmarks.dat": "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
+    "dlib_face_recognition_resnet_model_v1.dat": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+}
 
 
 class ProbeUnavailable(Exception):
@@ -47,10 +52,13 @@ class IdentityProbe:
             import face_recognition_models
         except ImportError as error:
             raise ProbeUnavailable(f"the quality probe needs dlib and face_recognition_models: {error}") from error
+        landmarks, recogniser = self.model_paths()
+        for path in (landmarks, recogniser):
+            verify_sha256(path)
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
-        self._landmarks = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
-        self._recogniser = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+        self._landmarks = dlib.shape_predictor(str(landmarks))
+        self._recogniser = dlib.face_recognition_model_v1(str(recogniser))
 
     @staticmethod
     def model_paths() -> tuple[Path, Path]:
@@ -108,6 +116,21 @@ class IdentityProbe:
     def _rect(self, box: Box) -> object:
         left, top, right, bottom = box
         return self._dlib.rectangle(int(round(left)), int(round(top)), int(round(right)) - 1, int(round(bottom)) - 1)
+
+
+def verify_sha256(path: Path) -> None:
+    """ProbeUnavailable unless `path` is a pinned file with the pinned content."""
+    import hashlib
+
+    expected = PINNED_SHA256.get(path.name)
+    if expected is None or not path.is_file():
+        raise ProbeUnavailable(f"model file missing or not pinned: {path.name}")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ProbeUnavailable(f"{path.name} does not match its pinned sha256")
 
 
 def box_from_keypoints(kps: NDArray[np.float32]) -> Box:

@@ -66,8 +66,6 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
     }
     for measure in MEASURES:
         values = [float(getattr(face, measure)) for face in faces]
-        if measure == "seam":
-            values = [abs(value) for value in values]
         if values:
             summary[measure] = {
                 "median": round(statistics.median(values), 4),
@@ -88,7 +86,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         for face in case["faces"]:
             lines.append(
                 f"  {case['name']:<16} {face['role']:<8} {face['identity_to_source']:>6.3f} "
-                f"{face['identity_to_original']:>7.3f} {face['chroma_p95']:>6.1f} {face['seam']:>+6.1f} "
+                f"{face['identity_to_original']:>7.3f} {face['chroma_p95']:>6.1f} {face['seam']:>6.1f} "
                 f"{100 * face['clipping']:>6.2f}  {' '.join(face['failures']) or '-'}"
             )
     summary = report["summary"]
@@ -106,10 +104,11 @@ def render_markdown(after: dict[str, Any], *, before: dict[str, Any] | None = No
         "## Quality harness (`python app.py bench quality`)",
         "",
         f"Limits per swapped face: identity to source < {IDENTITY_MAX} and below identity to the original; "
-        f"chroma p95 ≤ {CHROMA_P95_MAX:g}; clipping < {100 * CLIPPING_MAX:g} %; |seam| ≤ {SEAM_MAX:g}. "
+        f"chroma p95 ≤ {CHROMA_P95_MAX:g}; clipping < {100 * CLIPPING_MAX:g} %; seam ≤ {SEAM_MAX:g}. "
         "Identity is dlib's ResNet descriptor distance; chroma p95 the 95th percentile of the a*b* distance to "
-        "the original inside the inner face (low-passed); seam the change of the CIELAB jump between the inner "
-        "face and a ring outside the jaw; clipping the share of inner-face pixels newly at 0 or 255.",
+        "the original inside the inner face (low-passed); seam the largest change, over three sectors along the "
+        "jaw, of the CIELAB jump between the inner face's edge and a ring just outside the jaw (ΔE76, against "
+        "the original's own jump); clipping the share of inner-face pixels newly at 0 or 255.",
         "",
         "| figure | " + ("before | " if before else "") + "now |",
         "|---|" + ("---|" if before else "") + "---|",
@@ -118,7 +117,7 @@ def render_markdown(after: dict[str, Any], *, before: dict[str, Any] | None = No
         ("faces passing the gate", None, 0),
         ("identity to source, median / max", "identity_to_source", 3),
         ("chroma p95, median / max", "chroma_p95", 1),
-        ("|seam|, median / max", "seam", 1),
+        ("seam, median / max", "seam", 1),
         ("clipping %, median / max", "clipping", 2),
     ):
         cells = [_summary_cell(report, key, digits) for report in ((before,) if before else ()) + (after,)]

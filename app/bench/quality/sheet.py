@@ -60,9 +60,9 @@ def render_sheet(results: Sequence[CaseResult], engine: str) -> Image.Image:
 
 
 def save_sheet(sheet: Image.Image, path: Path) -> None:
-    """A palette PNG (small enough to commit)."""
+    """A 256-colour PNG, dithered so that casts and patches keep their average colour (a few hundred KB)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+    sheet.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG).save(
         path, format="PNG", optimize=True
     )
 
@@ -74,7 +74,7 @@ def _label(draw: ImageDraw.ImageDraw, face: FaceQuality, left: int, top: int, fo
         (f"chroma {face.chroma_p95:.1f}", "chroma" in failed),
     ]
     parts_2 = [
-        (f"seam {face.seam:+.1f}", "seam" in failed),
+        (f"seam {face.seam:.1f}", "seam" in failed),
         (f"clip {100 * face.clipping:.1f}%", "clipping" in failed),
     ]
     for line, parts in enumerate((parts_1, parts_2)):

@@ -231,6 +231,13 @@ def build_stress_set(probe: IdentityProbe) -> StressSet:
             couple_b,
             "open-smile source onto a closed mouth",
         ),
+        Case(
+            "dim side-lit still",
+            variant("smiling_man", "dim+side-lit", lambda image: side_lit(dim(image))),
+            variant("blonde_woman", "dim+side-lit", lambda image: side_lit(dim(image))),
+            group,
+            "the indoor movie still (and the smiling man), dimmed and side-lit, onto t1.jpg",
+        ),
     ]
     return StressSet(cases=cases, photos={key: person.note for key, person in people.items()})
 
