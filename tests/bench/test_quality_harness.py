@@ -149,7 +149,7 @@ def test_the_report_covers_the_stress_set(report: dict[str, Any]) -> None:
     names = {case["name"] for case in report["cases"]}
     assert {
         "clean", "group", "dim template", "turned template", "dim", "warm cast", "green cast",
-        "side-lit", "small", "heavy jpeg", "greyscale", "glasses", "open mouth",
+        "side-lit", "small", "heavy jpeg", "greyscale", "glasses", "open mouth", "dim side-lit still",
     } <= names  # fmt: skip
     assert json.loads(json.dumps(report)) == report
     for case in report["cases"]:
@@ -199,3 +199,32 @@ def test_gate_clipping(report: dict[str, Any]) -> None:
 def test_gate_seam(report: dict[str, Any]) -> None:
     bad = [f"{name} {face['role']}: {face['seam']:.1f}" for name, face in _faces(report) if face["seam"] > SEAM_MAX]
     assert not bad, "seam beyond 5: " + "; ".join(bad)
+
+
+def test_portrait_geometry_matches_dlib() -> None:
+    """The face centres and jaw widths kept in pipeline.sample_portraits are what dlib measures."""
+    from app.bench.quality.probe import IdentityProbe
+    from pipeline.sample_portraits import PORTRAITS, load_portrait, opencv_doc_available
+    from tests.conftest import require_service
+
+    require_service(opencv_doc_available(), "the portraits need Debian's opencv-doc")
+    probe = IdentityProbe()
+    for key, spec in PORTRAITS.items():
+        face = probe.largest(load_portrait(key))
+        centre = face.points.mean(axis=0)
+        assert face.jaw_width == pytest.approx(spec.jaw_px, rel=0.03), key
+        assert float(np.hypot(*(centre - np.array(spec.centre)))) < 0.03 * spec.jaw_px, key
+
+
+def test_bench_couples_are_realistic_and_distinct() -> None:
+    from pipeline.sample_portraits import MAX_BENCH_COUPLES, bench_couples, opencv_doc_available
+    from tests.conftest import require_service
+
+    require_service(opencv_doc_available(), "the portraits need Debian's opencv-doc")
+    couples = bench_couples(MAX_BENCH_COUPLES)
+    assert MAX_BENCH_COUPLES >= 40
+    assert len({couple.image.tobytes() for couple in couples}) == len(couples)
+    for couple in couples:
+        height, width = couple.image.shape[:2]
+        assert 1.5e6 <= width * height <= 2.0e6, couple.name
+        assert couple.man_at[0] < width / 2 < couple.woman_at[0], couple.name

@@ -31,7 +31,7 @@ def run_quality(engine: FaceEngine, *, sheet: Path | None = None) -> tuple[dict[
     """Build the stress set, swap every case with `engine`, measure; write the sheet when asked."""
     started = time.perf_counter()
     probe = IdentityProbe()
-    stress = build_stress_set(probe)
+    stress = build_stress_set()
     results = QualityRunner(engine, probe).run(stress)
     if sheet is not None:
         save_sheet(render_sheet(results, engine.name), sheet)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from app.bench.quality.harness import TILE, CaseResult, FaceQuality
@@ -14,7 +13,7 @@ from app.bench.quality.harness import TILE, CaseResult, FaceQuality
 LABEL_WIDTH: Final = 150
 TEXT_HEIGHT: Final = 30
 GAP: Final = 4
-HEADER: Final = 22
+HEADER: Final = 36
 COLUMNS: Final = ("husband src", "wife src", "husband tpl", "husband result", "wife tpl", "wife result")
 CROP_KEYS: Final = (
     "husband_source",
@@ -37,9 +36,9 @@ def render_sheet(results: Sequence[CaseResult], engine: str) -> Image.Image:
     row_height = TILE + TEXT_HEIGHT + GAP
     sheet = Image.new("RGB", (width, HEADER + row_height * len(results)), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    draw.text((4, 4), f"bench quality, engine {engine}", fill=INK, font=bold)
+    draw.text((4, 3), f"bench quality, engine {engine}: id = to source / to original; red = over the limit", fill=INK, font=bold)
     for column, title in enumerate(COLUMNS):
-        draw.text((LABEL_WIDTH + column * (TILE + GAP) + 2, 6), title, fill=INK, font=font)
+        draw.text((LABEL_WIDTH + column * (TILE + GAP) + 2, 20), title, fill=INK, font=font)
     for row, case in enumerate(results):
         top = HEADER + row * row_height
         verdict = "pass" if case.passed else "FAIL"
@@ -90,6 +89,3 @@ def _font(size: int) -> ImageFont.ImageFont:
     except (TypeError, OSError):
         return ImageFont.load_default()  # type: ignore[return-value]
 
-
-def as_array(sheet: Image.Image) -> np.ndarray:
-    return np.asarray(sheet)

@@ -16,17 +16,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from app.bench.quality.photos import Portrait, portrait, t1_image
-from app.bench.quality.probe import IdentityProbe
+from app.bench.quality.photos import PORTRAITS, load_portrait, t1_image
 from pipeline.face import RGBImage
+from pipeline.sample_portraits import compose_couple
 from pipeline.samples import T1_FACE_CENTRES
 
 DIM_GAMMA: Final = 2.0
 SMALL_FACE_PX: Final = 80  # jaw width of the "small" source
 HEAVY_JPEG_QUALITY: Final = 8
 TURN_DEGREES: Final = 30.0
-COUPLE_JAW_PX: Final = 380  # jaw width of each face in the composed couples (1.5-1.7 MP templates)
-PANEL_WIDTH, PANEL_HEIGHT = 2.4, 3.0  # a couple's photo is cut to this many jaw widths around the face
 T1_HUSBAND, T1_WIFE = 3, 5  # t1.jpg faces (left to right) the group case swaps: Chandler and Phoebe
 
 
@@ -101,39 +99,6 @@ def greyscale(image: RGBImage) -> RGBImage:
 # -- templates ---------------------------------------------------------------------------------
 
 
-def compose_couple(
-    man: RGBImage, woman: RGBImage, probe: IdentityProbe, jaw: float = COUPLE_JAW_PX
-) -> tuple[RGBImage, tuple[float, float], tuple[float, float]]:
-    """Man left, woman right, each scaled to a jaw width of `jaw` px, on one canvas as tall as the taller.
-
-    The shorter photo stands on a blurred, stretched copy of itself. Returns the image and both face centres.
-    """
-    parts = []
-    for photo in (man, woman):
-        face = probe.largest(photo)
-        scale = jaw / face.jaw_width
-        size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
-        resized = cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
-        centre = face.points.mean(axis=0) * scale
-        x1 = max(0, int(centre[0] - PANEL_WIDTH * jaw / 2))
-        y1 = max(0, int(centre[1] - PANEL_HEIGHT * jaw * 0.42))
-        window = resized[y1 : y1 + int(PANEL_HEIGHT * jaw), x1 : x1 + int(PANEL_WIDTH * jaw)]
-        parts.append((np.ascontiguousarray(window), centre - np.array([x1, y1], dtype=np.float32)))
-    height = max(part.shape[0] for part, _ in parts)
-    panels = []
-    centres = []
-    offset = 0
-    for part, centre in parts:
-        h, w = part.shape[:2]
-        backdrop = cv2.GaussianBlur(cv2.resize(part, (w, height)), (0, 0), sigmaX=25)
-        top = max(0, min(height - h, int(height * 0.45 - centre[1])))
-        backdrop[top : top + h] = part
-        panels.append(backdrop)
-        centres.append((float(centre[0] + offset), float(centre[1] + top)))
-        offset += w
-    return np.ascontiguousarray(np.hstack(panels)), centres[0], centres[1]
-
-
 def turned(template: Template, degrees: float = TURN_DEGREES) -> Template:
     """The template seen from the side: its plane rotated `degrees` about a vertical axis (a homography).
 
@@ -179,29 +144,27 @@ class StressSet:
     photos: dict[str, str]  # portrait key -> note
 
 
-def build_stress_set(probe: IdentityProbe) -> StressSet:
+def build_stress_set() -> StressSet:
     """The cases of `bench quality` (PhotoMissing when a package photo is absent)."""
-    people: dict[str, Portrait] = {
-        key: portrait(key)
-        for key in ("bearded_man", "astronaut", "smiling_man", "blonde_woman", "glasses_man", "grace_hopper")
-    }
-    image, man_at, woman_at = compose_couple(people["smiling_man"].image, people["blonde_woman"].image, probe)
-    couple = Template("couple", image, man_at, woman_at, "smiling_man (open smile, head turned ~20 deg) + blonde_woman")
-    image_b, man_b, woman_b = compose_couple(people["bearded_man"].image, people["astronaut"].image, probe)
-    couple_b = Template("couple_b", image_b, man_b, woman_b, "bearded_man + astronaut, closed mouths")
+    keys = ("bearded_man", "astronaut", "smiling_man", "blonde_woman", "glasses_man", "grace_hopper")
+    images = {key: load_portrait(key) for key in keys}
+    first = compose_couple("smiling_man", "blonde_woman", images=images)
+    couple = Template("couple", first.image, first.man_at, first.woman_at, "smiling_man (open smile) + blonde_woman")
+    second = compose_couple("bearded_man", "astronaut", images=images)
+    couple_b = Template("couple_b", second.image, second.man_at, second.woman_at, "bearded_man + astronaut")
+    man_at, woman_at = first.man_at, first.woman_at
     group = Template("t1", t1_image(), T1_FACE_CENTRES[T1_HUSBAND], T1_FACE_CENTRES[T1_WIFE], "t1.jpg, faces ~110 px")
     dim_couple = Template("couple/dim", dim(couple.image), man_at, woman_at, f"couple at gamma {DIM_GAMMA}")
     side = turned(couple)
 
     def variant(key: str, label: str, change: Callable[[RGBImage], RGBImage]) -> Source:
-        return Source(f"{key}/{label}", change(people[key].image))
+        return Source(f"{key}/{label}", change(images[key]))
 
     def pair(label: str, change: Callable[[RGBImage], RGBImage]) -> tuple[Source, Source]:
         return variant("bearded_man", label, change), variant("astronaut", label, change)
 
     def shrink(key: str) -> Source:
-        face = probe.largest(people[key].image)
-        return Source(f"{key}/small", small(people[key].image, face.jaw_width))
+        return Source(f"{key}/small", small(images[key], PORTRAITS[key].jaw_px))
 
     clean = pair("clean", lambda image: image)
     cases = [
@@ -219,15 +182,15 @@ def build_stress_set(probe: IdentityProbe) -> StressSet:
         Case("greyscale", *pair("grey", greyscale), couple, "greyscale sources"),
         Case(
             "glasses",
-            Source("glasses_man", people["glasses_man"].image),
-            Source("grace_hopper", people["grace_hopper"].image),
+            Source("glasses_man", images["glasses_man"]),
+            Source("grace_hopper", images["grace_hopper"]),
             couple,
             "both sources wear glasses",
         ),
         Case(
             "open mouth",
-            Source("smiling_man", people["smiling_man"].image),
-            Source("blonde_woman", people["blonde_woman"].image),
+            Source("smiling_man", images["smiling_man"]),
+            Source("blonde_woman", images["blonde_woman"]),
             couple_b,
             "open-smile source onto a closed mouth",
         ),
@@ -239,7 +202,7 @@ def build_stress_set(probe: IdentityProbe) -> StressSet:
             "the indoor movie still (and the smiling man), dimmed and side-lit, onto t1.jpg",
         ),
     ]
-    return StressSet(cases=cases, photos={key: person.note for key, person in people.items()})
+    return StressSet(cases=cases, photos={key: f"{PORTRAITS[key].package} {PORTRAITS[key].file}: {PORTRAITS[key].note}" for key in keys})
 
 
 def _u8(values: np.ndarray) -> RGBImage:
