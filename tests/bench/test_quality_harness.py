@@ -228,3 +228,10 @@ def test_bench_couples_are_realistic_and_distinct() -> None:
         height, width = couple.image.shape[:2]
         assert 1.5e6 <= width * height <= 2.0e6, couple.name
         assert couple.man_at[0] < width / 2 < couple.woman_at[0], couple.name
+
+
+def test_no_engine_code_builds_the_judging_recogniser() -> None:
+    """The harness judges identity with dlib's ResNet; pipeline/ (both engines) never loads it."""
+    root = Path(__file__).resolve().parents[2] / "pipeline"
+    users = [path.name for path in root.rglob("*.py") if "face_recognition_model_v1" in path.read_text()]
+    assert users == []
