@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, LEFT_EYE, LIPS_INNER, LIPS_OUTER, RIGHT_BROW, RIGHT_EYE
 from pipeline.face import Face
 
 Mask = NDArray[np.uint8]  # H x W, values 0 or 255
@@ -49,13 +50,49 @@ class FaceRegion:
 
 
 def face_polygon(face: Face, *, forehead_share: float = FOREHEAD_SHARE) -> Polygon:
-    """The outline of the face: landmark hull plus forehead, or an ellipse from bbox and kps."""
+    """The outline of the face: the mesh's face oval, landmark hull plus forehead, or a bbox ellipse."""
+    mesh = face.mesh_array()
+    if mesh is not None and len(mesh) > max(FACE_OVAL):
+        return _hull(mesh[list(FACE_OVAL), :2])
     landmarks = face.landmarks_array()
     if landmarks is not None and len(landmarks) == DENSE_68:
         return _hull(np.concatenate([landmarks[0:17], _forehead_points(landmarks, forehead_share)]))
     if landmarks is not None and len(landmarks) >= 3:
         return _hull(landmarks)
     return _bbox_ellipse(face)
+
+
+MESH_REGIONS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "face_oval": (FACE_OVAL,),
+    "lips": (LIPS_OUTER,),
+    "mouth_interior": (LIPS_INNER,),
+    "eyes": (RIGHT_EYE, LEFT_EYE),
+    "brows": (RIGHT_BROW, LEFT_BROW),
+}
+
+
+def mesh_region_polygons(face: Face, region: str) -> list[Polygon]:
+    """The closed contours of a mesh region ("face_oval", "lips", "mouth_interior", "eyes", "brows").
+
+    Lips are the ring between the outer and inner lip contours: fill "lips" and clear "mouth_interior".
+    Raise ValueError for a face without a mesh or an unknown region.
+    """
+    mesh = face.mesh_array()
+    if mesh is None:
+        raise ValueError("this face has no mesh")
+    if region not in MESH_REGIONS:
+        raise ValueError(f"unknown mesh region {region!r}; known: {', '.join(MESH_REGIONS)}")
+    return [mesh[list(ring), :2].astype(np.float32) for ring in MESH_REGIONS[region]]
+
+
+def mesh_region_mask(shape_hw: tuple[int, int], face: Face, region: str) -> Mask:
+    """Full-size 0/255 mask of a mesh region (the lips exclude the mouth opening)."""
+    mask = np.zeros((int(shape_hw[0]), int(shape_hw[1])), dtype=np.uint8)
+    polygons = [_pixel_points(p, 0, 0) for p in mesh_region_polygons(face, region)]
+    cv2.fillPoly(mask, polygons, 255)
+    if region == "lips":
+        cv2.fillPoly(mask, [_pixel_points(p, 0, 0) for p in mesh_region_polygons(face, "mouth_interior")], 0)
+    return mask
 
 
 def region_margin(face: Face) -> int:

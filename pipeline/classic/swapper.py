@@ -1,144 +1,223 @@
-"""Landmark-aligned face transfer: similarity warp, colour matching and feathered blending.
+"""Mesh-based face transfer: the source's texture mapped onto the target's mesh triangles.
 
-Everything works on a box around the target face, never on the whole image.
+The target keeps its pose, expression and face outline; a share of the source's inner-face geometry
+(eye, nose and mouth shapes and spacing) is added for identity. The warp map and the colour fields are
+built on a face-sized working grid of at most WORK_FACE_SIZE pixels and then upsampled (the piecewise
+affine map is continuous, so upsampling it is nearly exact); only the final remap and blend run at the
+target's resolution. Time per face is therefore nearly flat in the face size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.detector import Points
+from pipeline.classic.mesh import (
+    CANONICAL_POINTS,
+    CanonicalFace,
+    Mesh,
+    mirror_mesh,
+    mouth_openness,
+    similarity_transform,
+)
 from pipeline.face import Face
-from pipeline.masks import face_polygon, face_region
+from pipeline.masks import face_polygon
+from pipeline.mesh_topology import CHIN, FACE_OVAL, FOREHEAD, LEFT_BROW, LIPS_INNER, RIGHT_BROW
+from pipeline.pose import should_mirror, yaw_from_points
 
-ALIGN_POINTS: Final = slice(17, 68)  # brows, nose, eyes, mouth: the jaw line follows the target
-SOURCE_CROP_MARGIN: Final = 0.35  # share of the face size kept around the source face
-DOWNSCALE_FIRST_BELOW: Final = 0.8  # shrink the source crop with area averaging before a smaller warp
+GEOMETRY_SHARE: Final = 0.5  # share of the source's inner-face geometry added to the target mesh
+WORK_FACE_SIZE: Final = 160.0  # face size (pixels) of the working grid for the map, masks and colour
+SOURCE_FACE_LIMIT: Final = 1.4  # a source face larger than this x the target's is shrunk first
+SOURCE_CROP_MARGIN: Final = 0.25  # share of the face size kept around the source mesh
 FEATHER_SHARE: Final = 0.07  # erosion before feathering, as a share of the face size
+MOUTH_FEATHER_SHARE: Final = 0.015
 COLOUR_SIGMA_SHARE: Final = 0.12  # low-frequency colour scale, as a share of the face size
-MIN_FACE_SIZE: Final = 8.0
 DETAIL_GAIN_RANGE: Final = (0.7, 1.0)  # source detail contrast is only ever softened, at most by 30 %
-SOURCE_FOREHEAD_SHARE: Final = 0.08  # take little forehead from the source: fringes and hairlines stay out
+MOUTH_OPEN: Final = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
+HALF_FILL_YAW: Final = 28.0  # a source turned further: its far half is filled from the mirrored near half
+HALF_FILL_MARGIN: Final = 12.0  # ... when the target is at least this much more frontal
+FOREHEAD_KEEP: Final = 0.45  # share of the forehead (brows to the oval's top) taken from the source
+FRONT_FACING_MIN: Final = 0.05  # a target triangle narrower than this share of its canonical area is hidden
+MIN_FACE_SIZE: Final = 8.0
+BOX_PAD: Final = 2
 
 
 @dataclass(frozen=True)
 class PreparedSource:
-    """A crop of the source photo around its face, with the landmarks in crop pixels."""
+    """A crop of the source photo around its face, the mesh in crop pixels, and its mirror image."""
 
     image: NDArray[np.uint8]
-    landmarks: Points
-    polygon: Points  # outline of the face part to transfer, in crop pixels
+    mesh: Mesh
+    mirrored_image: NDArray[np.uint8] = field(repr=False)
+    mirrored_mesh: Mesh = field(repr=False)
+    yaw: float
+    mouth_open: bool
+
+    @property
+    def face_size(self) -> float:
+        return face_size(self.mesh)
 
 
-def prepare_source(image: NDArray[np.uint8], face: Face, landmarks: Points) -> PreparedSource:
-    """Crop the source photo around the face so later warps touch only what they need."""
-    dense_face = _with_landmarks(face, landmarks)
-    outline = face_polygon(dense_face)
-    blend_outline = face_polygon(dense_face, forehead_share=SOURCE_FOREHEAD_SHARE)
-    size = _face_size(outline)
+def prepare_source(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace) -> PreparedSource:
+    """Crop the source photo around its mesh so later warps touch only what they need."""
+    size = face_size(mesh)
     margin = SOURCE_CROP_MARGIN * size
     height, width = image.shape[:2]
-    x0 = int(max(0, np.floor(outline[:, 0].min() - margin)))
-    y0 = int(max(0, np.floor(outline[:, 1].min() - margin)))
-    x1 = int(min(width, np.ceil(outline[:, 0].max() + margin)))
-    y1 = int(min(height, np.ceil(outline[:, 1].max() + margin)))
-    offset = np.array([x0, y0], dtype=np.float32)
+    x0 = int(max(0, np.floor(mesh[:, 0].min() - margin)))
+    y0 = int(max(0, np.floor(mesh[:, 1].min() - margin)))
+    x1 = int(min(width, np.ceil(mesh[:, 0].max() + margin)))
+    y1 = int(min(height, np.ceil(mesh[:, 1].max() + margin)))
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    local = mesh.copy()
+    local[:, 0] -= x0
+    local[:, 1] -= y0
     return PreparedSource(
-        image=np.ascontiguousarray(image[y0:y1, x0:x1]),
-        landmarks=(landmarks - offset).astype(np.float32),
-        polygon=(blend_outline - offset).astype(np.float32),
+        image=crop,
+        mesh=local,
+        mirrored_image=np.ascontiguousarray(crop[:, ::-1]),
+        mirrored_mesh=mirror_mesh(local, crop.shape[1], canonical.mirror),
+        yaw=mesh_yaw(local),
+        mouth_open=mouth_openness(local) > MOUTH_OPEN,
     )
 
 
 def swap_into(
-    result: NDArray[np.uint8], target: Face, target_landmarks: Points, source: PreparedSource
+    result: NDArray[np.uint8],
+    target: Face,
+    target_mesh: Mesh,
+    source: PreparedSource,
+    canonical: CanonicalFace,
+    *,
+    geometry_share: float = GEOMETRY_SHARE,
 ) -> None:
-    """Blend `source` onto `target` inside its face mask, writing into `result` in place."""
-    target_face = _with_landmarks(target, target_landmarks)
-    target_outline = face_polygon(target_face)
-    face_size = _face_size(target_outline)
-    if face_size < MIN_FACE_SIZE or source.image.size == 0:
+    """Map `source` onto the target face's mesh and blend it in, writing into `result` in place."""
+    target_xy = target_mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    size = face_size(target_mesh)
+    if size < MIN_FACE_SIZE or source.image.size == 0:
         return
-    region = face_region(result.shape[:2], target_face)
-    if region.is_empty:
+    height, width = result.shape[:2]
+    oval = target_xy[list(FACE_OVAL)]
+    x0 = int(max(0, np.floor(oval[:, 0].min()) - BOX_PAD))
+    y0 = int(max(0, np.floor(oval[:, 1].min()) - BOX_PAD))
+    x1 = int(min(width, np.ceil(oval[:, 0].max()) + BOX_PAD + 1))
+    y1 = int(min(height, np.ceil(oval[:, 1].max()) + BOX_PAD + 1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    box_origin = np.array([region.left, region.top], dtype=np.float32)
-    box_h, box_w = region.face.shape
-    matrix = similarity_transform(source.landmarks[ALIGN_POINTS], target_landmarks[ALIGN_POINTS] - box_origin)
-    crop, crop_matrix = _shrink_source(source.image, matrix)
-    warped = cv2.warpAffine(
-        crop, crop_matrix, (box_w, box_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    box_w, box_h = x1 - x0, y1 - y0
+    origin = np.array([x0, y0], dtype=np.float32)
+
+    target_yaw = mesh_yaw(target_mesh)
+    texture, texture_mesh, yaw = source.image, source.mesh, source.yaw
+    if should_mirror(source.yaw, target_yaw):
+        texture, texture_mesh, yaw = source.mirrored_image, source.mirrored_mesh, -source.yaw
+    texture, texture_mesh = _bounded_source(texture, texture_mesh, face_size(texture_mesh), size)
+    fill_far_half = abs(yaw) >= HALF_FILL_YAW and abs(target_yaw) <= abs(yaw) - HALF_FILL_MARGIN
+
+    destination = blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], geometry_share) - origin
+    scale = min(1.0, WORK_FACE_SIZE / size)
+    small_w, small_h = max(2, int(round(box_w * scale))), max(2, int(round(box_h * scale)))
+    depth = target_mesh[:CANONICAL_POINTS, 2]
+    triangle_ids = _triangle_raster(destination * scale, depth, canonical.triangles, (small_h, small_w))
+    affines = _triangle_affines(destination, texture_mesh[:, :2], canonical.triangles)
+    grid = _full_res_grid(small_w, small_h, box_w, box_h)
+    map_small = _apply_affines(affines, triangle_ids, grid)
+    if fill_far_half:
+        mirrored, mirrored_mesh = _mirrored(texture, texture_mesh, canonical)
+        far = _far_side_triangles(canonical, yaw)
+        far_ids = np.where(triangle_ids >= 0, far[np.maximum(triangle_ids, 0)], False)
+        mirror_affines = _triangle_affines(destination, mirrored_mesh[:, :2], canonical.triangles)
+        mirror_map = _apply_affines(mirror_affines, triangle_ids, grid)
+        # Sample the mirrored texture where the far side is: same crop size, so one remap serves both.
+        texture = np.concatenate([texture, mirrored], axis=1)
+        mirror_map[..., 0] += texture.shape[1] // 2
+        map_small = np.where(far_ids[..., None], mirror_map, map_small)
+
+    map_full = cv2.resize(map_small, (box_w, box_h), interpolation=cv2.INTER_LINEAR)
+    warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    mask_small = _face_mask_small(
+        destination, target, origin, scale, (small_h, small_w), target_mesh, source, target_xy, canonical
     )
-
-    source_mask = np.zeros((box_h, box_w), dtype=np.uint8)
-    cv2.fillConvexPoly(source_mask, _pixels(_apply(matrix, source.polygon)), 255)
-    source_inside = np.zeros((box_h, box_w), dtype=np.uint8)  # where the source photo has real pixels
-    cv2.fillConvexPoly(source_inside, _pixels(_apply(matrix, _inner_corners(source.image))), 255)
-    blend_mask = cv2.bitwise_and(cv2.bitwise_and(region.face, source_mask), source_inside)
-    if target.landmarks is None or len(target.landmarks) != len(target_landmarks):
-        # The caller's face has a coarser outline (e.g. a bbox ellipse): stay inside it too, so the
-        # feathered edge lies within the swap region that the final composite allows.
-        given_outline = np.zeros((box_h, box_w), dtype=np.uint8)
-        cv2.fillConvexPoly(given_outline, _pixels(face_polygon(target) - box_origin), 255)
-        blend_mask = cv2.bitwise_and(blend_mask, given_outline)
-    if not blend_mask.any():
+    inside_source = _inside(map_small, texture.shape[:2])
+    mask_small = cv2.bitwise_and(mask_small, inside_source)
+    if not mask_small.any():
         return
-
-    target_box = result[region.top : region.bottom, region.left : region.right]
-    corrected = match_colours(warped, target_box, blend_mask, sigma=COLOUR_SIGMA_SHARE * face_size)
-    alpha = feather(blend_mask, FEATHER_SHARE * face_size)
-    blended = corrected * alpha[..., None] + target_box.astype(np.float32) * (1.0 - alpha[..., None])
+    target_box = result[y0:y1, x0:x1]
+    target_small = cv2.resize(target_box, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    warped_small = cv2.resize(warped, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    corrected = match_colours(
+        warped, target_box, warped_small, target_small, mask_small, sigma=COLOUR_SIGMA_SHARE * size * scale
+    )
+    alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
+    alpha = cv2.resize(alpha_small, (box_w, box_h), interpolation=cv2.INTER_LINEAR)[..., None]
+    blended = corrected * alpha + target_box.astype(np.float32) * (1.0 - alpha)
     target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
-def similarity_transform(source: Points, target: Points) -> NDArray[np.float64]:
-    """Least-squares rotation, uniform scale and translation taking `source` onto `target` (Umeyama)."""
-    src = source.astype(np.float64)
-    dst = target.astype(np.float64)
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    covariance = dst_c.T @ src_c / len(src)
-    u, singular, vt = np.linalg.svd(covariance)
-    sign = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1, 1] = -1.0
-    rotation = u @ sign @ vt
-    variance = (src_c**2).sum() / len(src)
-    scale = float(np.trace(np.diag(singular) @ sign) / variance) if variance > 0 else 1.0
-    translation = dst_mean - scale * rotation @ src_mean
-    return np.hstack([scale * rotation, translation[:, None]])
+def blend_geometry(target: NDArray[np.float32], source: NDArray[np.float32], share: float) -> NDArray[np.float32]:
+    """The target mesh with `share` of the source's inner-face shape, the face outline kept."""
+    if share <= 0.0:
+        return target.copy()
+    matrix = similarity_transform(source, target)
+    aligned = (source.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+    blended = target + share * (aligned - target)
+    blended[list(FACE_OVAL)] = target[list(FACE_OVAL)]
+    return blended.astype(np.float32)
+
+
+def blend_outline(mesh_xy: NDArray[np.float32], forehead_keep: float = FOREHEAD_KEEP) -> NDArray[np.float32]:
+    """The face oval with its top lowered towards the brows: fringes and hairlines stay the target's.
+
+    Oval points above the brow line move down (along the face's chin-to-forehead axis) by
+    (1 - forehead_keep) of their height above it.
+    """
+    oval = mesh_xy[list(FACE_OVAL)].astype(np.float32)
+    up = mesh_xy[FOREHEAD] - mesh_xy[CHIN]
+    length = float(np.hypot(*up))
+    if length < 1e-6:
+        return oval
+    up = up / length
+    brow_line = float((mesh_xy[list(RIGHT_BROW + LEFT_BROW)] @ up).mean())
+    height = oval @ up - brow_line
+    lowered = oval - np.outer(np.maximum(height, 0.0) * (1.0 - forehead_keep), up)
+    return lowered.astype(np.float32)
 
 
 def match_colours(
-    warped: NDArray[np.uint8], target: NDArray[np.uint8], mask: NDArray[np.uint8], *, sigma: float
+    warped: NDArray[np.uint8],
+    target: NDArray[np.uint8],
+    warped_small: NDArray[np.uint8],
+    target_small: NDArray[np.uint8],
+    mask_small: NDArray[np.uint8],
+    *,
+    sigma: float,
 ) -> NDArray[np.float32]:
     """Give the warped source the target's low-frequency colour and light, keeping its detail.
 
-    Each channel is multiplied by the ratio of masked Gaussian blurs (target over source), so skin
-    tone and shading follow the target while eyes, nose and mouth detail stay the source's. The
-    blurs only average pixels inside the mask, which keeps hair and background out of the colour.
-    Detail harsher than the target's (hard light on the source photo) is softened towards it.
+    The low-frequency fields are computed on the small working grid and upsampled. Each channel is
+    multiplied by the ratio of masked Gaussian blurs (target over source); detail harsher than the
+    target's is softened towards it.
     """
-    weight = (mask > 0).astype(np.float32)
-    source = warped.astype(np.float32)
-    target_f = target.astype(np.float32)
-    source_low = masked_blur(source, weight, sigma)
-    target_low = masked_blur(target_f, weight, sigma)
-    ratio = np.clip((target_low + 1.0) / (source_low + 1.0), 0.25, 4.0)
-    corrected = source * ratio
+    weight = (mask_small > 0).astype(np.float32)
+    source_low = masked_blur(warped_small.astype(np.float32), weight, sigma)
+    target_low = masked_blur(target_small.astype(np.float32), weight, sigma)
+    ratio_small = np.clip((target_low + 1.0) / (source_low + 1.0), 0.25, 4.0)
     inside = weight > 0
-    source_detail = float((corrected - target_low)[inside].std())
-    target_detail = float((target_f - target_low)[inside].std())
+    source_detail = float((warped_small.astype(np.float32) * ratio_small - target_low)[inside].std())
+    target_detail = float((target_small.astype(np.float32) - target_low)[inside].std())
     contrast = float(
         np.clip(target_detail / max(source_detail, 1e-3), DETAIL_GAIN_RANGE[0], DETAIL_GAIN_RANGE[1])
     )
+    size = (warped.shape[1], warped.shape[0])
+    ratio = cv2.resize(ratio_small, size, interpolation=cv2.INTER_LINEAR)
+    corrected = warped.astype(np.float32) * ratio
     if contrast != 1.0:
-        corrected = target_low + (corrected - target_low) * contrast
+        low = cv2.resize(target_low, size, interpolation=cv2.INTER_LINEAR)
+        corrected = low + (corrected - low) * contrast
     return np.clip(corrected, 0.0, 255.0)
 
 
@@ -160,49 +239,170 @@ def feather(mask: NDArray[np.uint8], width: float) -> NDArray[np.float32]:
     return alpha
 
 
-def _shrink_source(
-    crop: NDArray[np.uint8], matrix: NDArray[np.float64]
-) -> tuple[NDArray[np.uint8], NDArray[np.float64]]:
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    if scale >= DOWNSCALE_FIRST_BELOW:
-        return crop, matrix
-    width = max(1, int(round(crop.shape[1] * scale)))
-    height = max(1, int(round(crop.shape[0] * scale)))
-    small = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
-    factor_x = crop.shape[1] / width
-    factor_y = crop.shape[0] / height
-    adjusted = matrix.copy()
-    adjusted[:, 0] *= factor_x
-    adjusted[:, 1] *= factor_y
-    return small, adjusted
-
-
-def _apply(matrix: NDArray[np.float64], points: Points) -> Points:
-    return (points.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
-
-
-def _inner_corners(image: NDArray[np.uint8]) -> Points:
-    height, width = image.shape[:2]
-    inset = 1.0
-    return np.array(
-        [
-            [inset, inset],
-            [width - 1 - inset, inset],
-            [width - 1 - inset, height - 1 - inset],
-            [inset, height - 1 - inset],
-        ],
-        dtype=np.float32,
-    )
-
-
-def _pixels(points: Points) -> NDArray[np.int32]:
-    return np.rint(points).astype(np.int32)
-
-
-def _face_size(outline: Points) -> float:
-    width, height = np.ptp(outline, axis=0)
+def face_size(mesh: Mesh) -> float:
+    """Geometric mean of the face oval's width and height, in pixels."""
+    oval = mesh[list(FACE_OVAL), :2]
+    width, height = np.ptp(oval, axis=0)
     return float(np.sqrt(max(0.0, float(width) * float(height))))
 
 
-def _with_landmarks(face: Face, landmarks: Points) -> Face:
-    return replace(face, landmarks=tuple((float(x), float(y)) for x, y in landmarks))
+def mesh_yaw(mesh: Mesh) -> float:
+    """Yaw in degrees from a mesh (see pipeline.pose)."""
+    right_eye = mesh[[33, 133], :2].mean(axis=0)
+    left_eye = mesh[[362, 263], :2].mean(axis=0)
+    first, second = sorted([right_eye, left_eye], key=lambda p: float(p[0]))
+    return yaw_from_points(first, second, mesh[1, :2])
+
+
+def _face_mask_small(
+    destination: NDArray[np.float32],
+    target: Face,
+    origin: NDArray[np.float32],
+    scale: float,
+    shape_hw: tuple[int, int],
+    target_mesh: Mesh,
+    source: PreparedSource,
+    target_xy: NDArray[np.float32],
+    canonical: CanonicalFace,
+) -> NDArray[np.uint8]:
+    """Where the source goes, on the working grid: the target's face oval, less a mouth kept as it is."""
+    mask = np.zeros(shape_hw, dtype=np.uint8)
+    cv2.fillPoly(mask, [_pixels((blend_outline(target_xy) - origin) * scale)], 255)
+    mask = cv2.bitwise_and(mask, _front_facing(destination * scale, canonical, shape_hw))
+    if target.mesh is None:
+        # The caller's face has another outline (68 landmarks or an ellipse): stay inside it as well,
+        # so the feathered edge lies within the swap region that the final composite allows.
+        given = np.zeros(shape_hw, dtype=np.uint8)
+        cv2.fillPoly(given, [_pixels((face_polygon(target) - origin) * scale)], 255)
+        mask = cv2.bitwise_and(mask, given)
+    if mouth_openness(target_mesh) > MOUTH_OPEN and not source.mouth_open:
+        # One mouth: the target's open mouth (teeth, tongue) stays; the source lips follow its contour.
+        mouth = np.zeros(shape_hw, dtype=np.uint8)
+        cv2.fillPoly(mouth, [_pixels((target_xy[list(LIPS_INNER)] - origin) * scale)], 255)
+        grow = max(1, int(round(MOUTH_FEATHER_SHARE * face_size(target_mesh) * scale)))
+        mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        mask = cv2.bitwise_and(mask, cv2.bitwise_not(mouth))
+    return mask
+
+
+def _front_facing(
+    points: NDArray[np.float32], canonical: CanonicalFace, shape_hw: tuple[int, int]
+) -> NDArray[np.uint8]:
+    """The triangles of the target mesh that face the camera (a turned head hides the far cheek)."""
+    corners = points[canonical.triangles].astype(np.float64)
+    area = _signed_areas(corners)
+    flat = canonical.vertices[:, :2] * np.array([1.0, -1.0], dtype=np.float32)
+    reference = _signed_areas(flat[canonical.triangles].astype(np.float64))
+    scale = np.sqrt(abs(area.sum()) / max(abs(reference.sum()), 1e-9))
+    visible = area * np.sign(reference) > FRONT_FACING_MIN * np.abs(reference) * scale**2
+    mask = np.zeros(shape_hw, dtype=np.uint8)
+    polygons = [_pixels(triangle) for triangle in corners[visible].astype(np.float32)]
+    if polygons:
+        cv2.fillPoly(mask, polygons, 255)
+    return mask
+
+
+def _signed_areas(corners: NDArray[np.float64]) -> NDArray[np.float64]:
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def _triangle_raster(
+    points: NDArray[np.float32],
+    depth: NDArray[np.float32],
+    triangles: NDArray[np.int32],
+    shape_hw: tuple[int, int],
+) -> NDArray[np.int32]:
+    """Index of the nearest triangle covering each pixel (-1 outside), grown a few pixels past the mesh.
+
+    Triangles are drawn far to near (MediaPipe's z grows away from the camera), so where a turned head
+    folds the mesh, the visible surface wins.
+    """
+    raster = np.full(shape_hw, -1, dtype=np.int32)
+    corners = _pixels(points[triangles.reshape(-1)]).reshape(-1, 3, 2)
+    for index in np.argsort(-depth[triangles].mean(axis=1), kind="stable"):
+        cv2.fillConvexPoly(raster, corners[index], int(index))
+    grown = raster.astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(3):
+        dilated = cv2.dilate(grown, kernel)
+        grown = np.where(grown < 0, dilated, grown)
+    return grown.astype(np.int32)
+
+
+def _triangle_affines(
+    destination: NDArray[np.float32], source: NDArray[np.float32], triangles: NDArray[np.int32]
+) -> NDArray[np.float64]:
+    """T x 2 x 3 affines taking destination pixels to source pixels, one per triangle."""
+    dst = destination[triangles].astype(np.float64)  # T x 3 x 2
+    src = source[triangles].astype(np.float64)
+    homogeneous = np.concatenate([dst, np.ones((len(triangles), 3, 1))], axis=2)  # T x 3 x 3
+    determinant = np.linalg.det(homogeneous)
+    degenerate = np.abs(determinant) < 1e-6
+    homogeneous[degenerate] = np.eye(3)
+    solved = np.linalg.solve(homogeneous, src)  # T x 3 x 2: [x y 1] @ solved = source
+    if degenerate.any():
+        # Collapsed triangles (a closed eye or mouth): translate to their source centroid.
+        solved[degenerate] = 0.0
+        solved[degenerate, 2, :] = src[degenerate].mean(axis=1)
+    return np.transpose(solved, (0, 2, 1))
+
+
+def _full_res_grid(small_w: int, small_h: int, box_w: int, box_h: int) -> NDArray[np.float32]:
+    """Box-pixel coordinates of the working grid's pixel centres (aligned with cv2.resize)."""
+    xs = (np.arange(small_w, dtype=np.float32) + 0.5) * (box_w / small_w) - 0.5
+    ys = (np.arange(small_h, dtype=np.float32) + 0.5) * (box_h / small_h) - 0.5
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    return np.stack([grid_x, grid_y], axis=-1)
+
+
+def _apply_affines(
+    affines: NDArray[np.float64], ids: NDArray[np.int32], grid: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """Source coordinates for every grid pixel; -1e4 (outside the texture) where no triangle covers it."""
+    chosen = affines[np.maximum(ids, 0)].astype(np.float32)  # H x W x 2 x 3
+    mapped = (
+        chosen[..., 0] * grid[..., 0:1] + chosen[..., 1] * grid[..., 1:2] + chosen[..., 2]
+    ).astype(np.float32)
+    mapped[ids < 0] = -1e4
+    return mapped
+
+
+def _inside(map_small: NDArray[np.float32], shape_hw: tuple[int, ...]) -> NDArray[np.uint8]:
+    height, width = shape_hw[0], shape_hw[1]
+    x, y = map_small[..., 0], map_small[..., 1]
+    inside = (x >= 0) & (y >= 0) & (x <= width - 1) & (y <= height - 1)
+    return (inside * 255).astype(np.uint8)
+
+
+def _bounded_source(
+    image: NDArray[np.uint8], mesh: Mesh, source_size: float, target_size: float
+) -> tuple[NDArray[np.uint8], Mesh]:
+    """Shrink a source much larger than the target (area averaging), so the remap does not alias."""
+    if source_size <= SOURCE_FACE_LIMIT * target_size or source_size <= 0:
+        return image, mesh
+    factor = SOURCE_FACE_LIMIT * target_size / source_size
+    width = max(1, int(round(image.shape[1] * factor)))
+    height = max(1, int(round(image.shape[0] * factor)))
+    small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    scaled = mesh.copy()
+    scaled[:, 0] *= width / image.shape[1]
+    scaled[:, 1] *= height / image.shape[0]
+    return small, scaled
+
+
+def _mirrored(
+    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace
+) -> tuple[NDArray[np.uint8], Mesh]:
+    return np.ascontiguousarray(image[:, ::-1]), mirror_mesh(mesh, image.shape[1], canonical.mirror)
+
+
+def _far_side_triangles(canonical: CanonicalFace, yaw: float) -> NDArray[np.bool_]:
+    """Triangles on the side of the face that a source turned by `yaw` hides (canonical x < 0 is the
+    subject's right, the image left of a frontal face; a positive yaw turns the image-right side away)."""
+    centroid_x = canonical.vertices[canonical.triangles, 0].mean(axis=1)
+    return centroid_x > 0 if yaw > 0 else centroid_x < 0
+
+
+def _pixels(points: NDArray[np.float32]) -> NDArray[np.int32]:
+    return np.rint(points).astype(np.int32)
