@@ -12,10 +12,10 @@ from pipeline.classic.detector import HogDetector, LandmarkPredictor, Points, fi
 from pipeline.classic.gender import GenderAgeClassifier
 from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
-from pipeline.classic.swapper import PreparedSource, prepare_source, swap_into
+from pipeline.classic.swapper import GEOMETRY_SHARE, PreparedSource, prepare_source, swap_into
 from pipeline.errors import ImageRejected
 from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
-from pipeline.masks import FOREHEAD_SHARE, restrict_to_regions
+from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,16 @@ class ClassicEngine:
 
     name: EngineName = "classic"
 
-    def __init__(self, model_files: ClassicModelFiles | None = None, mesh_model: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_files: ClassicModelFiles | None = None,
+        mesh_model: Path | None = None,
+        *,
+        geometry_share: float = GEOMETRY_SHARE,
+    ) -> None:
         self._model_files = model_files
         self._mesh_model = mesh_model
+        self._geometry_share = geometry_share
         self._models: _Models | None = None
         self._load_lock = threading.Lock()
 
@@ -101,8 +108,11 @@ class ClassicEngine:
                 source_pixels = _rgb_pixels(source.image)
                 prepared[key] = prepare_source(source_pixels, self._mesh(source_pixels, source.face), canonical)
             target_mesh = self._mesh(original, assignment.target)
-            swap_into(result, assignment.target, target_mesh, prepared[key], canonical)
-        return restrict_to_regions(original, result, [assignment.target for assignment in assignments])
+            swap_into(
+                result, assignment.target, target_mesh, prepared[key], canonical, geometry_share=self._geometry_share
+            )
+        restrict_in_place(original, result, [assignment.target for assignment in assignments])
+        return result
 
     def _mesh(self, image: RGBImage, face: Face) -> Mesh:
         """The face's stored mesh, or one computed now from its 5 keypoints."""

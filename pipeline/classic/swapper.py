@@ -26,7 +26,17 @@ from pipeline.classic.mesh import (
 )
 from pipeline.face import Face
 from pipeline.masks import face_polygon
-from pipeline.mesh_topology import CHIN, FACE_OVAL, FOREHEAD, LEFT_BROW, LIPS_INNER, RIGHT_BROW
+from pipeline.mesh_topology import (
+    CHIN,
+    FACE_OVAL,
+    FOREHEAD,
+    LEFT_BROW,
+    LEFT_EYE,
+    LIPS_INNER,
+    NOSE_TIP,
+    RIGHT_BROW,
+    RIGHT_EYE,
+)
 from pipeline.pose import should_mirror, yaw_from_points
 
 GEOMETRY_SHARE: Final = 0.5  # share of the source's inner-face geometry added to the target mesh
@@ -36,11 +46,14 @@ SOURCE_CROP_MARGIN: Final = 0.25  # share of the face size kept around the sourc
 FEATHER_SHARE: Final = 0.07  # erosion before feathering, as a share of the face size
 MOUTH_FEATHER_SHARE: Final = 0.015
 COLOUR_SIGMA_SHARE: Final = 0.12  # low-frequency colour scale, as a share of the face size
+COLOUR_GRID_SIGMA: Final = 4.0  # the colour blurs run on a grid where their sigma is this many pixels
 DETAIL_GAIN_RANGE: Final = (0.7, 1.0)  # source detail contrast is only ever softened, at most by 30 %
 MOUTH_OPEN: Final = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
 HALF_FILL_YAW: Final = 28.0  # a source turned further: its far half is filled from the mirrored near half
 HALF_FILL_MARGIN: Final = 12.0  # ... when the target is at least this much more frontal
 FOREHEAD_KEEP: Final = 0.45  # share of the forehead (brows to the oval's top) taken from the source
+OVAL_INSET: Final = 0.06  # the whole oval pulled towards the nose tip: the source's own edge (hair, background) stays out
+TEMPLE_INSET: Final = 0.12  # upper oval points pulled towards the eyes' middle by up to this share
 FRONT_FACING_MIN: Final = 0.05  # a target triangle narrower than this share of its canonical area is hidden
 MIN_FACE_SIZE: Final = 8.0
 BOX_PAD: Final = 2
@@ -136,26 +149,28 @@ def swap_into(
         mirror_map[..., 0] += texture.shape[1] // 2
         map_small = np.where(far_ids[..., None], mirror_map, map_small)
 
-    map_full = cv2.resize(map_small, (box_w, box_h), interpolation=cv2.INTER_LINEAR)
-    warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
     mask_small = _face_mask_small(
         destination, target, origin, scale, (small_h, small_w), target_mesh, source, target_xy, canonical
     )
-    inside_source = _inside(map_small, texture.shape[:2])
-    mask_small = cv2.bitwise_and(mask_small, inside_source)
+    mask_small = cv2.bitwise_and(mask_small, _inside(map_small, texture.shape[:2]))
     if not mask_small.any():
         return
     target_box = result[y0:y1, x0:x1]
     target_small = cv2.resize(target_box, (small_w, small_h), interpolation=cv2.INTER_AREA)
-    warped_small = cv2.resize(warped, (small_w, small_h), interpolation=cv2.INTER_AREA)
-    corrected = match_colours(
-        warped, target_box, warped_small, target_small, mask_small, sigma=COLOUR_SIGMA_SHARE * size * scale
-    )
-    alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
-    alpha = cv2.resize(alpha_small, (box_w, box_h), interpolation=cv2.INTER_LINEAR)[..., None]
-    blended = corrected * alpha + target_box.astype(np.float32) * (1.0 - alpha)
-    target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    warped_small = cv2.remap(texture, map_small, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    gain, offset = match_colours(warped_small, target_small, mask_small, sigma=COLOUR_SIGMA_SHARE * size * scale)
+    alpha = feather(mask_small, FEATHER_SHARE * size * scale)[..., None]
+    # result = target (1 - alpha) + alpha (warped gain + offset), with the smooth fields upsampled.
+    full = (box_w, box_h)
+    keep = cv2.resize(np.repeat(1.0 - alpha, 3, axis=2), full, interpolation=cv2.INTER_LINEAR)
+    scaled_gain = cv2.resize(gain * alpha, full, interpolation=cv2.INTER_LINEAR)
+    scaled_offset = cv2.resize(offset * alpha + 0.5, full, interpolation=cv2.INTER_LINEAR)
+    map_full = cv2.resize(map_small, full, interpolation=cv2.INTER_LINEAR)
+    warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    blended = cv2.multiply(target_box, keep, dtype=cv2.CV_32F)
+    blended = cv2.add(blended, cv2.multiply(warped, scaled_gain, dtype=cv2.CV_32F))
+    blended = cv2.add(blended, scaled_offset)
+    target_box[...] = np.clip(blended, 0, 255).astype(np.uint8)
 
 
 def blend_geometry(target: NDArray[np.float32], source: NDArray[np.float32], share: float) -> NDArray[np.float32]:
@@ -172,7 +187,8 @@ def blend_geometry(target: NDArray[np.float32], source: NDArray[np.float32], sha
 def blend_outline(mesh_xy: NDArray[np.float32], forehead_keep: float = FOREHEAD_KEEP) -> NDArray[np.float32]:
     """The face oval with its top lowered towards the brows: fringes and hairlines stay the target's.
 
-    Oval points above the brow line move down (along the face's chin-to-forehead axis) by
+    Oval points above the eyes move inwards (temples: often the source's hair) and points above the
+    brow line move down (along the face's chin-to-forehead axis) by
     (1 - forehead_keep) of their height above it.
     """
     oval = mesh_xy[list(FACE_OVAL)].astype(np.float32)
@@ -181,44 +197,45 @@ def blend_outline(mesh_xy: NDArray[np.float32], forehead_keep: float = FOREHEAD_
     if length < 1e-6:
         return oval
     up = up / length
+    eyes = mesh_xy[list(RIGHT_EYE + LEFT_EYE)]
+    eye_middle = eyes.mean(axis=0)
+    above_eyes = oval @ up - float(eyes.mean(axis=0) @ up)
+    temple = np.clip(above_eyes / max(float(above_eyes.max()), 1e-6), 0.0, 1.0)
+    inset = oval + (eye_middle - oval) * (TEMPLE_INSET * temple)[:, None]
+    inset = inset + (mesh_xy[NOSE_TIP] - inset) * OVAL_INSET
     brow_line = float((mesh_xy[list(RIGHT_BROW + LEFT_BROW)] @ up).mean())
-    height = oval @ up - brow_line
-    lowered = oval - np.outer(np.maximum(height, 0.0) * (1.0 - forehead_keep), up)
+    height = inset @ up - brow_line
+    lowered = inset - np.outer(np.maximum(height, 0.0) * (1.0 - forehead_keep), up)
     return lowered.astype(np.float32)
 
 
 def match_colours(
-    warped: NDArray[np.uint8],
-    target: NDArray[np.uint8],
-    warped_small: NDArray[np.uint8],
-    target_small: NDArray[np.uint8],
-    mask_small: NDArray[np.uint8],
-    *,
-    sigma: float,
-) -> NDArray[np.float32]:
-    """Give the warped source the target's low-frequency colour and light, keeping its detail.
+    warped: NDArray[np.uint8], target: NDArray[np.uint8], mask: NDArray[np.uint8], *, sigma: float
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Fields (gain, offset) with `warped * gain + offset` in the target's low-frequency colour and light.
 
-    The low-frequency fields are computed on the small working grid and upsampled. Each channel is
-    multiplied by the ratio of masked Gaussian blurs (target over source); detail harsher than the
-    target's is softened towards it.
+    Works on the working grid; the large blurs run on a coarser grid still. Each channel is multiplied
+    by the ratio of masked Gaussian blurs (target over source), so skin tone and shading follow the
+    target while detail stays the source's; detail harsher than the target's is softened towards it.
     """
-    weight = (mask_small > 0).astype(np.float32)
-    source_low = masked_blur(warped_small.astype(np.float32), weight, sigma)
-    target_low = masked_blur(target_small.astype(np.float32), weight, sigma)
-    ratio_small = np.clip((target_low + 1.0) / (source_low + 1.0), 0.25, 4.0)
-    inside = weight > 0
-    source_detail = float((warped_small.astype(np.float32) * ratio_small - target_low)[inside].std())
-    target_detail = float((target_small.astype(np.float32) - target_low)[inside].std())
+    height, width = mask.shape
+    coarse = min(1.0, COLOUR_GRID_SIGMA / max(sigma, 1e-3))
+    size = (max(2, int(round(width * coarse))), max(2, int(round(height * coarse))))
+    weight = cv2.resize((mask > 0).astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    source_low = masked_blur(cv2.resize(warped, size, interpolation=cv2.INTER_AREA).astype(np.float32),
+                             weight, sigma * coarse)
+    target_low = masked_blur(cv2.resize(target, size, interpolation=cv2.INTER_AREA).astype(np.float32),
+                             weight, sigma * coarse)
+    ratio = np.clip((target_low + 1.0) / (source_low + 1.0), 0.25, 4.0)
+    ratio = cv2.resize(ratio, (width, height), interpolation=cv2.INTER_LINEAR)
+    target_low = cv2.resize(target_low, (width, height), interpolation=cv2.INTER_LINEAR)
+    inside = mask > 0
+    source_detail = float((warped.astype(np.float32) * ratio - target_low)[inside].std())
+    target_detail = float((target.astype(np.float32) - target_low)[inside].std())
     contrast = float(
         np.clip(target_detail / max(source_detail, 1e-3), DETAIL_GAIN_RANGE[0], DETAIL_GAIN_RANGE[1])
     )
-    size = (warped.shape[1], warped.shape[0])
-    ratio = cv2.resize(ratio_small, size, interpolation=cv2.INTER_LINEAR)
-    corrected = warped.astype(np.float32) * ratio
-    if contrast != 1.0:
-        low = cv2.resize(target_low, size, interpolation=cv2.INTER_LINEAR)
-        corrected = low + (corrected - low) * contrast
-    return np.clip(corrected, 0.0, 255.0)
+    return (ratio * contrast).astype(np.float32), (target_low * (1.0 - contrast)).astype(np.float32)
 
 
 def masked_blur(image: NDArray[np.float32], weight: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
@@ -296,7 +313,7 @@ def _front_facing(
     scale = np.sqrt(abs(area.sum()) / max(abs(reference.sum()), 1e-9))
     visible = area * np.sign(reference) > FRONT_FACING_MIN * np.abs(reference) * scale**2
     mask = np.zeros(shape_hw, dtype=np.uint8)
-    polygons = [_pixels(triangle) for triangle in corners[visible].astype(np.float32)]
+    polygons = list(_pixels(corners[visible]))
     if polygons:
         cv2.fillPoly(mask, polygons, 255)
     return mask
