@@ -67,7 +67,7 @@ class Face:
             else [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
         }
         if self.mesh is not None:
-            data["mesh"] = [[round(x, 2), round(y, 2), round(z, 1)] for x, y, z in self.mesh]
+            data["mesh"] = [[round(x, 2), round(y, 2), round(z, 2)] for x, y, z in self.mesh]
         if with_embedding and self.embedding is not None:
             data["embedding"] = [round(v, 6) for v in self.embedding]
         return data

@@ -53,9 +53,12 @@ class FaceRegion:
 def face_polygon(face: Face, *, forehead_share: float = FOREHEAD_SHARE) -> Polygon:
     """The outline of the face: the mesh's face oval, landmark hull plus forehead, or a bbox ellipse."""
     mesh = face.mesh_array()
-    if mesh is not None and len(mesh) > max(FACE_OVAL):
-        return _hull(mesh[list(FACE_OVAL), :2])
     landmarks = face.landmarks_array()
+    if mesh is not None and len(mesh) > max(FACE_OVAL):
+        oval = mesh[list(FACE_OVAL), :2]
+        if landmarks is not None and len(landmarks) == DENSE_68:
+            oval = np.concatenate([oval, landmarks[:27]])  # dlib's jaw and brows, where they stray outside
+        return _hull(oval)
     if landmarks is not None and len(landmarks) == DENSE_68:
         return _hull(np.concatenate([landmarks[0:17], _forehead_points(landmarks, forehead_share)]))
     if landmarks is not None and len(landmarks) >= 3:

