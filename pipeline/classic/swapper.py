@@ -149,7 +149,7 @@ def swap_into(
         mirror_map[..., 0] += texture.shape[1] // 2
         map_small = np.where(far_ids[..., None], mirror_map, map_small)
 
-    mask_small = _face_mask_small(
+    mask_small, kept_mouth = _face_mask_small(
         destination, target, origin, scale, (small_h, small_w), target_mesh, source, target_xy, canonical
     )
     mask_small = cv2.bitwise_and(mask_small, _inside(map_small, texture.shape[:2]))
@@ -159,7 +159,10 @@ def swap_into(
     target_small = cv2.resize(target_box, (small_w, small_h), interpolation=cv2.INTER_AREA)
     warped_small = cv2.remap(texture, map_small, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     gain, offset = match_colours(warped_small, target_small, mask_small, sigma=COLOUR_SIGMA_SHARE * size * scale)
-    alpha = feather(mask_small, FEATHER_SHARE * size * scale)[..., None]
+    alpha = feather(mask_small, FEATHER_SHARE * size * scale)
+    if kept_mouth is not None:
+        alpha *= 1.0 - kept_mouth
+    alpha = alpha[..., None]
     # result = target (1 - alpha) + alpha (warped gain + offset), with the smooth fields upsampled.
     full = (box_w, box_h)
     keep = cv2.resize(np.repeat(1.0 - alpha, 3, axis=2), full, interpolation=cv2.INTER_LINEAR)
@@ -281,8 +284,9 @@ def _face_mask_small(
     source: PreparedSource,
     target_xy: NDArray[np.float32],
     canonical: CanonicalFace,
-) -> NDArray[np.uint8]:
-    """Where the source goes, on the working grid: the target's face oval, less a mouth kept as it is."""
+) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None]:
+    """Where the source goes, on the working grid: the target's visible face oval; and, when the target's
+    open mouth is kept as it is, a soft 0..1 mask of that mouth (it gets its own narrow feather)."""
     mask = np.zeros(shape_hw, dtype=np.uint8)
     cv2.fillPoly(mask, [_pixels((blend_outline(target_xy) - origin) * scale)], 255)
     mask = cv2.bitwise_and(mask, _front_facing(destination * scale, canonical, shape_hw))
@@ -298,8 +302,8 @@ def _face_mask_small(
         cv2.fillPoly(mouth, [_pixels((target_xy[list(LIPS_INNER)] - origin) * scale)], 255)
         grow = max(1, int(round(MOUTH_FEATHER_SHARE * face_size(target_mesh) * scale)))
         mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-        mask = cv2.bitwise_and(mask, cv2.bitwise_not(mouth))
-    return mask
+        return mask, cv2.GaussianBlur(mouth.astype(np.float32) / 255.0, (0, 0), max(0.5, grow / 2.0))
+    return mask, None
 
 
 def _front_facing(
