@@ -57,6 +57,7 @@ TEMPLE_INSET: Final = 0.12  # upper oval points pulled towards the eyes' middle 
 FRONT_FACING_MIN: Final = 0.05  # a target triangle narrower than this share of its canonical area is hidden
 MIN_FACE_SIZE: Final = 8.0
 BOX_PAD: Final = 2
+MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
 
@@ -139,6 +140,7 @@ def swap_into(
     grid = _full_res_grid(small_w, small_h, box_w, box_h)
     weights = _barycentric(destination, canonical.triangles, triangle_ids, grid)
     map_small = _mapped(weights, texture_mesh[:, :2], canonical.triangles, triangle_ids)
+    source_corners = texture_mesh[:CANONICAL_POINTS, :2][canonical.triangles].astype(np.float64)
     if fill_far_half:
         mirrored, mirrored_mesh = _mirrored(texture, texture_mesh, canonical)
         far = _far_side_triangles(canonical, yaw)
@@ -148,11 +150,14 @@ def swap_into(
         texture = np.concatenate([texture, mirrored], axis=1)
         mirror_map[..., 0] += texture.shape[1] // 2
         map_small = np.where(far_ids[..., None], mirror_map, map_small)
+        source_corners[far] = mirrored_mesh[:CANONICAL_POINTS, :2][canonical.triangles[far]]
 
     mask_small, kept_mouth = _face_mask_small(
         destination, target, origin, scale, (small_h, small_w), target_mesh, source, target_xy, canonical
     )
     mask_small = cv2.bitwise_and(mask_small, _inside(map_small, texture.shape[:2]))
+    stretched = _overstretched(destination[canonical.triangles].astype(np.float64), source_corners)
+    mask_small[(triangle_ids >= 0) & stretched[np.maximum(triangle_ids, 0)]] = 0
     if not mask_small.any():
         return
     target_box = result[y0:y1, x0:x1]
@@ -321,6 +326,16 @@ def _front_facing(
     if polygons:
         cv2.fillPoly(mask, polygons, 255)
     return mask
+
+
+def _overstretched(destination: NDArray[np.float64], source: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Triangles the warp would stretch far beyond the face's average: texture the source photo barely
+    shows (a cheek edge seen from the front, put on the near cheek of a turned head). They keep the
+    target's own skin rather than a smear."""
+    target_area = np.abs(_signed_areas(destination))
+    source_area = _signed_areas(source) * np.sign(_signed_areas(destination))
+    ratio = target_area.sum() / max(float(np.abs(source_area).sum()), 1e-9)
+    return target_area > MAX_STRETCH * ratio * np.maximum(source_area, 1e-9)
 
 
 def _signed_areas(corners: NDArray[np.float64]) -> NDArray[np.float64]:
