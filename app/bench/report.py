@@ -160,7 +160,7 @@ def render_markdown(data: dict[str, Any], *, plot: str | None = None) -> str:
         "",
         _use_preprocessed_table(data["use_preprocessed"]),
         "",
-        "### Identity and gender (pipeline.quality on t1.jpg, Tom Hanks → husband, astronaut → wife)",
+        "### Identity and gender (app.bench.t1_check on t1.jpg, Tom Hanks → husband, astronaut → wife)",
         "",
         "Distances are dlib ResNet descriptor distances (0.6 is dlib's same-person threshold); lower is closer.",
         "",

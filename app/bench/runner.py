@@ -159,7 +159,7 @@ def measure_figures(
 
 def quality_figures(ws: Workspace) -> dict[str, Any]:
     """Identity distance (dlib ResNet) of each mapped face and gender accuracy on t1.jpg."""
-    from pipeline.quality import run_quality_check
+    from app.bench.t1_check import run_quality_check
 
     quality = run_quality_check(ws.engine)
     return {

@@ -13,7 +13,7 @@ from pipeline.errors import ModelUnavailable
 from pipeline.face import Assignment, Face, Gender, SourceFace, order_left_to_right
 from pipeline.mapping import default_mapping
 from pipeline.masks import combined_swap_region, face_mask
-from pipeline.quality import t1_gender_score
+from app.bench.t1_check import t1_gender_score
 
 
 @pytest.fixture(scope="module")

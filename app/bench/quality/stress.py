@@ -1,0 +1,246 @@
+"""The stress set: sources degraded in code, templates composed from package photos, and the cases.
+
+Every case swaps a husband and a wife source into one template, face indexes given by position
+(the harness judges the swap, not the gender model). Sources and templates never show the same person
+within a case.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from app.bench.quality.photos import Portrait, portrait, t1_image
+from app.bench.quality.probe import IdentityProbe
+from pipeline.face import RGBImage
+from pipeline.samples import T1_FACE_CENTRES
+
+DIM_GAMMA: Final = 2.0
+SMALL_FACE_PX: Final = 80  # jaw width of the "small" source
+HEAVY_JPEG_QUALITY: Final = 8
+TURN_DEGREES: Final = 30.0
+COUPLE_JAW_PX: Final = 380  # jaw width of each face in the composed couples (1.5-1.7 MP templates)
+PANEL_WIDTH, PANEL_HEIGHT = 2.4, 3.0  # a couple's photo is cut to this many jaw widths around the face
+T1_HUSBAND, T1_WIFE = 3, 5  # t1.jpg faces (left to right) the group case swaps: Chandler and Phoebe
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str  # e.g. "bearded_man/dim"
+    image: RGBImage = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    image: RGBImage = field(repr=False)
+    husband_at: tuple[float, float]  # a point inside the face the husband goes onto
+    wife_at: tuple[float, float]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    husband: Source
+    wife: Source
+    template: Template
+    what: str  # the stress in words
+
+
+# -- source variants ---------------------------------------------------------------------------
+
+
+def dim(image: RGBImage, gamma: float = DIM_GAMMA) -> RGBImage:
+    return _u8(255.0 * (image.astype(np.float32) / 255.0) ** gamma)
+
+
+def cast(image: RGBImage, gains: tuple[float, float, float]) -> RGBImage:
+    return _u8(image.astype(np.float32) * np.array(gains, dtype=np.float32))
+
+
+def warm(image: RGBImage) -> RGBImage:
+    return cast(image, (1.12, 1.0, 0.72))
+
+
+def green(image: RGBImage) -> RGBImage:
+    return cast(image, (0.82, 1.08, 0.80))
+
+
+def side_lit(image: RGBImage) -> RGBImage:
+    """A left-to-right brightness ramp, 0.3x to 1.2x, applied in linear light."""
+    width = image.shape[1]
+    ramp = np.linspace(0.3, 1.2, width, dtype=np.float32)[None, :, None]
+    linear = (image.astype(np.float32) / 255.0) ** 2.2
+    return _u8(255.0 * np.clip(linear * ramp, 0.0, 1.0) ** (1 / 2.2))
+
+
+def small(image: RGBImage, jaw_width: float, target: float = SMALL_FACE_PX) -> RGBImage:
+    scale = target / jaw_width
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
+
+def heavy_jpeg(image: RGBImage, quality: int = HEAVY_JPEG_QUALITY) -> RGBImage:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=np.uint8)
+
+
+def greyscale(image: RGBImage) -> RGBImage:
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(np.repeat(luma[:, :, None], 3, axis=2))
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+
+def compose_couple(
+    man: RGBImage, woman: RGBImage, probe: IdentityProbe, jaw: float = COUPLE_JAW_PX
+) -> tuple[RGBImage, tuple[float, float], tuple[float, float]]:
+    """Man left, woman right, each scaled to a jaw width of `jaw` px, on one canvas as tall as the taller.
+
+    The shorter photo stands on a blurred, stretched copy of itself. Returns the image and both face centres.
+    """
+    parts = []
+    for photo in (man, woman):
+        face = probe.largest(photo)
+        scale = jaw / face.jaw_width
+        size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
+        resized = cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+        centre = face.points.mean(axis=0) * scale
+        x1 = max(0, int(centre[0] - PANEL_WIDTH * jaw / 2))
+        y1 = max(0, int(centre[1] - PANEL_HEIGHT * jaw * 0.42))
+        window = resized[y1 : y1 + int(PANEL_HEIGHT * jaw), x1 : x1 + int(PANEL_WIDTH * jaw)]
+        parts.append((np.ascontiguousarray(window), centre - np.array([x1, y1], dtype=np.float32)))
+    height = max(part.shape[0] for part, _ in parts)
+    panels = []
+    centres = []
+    offset = 0
+    for part, centre in parts:
+        h, w = part.shape[:2]
+        backdrop = cv2.GaussianBlur(cv2.resize(part, (w, height)), (0, 0), sigmaX=25)
+        top = max(0, min(height - h, int(height * 0.45 - centre[1])))
+        backdrop[top : top + h] = part
+        panels.append(backdrop)
+        centres.append((float(centre[0] + offset), float(centre[1] + top)))
+        offset += w
+    return np.ascontiguousarray(np.hstack(panels)), centres[0], centres[1]
+
+
+def turned(template: Template, degrees: float = TURN_DEGREES) -> Template:
+    """The template seen from the side: its plane rotated `degrees` about a vertical axis (a homography).
+
+    A synthesised stand-in for a head turned ~30 deg: faces are foreshortened, not truly rotated in depth.
+    """
+    image = template.image
+    height, width = image.shape[:2]
+    focal = float(width)
+    theta = np.radians(degrees)
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+
+    def project(points: np.ndarray) -> np.ndarray:
+        x = points[:, 0] - width / 2
+        y = points[:, 1] - height / 2
+        depth = focal + x * np.sin(theta)
+        return np.stack([focal * x * np.cos(theta) / depth, focal * y / depth], axis=1)
+
+    moved = project(corners)
+    moved -= moved.min(axis=0)
+    matrix = cv2.getPerspectiveTransform(corners, moved.astype(np.float32))
+    size = (int(np.ceil(moved[:, 0].max())), int(np.ceil(moved[:, 1].max())))
+    warped = cv2.warpPerspective(image, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+    def where(point: tuple[float, float]) -> tuple[float, float]:
+        mapped = cv2.perspectiveTransform(np.array([[point]], dtype=np.float32), matrix)[0, 0]
+        return float(mapped[0]), float(mapped[1])
+
+    return Template(
+        key=f"{template.key}/turned",
+        image=np.ascontiguousarray(warped),
+        husband_at=where(template.husband_at),
+        wife_at=where(template.wife_at),
+        note=f"{template.key} rotated {degrees:.0f} deg about a vertical axis (perspective warp)",
+    )
+
+
+# -- the set -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StressSet:
+    cases: list[Case]
+    photos: dict[str, str]  # portrait key -> note
+
+
+def build_stress_set(probe: IdentityProbe) -> StressSet:
+    """The cases of `bench quality` (PhotoMissing when a package photo is absent)."""
+    people: dict[str, Portrait] = {
+        key: portrait(key)
+        for key in ("bearded_man", "astronaut", "smiling_man", "blonde_woman", "glasses_man", "grace_hopper")
+    }
+    image, man_at, woman_at = compose_couple(people["smiling_man"].image, people["blonde_woman"].image, probe)
+    couple = Template("couple", image, man_at, woman_at, "smiling_man (open smile, head turned ~20 deg) + blonde_woman")
+    image_b, man_b, woman_b = compose_couple(people["bearded_man"].image, people["astronaut"].image, probe)
+    couple_b = Template("couple_b", image_b, man_b, woman_b, "bearded_man + astronaut, closed mouths")
+    group = Template("t1", t1_image(), T1_FACE_CENTRES[T1_HUSBAND], T1_FACE_CENTRES[T1_WIFE], "t1.jpg, faces ~110 px")
+    dim_couple = Template("couple/dim", dim(couple.image), man_at, woman_at, f"couple at gamma {DIM_GAMMA}")
+    side = turned(couple)
+
+    def variant(key: str, label: str, change: Callable[[RGBImage], RGBImage]) -> Source:
+        return Source(f"{key}/{label}", change(people[key].image))
+
+    def pair(label: str, change: Callable[[RGBImage], RGBImage]) -> tuple[Source, Source]:
+        return variant("bearded_man", label, change), variant("astronaut", label, change)
+
+    def shrink(key: str) -> Source:
+        face = probe.largest(people[key].image)
+        return Source(f"{key}/small", small(people[key].image, face.jaw_width))
+
+    clean = pair("clean", lambda image: image)
+    cases = [
+        Case("clean", *clean, couple, "clean sources; closed mouth onto an open smile"),
+        Case("group", *clean, group, "clean sources onto t1.jpg's small faces"),
+        Case("dim template", *clean, dim_couple, "template at gamma 2"),
+        Case("turned template", *clean, side, "template turned 30 deg (perspective warp)"),
+        Case("dim", *pair("dim", dim), couple, f"sources at gamma {DIM_GAMMA}"),
+        Case("dim on group", *pair("dim", dim), group, "dim sources onto t1.jpg"),
+        Case("warm cast", *pair("warm", warm), couple, "sources with a warm cast"),
+        Case("green cast", *pair("green", green), couple, "sources with a green cast"),
+        Case("side-lit", *pair("side-lit", side_lit), couple, "left-to-right ramp 0.3x-1.2x"),
+        Case("small", shrink("bearded_man"), shrink("astronaut"), couple, f"source faces {SMALL_FACE_PX} px wide"),
+        Case("heavy jpeg", *pair("jpeg", heavy_jpeg), couple, f"JPEG quality {HEAVY_JPEG_QUALITY}"),
+        Case("greyscale", *pair("grey", greyscale), couple, "greyscale sources"),
+        Case(
+            "glasses",
+            Source("glasses_man", people["glasses_man"].image),
+            Source("grace_hopper", people["grace_hopper"].image),
+            couple,
+            "both sources wear glasses",
+        ),
+        Case(
+            "open mouth",
+            Source("smiling_man", people["smiling_man"].image),
+            Source("blonde_woman", people["blonde_woman"].image),
+            couple_b,
+            "open-smile source onto a closed mouth",
+        ),
+        Case(
+            "dim side-lit still",
+            variant("smiling_man", "dim+side-lit", lambda image: side_lit(dim(image))),
+            variant("blonde_woman", "dim+side-lit", lambda image: side_lit(dim(image))),
+            group,
+            "the indoor movie still (and the smiling man), dimmed and side-lit, onto t1.jpg",
+        ),
+    ]
+    return StressSet(cases=cases, photos={key: person.note for key, person in people.items()})
+
+
+def _u8(values: np.ndarray) -> RGBImage:
+    return np.ascontiguousarray(np.clip(np.round(values), 0, 255).astype(np.uint8))
