@@ -1,8 +1,4 @@
-"""Small measurements of the mesh swap: time per face against face size, and the geometry share sweep.
-
-Both use only photos that installed packages ship. The sweep scores identity with dlib's ResNet
-descriptor (as the quality harness does), which the engine itself never uses.
-"""
+"""A small measurement of the mesh swap: time per face against face size (photos from packages)."""
 
 from __future__ import annotations
 
@@ -27,13 +23,6 @@ class SizeTiming:
     face_px: int  # face box width in the template
     seconds: float  # median wall time of swapping one face (template preprocessed: mesh stored)
     cpu_seconds: float  # median CPU time of the same (steadier on a shared machine)
-
-
-@dataclass(frozen=True)
-class ShareScore:
-    share: float
-    to_source: float  # mean descriptor distance, result face to its source (lower: more source identity)
-    to_original: float  # mean descriptor distance, result face to the template's original face
 
 
 def time_per_face_size(
@@ -65,40 +54,6 @@ def time_per_face_size(
             )
         )
     return timings
-
-
-def geometry_share_sweep(shares: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> list[ShareScore]:
-    """Identity distances for each share over t1.jpg (6 faces) and the astronaut/Tom Hanks pair."""
-    from pipeline.classic.recognition import descriptor_distance
-    from pipeline.quality import _IdentityProbe
-
-    probe = _IdentityProbe()
-    engine = ClassicEngine()
-    astronaut = astronaut_rgb()
-    hanks = read_image_file(sample_paths().tom_hanks).array
-    t1 = read_image_file(sample_paths().t1).array
-    woman, man = _source(engine, astronaut), _source(engine, hanks)
-    cases: list[tuple[RGBImage, Face, SourceFace]] = []
-    for index, face in enumerate(engine.detect(t1)):
-        cases.append((t1, face, woman if index % 2 == 0 else man))
-    cases.append((hanks, engine.detect(hanks)[0], woman))
-    cases.append((astronaut, engine.detect(astronaut)[0], man))
-
-    def descriptor(image: RGBImage, face: Face) -> np.ndarray:
-        return probe.descriptor(image, probe.box_for(image, face))
-
-    source_descriptors = {id(s): descriptor(s.image, s.face) for s in (woman, man)}
-    scores = []
-    for share in shares:
-        swapper = ClassicEngine(geometry_share=share)
-        to_source, to_original = [], []
-        for template, target, source in cases:
-            result = swapper.swap(template, [Assignment(target, source)])
-            found = descriptor(result, target)
-            to_source.append(descriptor_distance(found, source_descriptors[id(source)]))
-            to_original.append(descriptor_distance(found, descriptor(template, target)))
-        scores.append(ShareScore(share, float(np.mean(to_source)), float(np.mean(to_original))))
-    return scores
 
 
 def _window(image: RGBImage, face: Face, factor: float, side: int) -> RGBImage:

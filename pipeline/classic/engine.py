@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.classic.detector import HogDetector, LandmarkPredictor, Points, five_points
+from pipeline.classic.detector import FaceDetector, HogDetector, LandmarkPredictor, Points, five_points
 from pipeline.classic.gender import GenderAgeClassifier
 from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
-from pipeline.classic.swapper import GEOMETRY_SHARE, PreparedSource, prepare_source, swap_into
+from pipeline.classic.swapper import GEOMETRY_SHARE, OUTLINE_SHARE, PreparedSource, prepare_source, swap_into
 from pipeline.errors import ImageRejected
 from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
 from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
@@ -20,7 +20,7 @@ from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
 
 @dataclass(frozen=True)
 class _Models:
-    detector: HogDetector
+    detector: FaceDetector
     landmarks: LandmarkPredictor
     classifier: GenderAgeClassifier
     mesher: FaceMesher
@@ -35,6 +35,7 @@ class ClassicEngine:
     """
 
     name: EngineName = "classic"
+    face_data_version: str = "classic-2"  # classic-2: faces carry the 478-point mesh (bump on changes)
 
     def __init__(
         self,
@@ -42,10 +43,14 @@ class ClassicEngine:
         mesh_model: Path | None = None,
         *,
         geometry_share: float = GEOMETRY_SHARE,
+        outline_share: float = OUTLINE_SHARE,
+        detector: FaceDetector | None = None,
     ) -> None:
         self._model_files = model_files
         self._mesh_model = mesh_model
         self._geometry_share = geometry_share
+        self._outline_share = outline_share
+        self._detector = detector
         self._models: _Models | None = None
         self._load_lock = threading.Lock()
 
@@ -109,7 +114,9 @@ class ClassicEngine:
                 prepared[key] = prepare_source(source_pixels, self._mesh(source_pixels, source.face), canonical)
             target_mesh = self._mesh(original, assignment.target)
             swap_into(
-                result, assignment.target, target_mesh, prepared[key], canonical, geometry_share=self._geometry_share
+                result, assignment.target, target_mesh, prepared[key], canonical,
+                geometry_share=self._geometry_share,
+                outline_share=self._outline_share,
             )
         restrict_in_place(original, result, [assignment.target for assignment in assignments])
         return result
@@ -128,7 +135,7 @@ class ClassicEngine:
                 if self._models is None:
                     files = ensure_present(self._model_files) if self._model_files else classic_model_files()
                     self._models = _Models(
-                        detector=HogDetector(),
+                        detector=self._detector or HogDetector(),
                         landmarks=LandmarkPredictor(files.landmarks_68),
                         classifier=GenderAgeClassifier(files.gender_onnx, files.age_onnx),
                         mesher=FaceMesher(self._mesh_model or mesh_model_path()),

@@ -39,7 +39,8 @@ from pipeline.mesh_topology import (
 )
 from pipeline.pose import should_mirror, yaw_from_points
 
-GEOMETRY_SHARE: Final = 0.5  # share of the source's inner-face geometry added to the target mesh
+GEOMETRY_SHARE: Final = 1.0  # share of the source's inner-face geometry put on the target mesh
+OUTLINE_SHARE: Final = 0.0  # share of the source's face outline (jaw, cheeks) put on the target mesh
 WORK_FACE_SIZE: Final = 160.0  # face size (pixels) of the working grid for the map, masks and colour
 SOURCE_FACE_LIMIT: Final = 1.4  # a source face larger than this x the target's is shrunk first
 SOURCE_CROP_MARGIN: Final = 0.25  # share of the face size kept around the source mesh
@@ -108,6 +109,7 @@ def swap_into(
     canonical: CanonicalFace,
     *,
     geometry_share: float = GEOMETRY_SHARE,
+    outline_share: float = OUTLINE_SHARE,
 ) -> None:
     """Map `source` onto the target face's mesh and blend it in, writing into `result` in place."""
     target_xy = target_mesh[:CANONICAL_POINTS, :2].astype(np.float32)
@@ -132,7 +134,9 @@ def swap_into(
     texture, texture_mesh = _bounded_source(texture, texture_mesh, face_size(texture_mesh), size)
     fill_far_half = abs(yaw) >= HALF_FILL_YAW and abs(target_yaw) <= abs(yaw) - HALF_FILL_MARGIN
 
-    destination = blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], geometry_share) - origin
+    destination = (
+        blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], geometry_share, outline_share) - origin
+    )
     scale = min(1.0, WORK_FACE_SIZE / size)
     small_w, small_h = max(2, int(round(box_w * scale))), max(2, int(round(box_h * scale)))
     depth = target_mesh[:CANONICAL_POINTS, 2]
@@ -181,14 +185,20 @@ def swap_into(
     target_box[...] = np.clip(blended, 0, 255).astype(np.uint8)
 
 
-def blend_geometry(target: NDArray[np.float32], source: NDArray[np.float32], share: float) -> NDArray[np.float32]:
-    """The target mesh with `share` of the source's inner-face shape, the face outline kept."""
-    if share <= 0.0:
+def blend_geometry(
+    target: NDArray[np.float32], source: NDArray[np.float32], share: float, outline_share: float = 0.0
+) -> NDArray[np.float32]:
+    """The target mesh with `share` of the source's inner-face shape and `outline_share` of its outline.
+
+    The source mesh is first aligned to the target's by a similarity (pose and size stay the target's).
+    """
+    if share <= 0.0 and outline_share <= 0.0:
         return target.copy()
     matrix = similarity_transform(source, target)
     aligned = (source.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
     blended = target + share * (aligned - target)
-    blended[list(FACE_OVAL)] = target[list(FACE_OVAL)]
+    oval = list(FACE_OVAL)
+    blended[oval] = target[oval] + outline_share * (aligned[oval] - target[oval])
     return blended.astype(np.float32)
 
 
