@@ -1,4 +1,4 @@
-"""Landmark-aligned face transfer: similarity warp, colour matching and feathered blending.
+"""Landmark-aligned face transfer: similarity warp, light and colour transfer, occlusion, blending.
 
 Everything works on a box around the target face, never on the whole image.
 """
@@ -13,6 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic.detector import Points
+from pipeline.classic.occlusion import face_parts_68, has_glasses, occlusion_mask, remove_frames
+from pipeline.classic.tone import feather_alpha, match_detail, transfer_light_and_colour
 from pipeline.face import Face
 from pipeline.masks import face_polygon, face_region
 
@@ -20,9 +22,7 @@ ALIGN_POINTS: Final = slice(17, 68)  # brows, nose, eyes, mouth: the jaw line fo
 SOURCE_CROP_MARGIN: Final = 0.35  # share of the face size kept around the source face
 DOWNSCALE_FIRST_BELOW: Final = 0.8  # shrink the source crop with area averaging before a smaller warp
 FEATHER_SHARE: Final = 0.07  # erosion before feathering, as a share of the face size
-COLOUR_SIGMA_SHARE: Final = 0.12  # low-frequency colour scale, as a share of the face size
 MIN_FACE_SIZE: Final = 8.0
-DETAIL_GAIN_RANGE: Final = (0.7, 1.0)  # source detail contrast is only ever softened, at most by 30 %
 SOURCE_FOREHEAD_SHARE: Final = 0.08  # take little forehead from the source: fringes and hairlines stay out
 
 
@@ -33,6 +33,7 @@ class PreparedSource:
     image: NDArray[np.uint8]
     landmarks: Points
     polygon: Points  # outline of the face part to transfer, in crop pixels
+    had_glasses: bool = False  # frames were found and inpainted out of `image`
 
 
 def prepare_source(image: NDArray[np.uint8], face: Face, landmarks: Points) -> PreparedSource:
@@ -48,10 +49,16 @@ def prepare_source(image: NDArray[np.uint8], face: Face, landmarks: Points) -> P
     x1 = int(min(width, np.ceil(outline[:, 0].max() + margin)))
     y1 = int(min(height, np.ceil(outline[:, 1].max() + margin)))
     offset = np.array([x0, y0], dtype=np.float32)
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    crop_landmarks = (landmarks - offset).astype(np.float32)
+    # Frames pasted onto another face end at its temples; inpainting them out of the source keeps
+    # its eyes (identity) and leaves the target's own look around them.
+    glasses = has_glasses(crop, crop_landmarks)
     return PreparedSource(
-        image=np.ascontiguousarray(image[y0:y1, x0:x1]),
-        landmarks=(landmarks - offset).astype(np.float32),
+        image=remove_frames(crop, crop_landmarks) if glasses else crop,
+        landmarks=crop_landmarks,
         polygon=(blend_outline - offset).astype(np.float32),
+        had_glasses=glasses,
     )
 
 
@@ -90,8 +97,12 @@ def swap_into(
         return
 
     target_box = result[region.top : region.bottom, region.left : region.right]
-    corrected = match_colours(warped, target_box, blend_mask, sigma=COLOUR_SIGMA_SHARE * face_size)
-    alpha = feather(blend_mask, FEATHER_SHARE * face_size)
+    parts = face_parts_68((box_h, box_w), target_landmarks - box_origin)
+    face = blend_mask.astype(np.float32) / 255.0
+    corrected = transfer_light_and_colour(warped, target_box, face)
+    corrected = match_detail(corrected, target_box, face)
+    keep = occlusion_mask(target_box, face, parts.cheeks, parts.exempt)
+    alpha = feather_alpha(blend_mask, FEATHER_SHARE * face_size) * (1.0 - keep)
     blended = corrected * alpha[..., None] + target_box.astype(np.float32) * (1.0 - alpha[..., None])
     target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
@@ -112,52 +123,6 @@ def similarity_transform(source: Points, target: Points) -> NDArray[np.float64]:
     scale = float(np.trace(np.diag(singular) @ sign) / variance) if variance > 0 else 1.0
     translation = dst_mean - scale * rotation @ src_mean
     return np.hstack([scale * rotation, translation[:, None]])
-
-
-def match_colours(
-    warped: NDArray[np.uint8], target: NDArray[np.uint8], mask: NDArray[np.uint8], *, sigma: float
-) -> NDArray[np.float32]:
-    """Give the warped source the target's low-frequency colour and light, keeping its detail.
-
-    Each channel is multiplied by the ratio of masked Gaussian blurs (target over source), so skin
-    tone and shading follow the target while eyes, nose and mouth detail stay the source's. The
-    blurs only average pixels inside the mask, which keeps hair and background out of the colour.
-    Detail harsher than the target's (hard light on the source photo) is softened towards it.
-    """
-    weight = (mask > 0).astype(np.float32)
-    source = warped.astype(np.float32)
-    target_f = target.astype(np.float32)
-    source_low = masked_blur(source, weight, sigma)
-    target_low = masked_blur(target_f, weight, sigma)
-    ratio = np.clip((target_low + 1.0) / (source_low + 1.0), 0.25, 4.0)
-    corrected = source * ratio
-    inside = weight > 0
-    source_detail = float((corrected - target_low)[inside].std())
-    target_detail = float((target_f - target_low)[inside].std())
-    contrast = float(
-        np.clip(target_detail / max(source_detail, 1e-3), DETAIL_GAIN_RANGE[0], DETAIL_GAIN_RANGE[1])
-    )
-    if contrast != 1.0:
-        corrected = target_low + (corrected - target_low) * contrast
-    return np.clip(corrected, 0.0, 255.0)
-
-
-def masked_blur(image: NDArray[np.float32], weight: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
-    """Gaussian blur that only averages pixels where weight > 0 (normalised convolution)."""
-    sigma = max(1.0, sigma)
-    blurred = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
-    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return blurred / np.maximum(norm, 1e-3)[..., None]
-
-
-def feather(mask: NDArray[np.uint8], width: float) -> NDArray[np.float32]:
-    """A 0..1 alpha that is 1 deep inside the mask and falls smoothly to 0 before its edge."""
-    erosion = max(1, int(round(width)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erosion + 1, 2 * erosion + 1))
-    inner = cv2.erode(mask, kernel)
-    alpha = cv2.GaussianBlur(inner.astype(np.float32) / 255.0, (0, 0), max(0.5, erosion / 2.5))
-    alpha[mask == 0] = 0.0
-    return alpha
 
 
 def _shrink_source(
