@@ -1,7 +1,7 @@
 """What in the target face is not skin (hair, a hand, glasses), and glasses on a face.
 
 - `occlusion_mask`: template pixels to keep, from a skin-colour model fitted on the target's cheeks.
-- `has_glasses`: frames across the nose bridge and along the lower rims, from 68 dlib points or a
+- `has_glasses`: a frame across the nose bridge, from 5 key points, 68 dlib points or a
   468/478-point MediaPipe mesh.
 - `remove_frames`: inpaint thin dark frame lines out of a source face before it is transferred.
 - `face_parts_68`: oval, cheek and exempt (eyes, brows, lips) masks from 68 dlib points, for the
@@ -36,7 +36,10 @@ BRIDGE_WIDTH_SHARE: Final = 0.3  # half-width of the bridge strip, as a share of
 EDGE_LEVEL: Final = 15.0  # vertical gradient of a frame edge, grey levels per pixel (normalised contrast)
 RIDGE_LEVEL: Final = 10.0  # second derivative of a frame line
 CONTRAST_SPAN: Final = 150.0  # the eye band's 5-95 % grey range is stretched to this
-FRAME_WIDTH_SHARE: Final = 0.035  # thickest frame line removed by remove_frames, share of eye distance
+FRAME_KERNEL_SHARE: Final = 0.3  # frame lines up to this share of the eye distance thick are found
+FRAME_MIN_CONTRAST: Final = 12  # grey levels a frame line is darker than its surroundings, at least
+FRAME_GROW_SHARE: Final = 0.03  # the frame mask is grown by this share of the eye distance
+BROW_WIDTH_SHARE: Final = 0.16  # brow thickness cut out of the frame search
 
 _MESH_POINTS: Final = (468, 478)
 
@@ -53,6 +56,7 @@ class EyeGeometry:
     left_lower: NDArray[np.float32]
     brow_centre: NDArray[np.float32]  # between the inner brow ends
     nose_bridge: NDArray[np.float32]  # on the bridge, level with the eyes or a little below
+    brows: tuple[NDArray[np.float32], NDArray[np.float32]]  # two polylines along the brows
 
     @property
     def eye_distance(self) -> float:
@@ -71,7 +75,7 @@ class FaceParts:
 
 
 def eye_geometry(points: Points) -> EyeGeometry:
-    """Eye geometry from 68 dlib points or a 468/478-point MediaPipe mesh."""
+    """Eye geometry from 5 key points (eye centres first), 68 dlib points or a 468/478-point mesh."""
     p = np.asarray(points, dtype=np.float32)
     if len(p) == 68:
         return EyeGeometry(
@@ -83,6 +87,7 @@ def eye_geometry(points: Points) -> EyeGeometry:
             left_lower=(p[46] + p[47]) / 2.0,
             brow_centre=(p[21] + p[22]) / 2.0,
             nose_bridge=p[28],
+            brows=(p[17:22], p[22:27]),
         )
     if len(p) in _MESH_POINTS:
         return EyeGeometry(
@@ -94,8 +99,41 @@ def eye_geometry(points: Points) -> EyeGeometry:
             left_lower=p[374, :2],
             brow_centre=p[168, :2],
             nose_bridge=p[197, :2],
+            brows=(p[[70, 63, 105, 66, 107], :2], p[[336, 296, 334, 293, 300], :2]),
         )
-    raise ValueError(f"expected 68 landmarks or a 468/478-point mesh, got {len(p)} points")
+    if len(p) == 5:
+        return _from_eye_centres(p[0], p[1])
+    raise ValueError(f"expected 5 key points, 68 landmarks or a 468/478-point mesh, got {len(p)} points")
+
+
+# Where the points sit relative to the eye centres, in eye distances (x along the eye line, y down
+# from it); the medians of dlib's 68 points on the package photos.
+_FROM_CENTRES: Final = {
+    "right_outer": (-0.69, 0.0),
+    "right_inner": (-0.30, 0.02),
+    "left_inner": (0.30, 0.02),
+    "left_outer": (0.70, 0.0),
+    "right_lower": (-0.51, 0.05),
+    "left_lower": (0.50, 0.05),
+    "brow_centre": (0.0, -0.235),
+    "nose_bridge": (0.0, 0.163),
+}
+
+
+def _from_eye_centres(right: NDArray[np.float32], left: NDArray[np.float32]) -> EyeGeometry:
+    """Approximate eye geometry from the two eye centres (5-point key points of any detector)."""
+    along = (left - right).astype(np.float32)
+    down = np.array([-along[1], along[0]], dtype=np.float32)
+    middle = (left + right) / 2.0
+
+    def place(x: float, y: float) -> NDArray[np.float32]:
+        return (middle + x * along + y * down).astype(np.float32)
+
+    brow = [(-0.9, -0.22), (-0.6, -0.33), (-0.2, -0.27)]
+    return EyeGeometry(
+        **{name: place(x, y) for name, (x, y) in _FROM_CENTRES.items()},
+        brows=(np.stack([place(x, y) for x, y in brow]), np.stack([place(-x, y) for x, y in reversed(brow)])),
+    )
 
 
 def face_parts_68(shape_hw: tuple[int, int], points: Points, *, forehead_share: float = 0.2) -> FaceParts:
@@ -193,33 +231,48 @@ def glasses_score(image: RGB, points: Points) -> float:
 
 
 def frame_mask(image: RGB, points: Points) -> FloatMask:
-    """Thin dark lines around the eyes (frames), outside the eyes and brows themselves, 0..1."""
+    """Dark frame lines around the eyes, outside the eyes and brows themselves, 0..1.
+
+    A black-hat (closing minus image) with a kernel a third of the eye distance wide finds every
+    dark structure thinner than that; inside a band around both eyes, what is left after the
+    eyes and brows are cut out and an Otsu threshold is the frame.
+    """
     geometry = eye_geometry(points)
     height, width = image.shape[:2]
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    eye_distance = geometry.eye_distance
-    line = max(3, int(round(FRAME_WIDTH_SHARE * eye_distance * 2)) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (line, line))
-    blackhat = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel).astype(np.float32)
+    distance = geometry.eye_distance
+    lines = np.zeros((height, width), dtype=np.float32)
+    if distance < 8.0:
+        return lines
     band = np.zeros((height, width), dtype=np.uint8)
     centre = (geometry.right_outer + geometry.left_outer) / 2.0
-    axes = (int(round(0.95 * eye_distance)), int(round(0.42 * eye_distance)))
     angle = float(np.degrees(np.arctan2(*(geometry.left_outer - geometry.right_outer)[::-1])))
-    cv2.ellipse(band, (int(round(centre[0])), int(round(centre[1] + 0.08 * eye_distance))), axes, angle, 0, 360,
-                255, -1)
-    eyes = np.zeros((height, width), dtype=np.uint8)
-    for outer, inner, lower in (
-        (geometry.right_outer, geometry.right_inner, geometry.right_lower),
-        (geometry.left_outer, geometry.left_inner, geometry.left_lower),
-    ):
-        eye_centre = (outer + inner) / 2.0
-        eye_axes = (int(round(0.36 * eye_distance)), int(round(max(lower[1] - eye_centre[1], 2.0) * 1.8)))
-        cv2.ellipse(eyes, (int(round(eye_centre[0])), int(round(eye_centre[1]))), eye_axes, angle, 0, 360, 255, -1)
-    contrast = float(np.percentile(blackhat[band > 0], 99)) if (band > 0).any() else 0.0
-    threshold = max(12.0, 0.35 * contrast)
-    lines = ((blackhat > threshold) & (band > 0) & (eyes == 0)).astype(np.uint8)
-    lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
-    return lines.astype(np.float32)
+    _ellipse(band, centre + np.array([0.0, 0.08 * distance]), (1.05 * distance, 0.45 * distance), angle)
+    excluded = np.zeros((height, width), dtype=np.uint8)
+    for outer, inner in ((geometry.right_outer, geometry.right_inner), (geometry.left_outer, geometry.left_inner)):
+        _ellipse(excluded, (outer + inner) / 2.0, (0.27 * distance, 0.13 * distance), angle)
+    brow_width = max(2, int(round(BROW_WIDTH_SHARE * distance)))
+    for brow in geometry.brows:
+        cv2.polylines(excluded, [np.rint(brow).astype(np.int32)], False, 255, brow_width)
+    rows = np.flatnonzero(band.any(axis=1))
+    cols = np.flatnonzero(band.any(axis=0))
+    if rows.size == 0 or cols.size == 0:
+        return lines
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    grey = cv2.cvtColor(np.ascontiguousarray(image[top:bottom, left:right]), cv2.COLOR_RGB2GRAY)
+    size = max(3, int(round(FRAME_KERNEL_SHARE * distance)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    blackhat = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel, borderType=cv2.BORDER_REPLICATE)
+    search = (band[top:bottom, left:right] > 0) & (excluded[top:bottom, left:right] == 0)
+    values = blackhat[search]
+    if values.size < MIN_SKIN_SAMPLES:
+        return lines
+    otsu, _ = cv2.threshold(values.reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    found = ((blackhat > max(FRAME_MIN_CONTRAST, otsu)) & search).astype(np.uint8)
+    grow = max(1, int(round(FRAME_GROW_SHARE * distance)))
+    found = cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    lines[top:bottom, left:right] = found.astype(np.float32)
+    lines[excluded > 0] = 0.0
+    return lines
 
 
 def remove_frames(image: RGB, points: Points) -> RGB:
@@ -227,9 +280,22 @@ def remove_frames(image: RGB, points: Points) -> RGB:
     mask = (frame_mask(image, points) > 0.5).astype(np.uint8) * 255
     if not mask.any():
         return image.copy()
-    radius = max(2.0, 0.05 * eye_geometry(points).eye_distance)
+    radius = max(2.0, FRAME_KERNEL_SHARE / 2.0 * eye_geometry(points).eye_distance)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     return cv2.cvtColor(cv2.inpaint(bgr, mask, radius, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB)
+
+
+def _ellipse(mask: NDArray[np.uint8], centre: NDArray[np.float32], axes: tuple[float, float], angle: float) -> None:
+    cv2.ellipse(
+        mask,
+        (int(round(float(centre[0]))), int(round(float(centre[1])))),
+        (max(1, int(round(axes[0]))), max(1, int(round(axes[1])))),
+        angle,
+        0,
+        360,
+        255,
+        -1,
+    )
 
 
 def _skin_distance(lab: NDArray[np.float32], samples: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -285,10 +351,13 @@ def _level_face(image: RGB, geometry: EyeGeometry) -> tuple[NDArray[np.float32],
     level = cv2.warpAffine(grey, matrix, (160, 140), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
 
-    def move(point: NDArray[np.float32]) -> NDArray[np.float32]:
-        return (matrix[:, :2] @ point + matrix[:, 2]).astype(np.float32)
+    def move(points: NDArray[np.float32]) -> NDArray[np.float32]:
+        return (points @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
 
-    moved = EyeGeometry(**{name: move(getattr(geometry, name)) for name in EyeGeometry.__dataclass_fields__})
+    moved = EyeGeometry(
+        **{name: move(getattr(geometry, name)) for name in EyeGeometry.__dataclass_fields__ if name != "brows"},
+        brows=(move(geometry.brows[0]), move(geometry.brows[1])),
+    )
     band = level[40:100, 16:144]
     low, high = np.percentile(band, (5, 95))
     level = ((level - float(low)) * (CONTRAST_SPAN / max(float(high - low), 20.0))).astype(np.float32)
