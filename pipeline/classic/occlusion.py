@@ -24,7 +24,10 @@ Points = NDArray[np.float32]
 
 WORK_SIZE: Final = 128  # longer side of the reduced copy the occlusion model runs on
 SKIN_DISTANCE: Final = (2.5, 4.0)  # Mahalanobis distance: skin below the first, occluder above the second
-LIGHT_SPREAD: Final = 2.0  # lightness varies with shading: its standard deviation is widened by this
+SHADOW_DARKNESS: Final = 0.45  # skin in shadow is up to this share darker than the cheeks ...
+SHADOW_REFERENCE_PERCENTILE: Final = 10  # darkness is measured against this percentile of cheek lightness
+DARKNESS_STEP: Final = 0.06  # ... and each further step this big counts one standard deviation
+CHROMA_SCALE_RANGE: Final = (0.35, 1.6)  # skin chroma shrinks in highlights and grows in shadows
 MIN_SKIN_SAMPLES: Final = 30
 EDGE_BAND_SHARE: Final = 0.12  # occluders must reach this outer band of the oval (hair, hands, frames)
 LARGE_OCCLUDER_SHARE: Final = 0.06  # ... or cover this share of the oval
@@ -299,20 +302,30 @@ def _ellipse(mask: NDArray[np.uint8], centre: NDArray[np.float32], axes: tuple[f
 
 
 def _skin_distance(lab: NDArray[np.float32], samples: NDArray[np.float32]) -> NDArray[np.float32]:
-    mean = np.median(samples, axis=0)
-    covariance = np.cov((samples - mean).T) + np.diag([4.0, 1.0, 1.0])
-    spread = np.diag([LIGHT_SPREAD, 1.0, 1.0])
-    covariance = spread @ covariance @ spread
-    inverse = np.linalg.inv(covariance).astype(np.float32)
-    centred = lab - mean.astype(np.float32)
-    squared = np.einsum("hwi,ij,hwj->hw", centred, inverse, centred)
-    # Skin brighter than the cheeks (highlights) is still skin: count only darker light differences.
-    brighter = centred[..., 0] > 0
-    if brighter.any():
-        chroma_only = centred.copy()
-        chroma_only[..., 0] = 0.0
-        squared[brighter] = np.einsum("ni,ij,nj->n", chroma_only[brighter], inverse, chroma_only[brighter])
-    return np.sqrt(np.maximum(squared, 0.0))
+    """Mahalanobis distance to the cheek colour, along a skin locus rather than to one point.
+
+    Shading moves skin along its own hue: shadows are darker and somewhat more saturated,
+    highlights brighter and paler. So each pixel is compared with the cheek chroma scaled by the
+    factor (within CHROMA_SCALE_RANGE) that fits it best, and lightness counts only when the
+    pixel is more than SHADOW_DARKNESS darker than the cheeks (dark hair, a dark sleeve).
+    """
+    mean = np.median(samples, axis=0).astype(np.float32)
+    centred_samples = samples - mean
+    covariance = np.cov(centred_samples.T) + np.diag([4.0, 1.0, 1.0])
+    inverse = np.linalg.inv(covariance[1:, 1:]).astype(np.float32)
+    chroma = mean[1:]
+    norm = float(chroma @ chroma)
+    if norm > 1e-6:
+        scale = np.clip((lab[..., 1:] @ chroma) / norm, *CHROMA_SCALE_RANGE)
+    else:
+        scale = np.ones(lab.shape[:2], dtype=np.float32)
+    difference = lab[..., 1:] - scale[..., None] * chroma
+    squared = np.einsum("hwi,ij,hwj->hw", difference, inverse, difference)
+    # Darkness against the darker cheek's level, so a face lit from one side keeps its shadow side.
+    reference = float(np.percentile(samples[:, 0], SHADOW_REFERENCE_PERCENTILE))
+    darkness = 1.0 - lab[..., 0] / max(reference, 1.0)
+    darker = np.maximum(darkness - SHADOW_DARKNESS, 0.0) / DARKNESS_STEP
+    return np.sqrt(np.maximum(squared + darker**2, 0.0)).astype(np.float32)
 
 
 def _touching_edge_or_large(hard: NDArray[np.uint8], oval: NDArray[np.bool_], oval_size: float) -> NDArray[np.uint8]:
