@@ -24,6 +24,8 @@ from pipeline.classic.mesh import (
     mouth_openness,
     similarity_transform,
 )
+from pipeline.classic.occlusion import has_glasses, occlusion_mask, remove_frames
+from pipeline.classic.tone import match_detail, transfer_light_and_colour
 from pipeline.face import Face
 from pipeline.masks import face_polygon
 from pipeline.mesh_topology import (
@@ -33,7 +35,9 @@ from pipeline.mesh_topology import (
     LEFT_BROW,
     LEFT_EYE,
     LIPS_INNER,
+    LIPS_OUTER,
     NOSE_TIP,
+    RIGHT_CHEEK,
     RIGHT_BROW,
     RIGHT_EYE,
 )
@@ -46,13 +50,19 @@ SOURCE_FACE_LIMIT: Final = 1.4  # a source face larger than this x the target's 
 SOURCE_CROP_MARGIN: Final = 0.25  # share of the face size kept around the source mesh
 FEATHER_SHARE: Final = 0.07  # erosion before feathering, as a share of the face size
 MOUTH_FEATHER_SHARE: Final = 0.015
-COLOUR_SIGMA_SHARE: Final = 0.12  # low-frequency colour scale, as a share of the face size
-COLOUR_GRID_SIGMA: Final = 4.0  # the colour blurs run on a grid where their sigma is this many pixels
-DETAIL_GAIN_RANGE: Final = (0.7, 1.0)  # source detail contrast is only ever softened, at most by 30 %
+EXEMPT_GROW_SHARE: Final = 0.12  # eyes, brows and lips masks grown by this share of the eye distance
+EXEMPT_BROW_SHARE: Final = 0.15  # brow band thickness, as a share of the eye distance
 MOUTH_OPEN: Final = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
 HALF_FILL_YAW: Final = 28.0  # a source turned further: its far half is filled from the mirrored near half
 HALF_FILL_MARGIN: Final = 12.0  # ... when the target is at least this much more frontal
 FOREHEAD_KEEP: Final = 0.8  # share of the forehead (brows to the oval's top) taken from the source
+FOREHEAD_MIN: Final = 0.15  # ... but at least this much, even under a fringe
+FOREHEAD_MARGIN: Final = 0.1  # ... and this much less than the source's bare forehead reaches
+FOREHEAD_STEPS: Final = 12  # samples from the brows to the forehead's top, per line
+FOREHEAD_PATCH_SHARE: Final = 0.06  # sample patch radius, as a share of the eye distance
+FOREHEAD_START: Final = 0.25  # sampling starts this far up (clear of the brows themselves)
+FOREHEAD_SKIN_DISTANCE: Final = 16.0  # CIELAB distance from the cheeks beyond which it is not skin
+FOREHEAD_L_WEIGHT: Final = 0.4  # lightness counts less: a forehead is often lit unlike the cheeks
 OVAL_INSET: Final = 0.02  # the whole oval pulled towards the nose tip: the source's own edge (hair, background) stays out
 TEMPLE_INSET: Final = 0.04  # upper oval points pulled towards the eyes' middle by up to this share
 FRONT_FACING_MIN: Final = 0.05  # a target triangle narrower than this share of its canonical area is hidden
@@ -72,6 +82,8 @@ class PreparedSource:
     mirrored_mesh: Mesh = field(repr=False)
     yaw: float
     mouth_open: bool
+    had_glasses: bool = False  # frames were found and inpainted out of `image`
+    forehead_skin: float = 1.0  # share of the forehead (brows to the mesh's top) that is bare skin
 
     @property
     def face_size(self) -> float:
@@ -91,6 +103,10 @@ def prepare_source(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFac
     local = mesh.copy()
     local[:, 0] -= x0
     local[:, 1] -= y0
+    # Frames pasted onto another face end at its temples: inpaint them out of the source.
+    glasses = has_glasses(crop, local)
+    if glasses:
+        crop = remove_frames(crop, local)
     return PreparedSource(
         image=crop,
         mesh=local,
@@ -98,6 +114,8 @@ def prepare_source(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFac
         mirrored_mesh=mirror_mesh(local, crop.shape[1], canonical.mirror),
         yaw=mesh_yaw(local),
         mouth_open=mouth_openness(local) > MOUTH_OPEN,
+        had_glasses=glasses,
+        forehead_skin=forehead_skin_share(crop, local, canonical),
     )
 
 
@@ -165,24 +183,60 @@ def swap_into(
     if not mask_small.any():
         return
     target_box = result[y0:y1, x0:x1]
-    target_small = cv2.resize(target_box, (small_w, small_h), interpolation=cv2.INTER_AREA)
-    warped_small = cv2.remap(texture, map_small, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    gain, offset = match_colours(warped_small, target_small, mask_small, sigma=COLOUR_SIGMA_SHARE * size * scale)
-    alpha = feather(mask_small, FEATHER_SHARE * size * scale)
-    if kept_mouth is not None:
-        alpha *= 1.0 - kept_mouth
-    alpha = alpha[..., None]
-    # result = target (1 - alpha) + alpha (warped gain + offset), with the smooth fields upsampled.
     full = (box_w, box_h)
-    keep = cv2.resize(np.repeat(1.0 - alpha, 3, axis=2), full, interpolation=cv2.INTER_LINEAR)
-    scaled_gain = cv2.resize(gain * alpha, full, interpolation=cv2.INTER_LINEAR)
-    scaled_offset = cv2.resize(offset * alpha + 0.5, full, interpolation=cv2.INTER_LINEAR)
     map_full = cv2.resize(map_small, full, interpolation=cv2.INTER_LINEAR)
     warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    blended = cv2.multiply(target_box, keep, dtype=cv2.CV_32F)
-    blended = cv2.add(blended, cv2.multiply(warped, scaled_gain, dtype=cv2.CV_32F))
-    blended = cv2.add(blended, scaled_offset)
-    target_box[...] = np.clip(blended, 0, 255).astype(np.uint8)
+    face = cv2.resize(mask_small.astype(np.float32) / 255.0, full, interpolation=cv2.INTER_LINEAR)
+    cheeks, exempt = _face_parts(target_xy - origin, canonical, (box_h, box_w))
+    corrected = transfer_light_and_colour(warped, target_box, face, skin_mask=face * (1.0 - exempt))
+    corrected = match_detail(corrected, target_box, face)
+    kept = occlusion_mask(target_box, face, cheeks, exempt)  # the target's hair, hands, glasses
+    # The same skin model on the warped source: its own fringe or side hair is not pasted either.
+    kept = np.maximum(kept, occlusion_mask(warped, face, cheeks, exempt))
+    alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
+    if kept_mouth is not None:
+        alpha_small *= 1.0 - kept_mouth
+    alpha = cv2.resize(alpha_small, full, interpolation=cv2.INTER_LINEAR) * (1.0 - kept)
+    alpha = alpha[..., None]
+    blended = corrected.astype(np.float32) * alpha + target_box.astype(np.float32) * (1.0 - alpha)
+    target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def forehead_skin_share(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace) -> float:
+    """How far up from the brows the source's forehead stays skin (0..1 of the way to the mesh's top).
+
+    Patches are sampled on three lines from the brows towards the top of the forehead and compared in
+    CIELAB with the cheeks; the first patch that is not skin (a fringe, a hat) ends the bare forehead.
+    """
+    xy = mesh[:, :2].astype(np.float32)
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    height, width = image.shape[:2]
+    cheeks = np.zeros((height, width), dtype=np.uint8)
+    left_cheek = [int(canonical.mirror[index]) for index in RIGHT_CHEEK]
+    cv2.fillPoly(cheeks, [_pixels(xy[list(RIGHT_CHEEK)]), _pixels(xy[left_cheek])], 255)
+    if cheeks.sum() == 0:
+        return 1.0
+    skin = lab[cheeks > 0].mean(axis=0)
+    eye_axis = xy[list(LEFT_EYE)].mean(axis=0) - xy[list(RIGHT_EYE)].mean(axis=0)
+    eye_distance = float(np.hypot(*eye_axis))
+    brows = xy[list(RIGHT_BROW + LEFT_BROW)].mean(axis=0)
+    top = xy[FOREHEAD]
+    radius = max(1, int(round(FOREHEAD_PATCH_SHARE * eye_distance)))
+    share = 1.0
+    for side in (-0.3, 0.0, 0.3):
+        offset = eye_axis * side
+        for step in range(1, FOREHEAD_STEPS + 1):
+            t = FOREHEAD_START + (1.0 - FOREHEAD_START) * step / FOREHEAD_STEPS
+            x, y = (brows + offset + (top - brows) * t).round().astype(int)
+            patch = lab[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
+            if patch.size == 0:
+                break
+            difference = patch.reshape(-1, 3).mean(axis=0) - skin
+            distance = float(np.sqrt((FOREHEAD_L_WEIGHT * difference[0]) ** 2 + difference[1] ** 2 + difference[2] ** 2))
+            if distance > FOREHEAD_SKIN_DISTANCE:
+                share = min(share, FOREHEAD_START + (1.0 - FOREHEAD_START) * (step - 1) / FOREHEAD_STEPS)
+                break
+    return share
 
 
 def blend_geometry(
@@ -227,43 +281,6 @@ def blend_outline(mesh_xy: NDArray[np.float32], forehead_keep: float = FOREHEAD_
     return lowered.astype(np.float32)
 
 
-def match_colours(
-    warped: NDArray[np.uint8], target: NDArray[np.uint8], mask: NDArray[np.uint8], *, sigma: float
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Fields (gain, offset) with `warped * gain + offset` in the target's low-frequency colour and light.
-
-    Works on the working grid; the large blurs run on a coarser grid still. Each channel is multiplied
-    by the ratio of masked Gaussian blurs (target over source), so skin tone and shading follow the
-    target while detail stays the source's; detail harsher than the target's is softened towards it.
-    """
-    height, width = mask.shape
-    coarse = min(1.0, COLOUR_GRID_SIGMA / max(sigma, 1e-3))
-    size = (max(2, int(round(width * coarse))), max(2, int(round(height * coarse))))
-    weight = cv2.resize((mask > 0).astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    source_low = masked_blur(cv2.resize(warped, size, interpolation=cv2.INTER_AREA).astype(np.float32),
-                             weight, sigma * coarse)
-    target_low = masked_blur(cv2.resize(target, size, interpolation=cv2.INTER_AREA).astype(np.float32),
-                             weight, sigma * coarse)
-    ratio = np.clip((target_low + 1.0) / (source_low + 1.0), 0.25, 4.0)
-    ratio = cv2.resize(ratio, (width, height), interpolation=cv2.INTER_LINEAR)
-    target_low = cv2.resize(target_low, (width, height), interpolation=cv2.INTER_LINEAR)
-    inside = mask > 0
-    source_detail = float((warped.astype(np.float32) * ratio - target_low)[inside].std())
-    target_detail = float((target.astype(np.float32) - target_low)[inside].std())
-    contrast = float(
-        np.clip(target_detail / max(source_detail, 1e-3), DETAIL_GAIN_RANGE[0], DETAIL_GAIN_RANGE[1])
-    )
-    return (ratio * contrast).astype(np.float32), (target_low * (1.0 - contrast)).astype(np.float32)
-
-
-def masked_blur(image: NDArray[np.float32], weight: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
-    """Gaussian blur that only averages pixels where weight > 0 (normalised convolution)."""
-    sigma = max(1.0, sigma)
-    blurred = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
-    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return blurred / np.maximum(norm, 1e-3)[..., None]
-
-
 def feather(mask: NDArray[np.uint8], width: float) -> NDArray[np.float32]:
     """A 0..1 alpha that is 1 deep inside the mask and falls smoothly to 0 before its edge."""
     erosion = max(1, int(round(width)))
@@ -289,6 +306,29 @@ def mesh_yaw(mesh: Mesh) -> float:
     return yaw_from_points(first, second, mesh[1, :2])
 
 
+def _face_parts(
+    mesh_xy: NDArray[np.float32], canonical: CanonicalFace, shape_hw: tuple[int, int]
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Cheek and exempt (eyes, brows, lips) masks from the target mesh, 0..1, in box pixels.
+
+    The cheeks are where occlusion_mask learns the target's skin colour; the exempt parts are never
+    taken for occluders and are left out of the light and colour measurement.
+    """
+    height, width = shape_hw
+    eye_distance = float(np.hypot(*(mesh_xy[list(LEFT_EYE)].mean(axis=0) - mesh_xy[list(RIGHT_EYE)].mean(axis=0))))
+    exempt = np.zeros((height, width), dtype=np.uint8)
+    cv2.fillPoly(exempt, [_pixels(mesh_xy[list(ring)]) for ring in (RIGHT_EYE, LEFT_EYE, LIPS_OUTER)], 255)
+    thickness = max(1, int(round(EXEMPT_BROW_SHARE * eye_distance)))
+    cv2.polylines(exempt, [_pixels(mesh_xy[list(ring)]) for ring in (RIGHT_BROW, LEFT_BROW)], True, 255, thickness)
+    grow = max(1, int(round(EXEMPT_GROW_SHARE * eye_distance)))
+    exempt = cv2.dilate(exempt, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    cheeks = np.zeros((height, width), dtype=np.uint8)
+    left_cheek = tuple(int(canonical.mirror[index]) for index in RIGHT_CHEEK)
+    cv2.fillPoly(cheeks, [_pixels(mesh_xy[list(RIGHT_CHEEK)]), _pixels(mesh_xy[list(left_cheek)])], 255)
+    cheeks[exempt > 0] = 0
+    return cheeks.astype(np.float32) / 255.0, exempt.astype(np.float32) / 255.0
+
+
 def _face_mask_small(
     destination: NDArray[np.float32],
     target: Face,
@@ -303,7 +343,8 @@ def _face_mask_small(
     """Where the source goes, on the working grid: the target's visible face oval; and, when the target's
     open mouth is kept as it is, a soft 0..1 mask of that mouth (it gets its own narrow feather)."""
     mask = np.zeros(shape_hw, dtype=np.uint8)
-    cv2.fillPoly(mask, [_pixels((blend_outline(target_xy) - origin) * scale)], 255)
+    forehead = min(FOREHEAD_KEEP, max(FOREHEAD_MIN, source.forehead_skin - FOREHEAD_MARGIN))
+    cv2.fillPoly(mask, [_pixels((blend_outline(target_xy, forehead) - origin) * scale)], 255)
     mask = cv2.bitwise_and(mask, _front_facing(destination * scale, canonical, shape_hw))
     if target.mesh is None:
         # The caller's face has another outline (68 landmarks or an ellipse): stay inside it as well,

@@ -1,0 +1,320 @@
+"""Light, colour, sharpness and grain transfer between aligned face crops.
+
+Pure functions on crops of the same size: a warped source face and the target (template) box around
+it, with float32 masks in 0..1. They do not care how the warp was made.
+
+Light and colour work in CIELAB, so lightness and chroma are separate:
+- the source's own low-frequency lightness (its shading) is taken out and the target's put in;
+- the remaining source detail is scaled by a bounded gain (the local light ratio, 0.6-1.6);
+- chroma is shifted additively (source detail + target low-frequency chroma), never multiplied;
+- lightness gets a soft knee before white and black, and out-of-gamut pixels lose chroma rather than
+  clip a channel, so nothing newly saturates.
+All low-frequency work runs on a copy about 64 px wide, so its cost does not grow with the face.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+RGB = NDArray[np.uint8]
+FloatMask = NDArray[np.float32]  # H x W, 0..1
+
+LOW_RES: Final = 64  # side of the reduced copy the low-frequency work runs on, in pixels
+LOW_SIGMA_SHARE: Final = 0.12  # low-frequency scale, as a share of the face (mask) size
+LIGHT_GAIN_RANGE: Final = (0.6, 1.6)  # bounds of the source detail gain
+DETAIL_SOFTEN_MIN: Final = 0.6  # lightness detail stronger than the target's is softened, at most to 60 %
+HIGHLIGHT_MIN: Final = 8.0  # highlights are compressed above this L excursion at least ...
+HIGHLIGHT_SCALE: Final = 1.5  # ... or above 1.5 x the target's own 99th-percentile highlight
+L_KNEE: Final = (4.0, 94.0)  # lightness is compressed smoothly outside this range (L in 0..100)
+L_LIMITS: Final = (1.0, 99.0)  # ... towards these asymptotes
+CHROMA_GAIN_RANGE: Final = (0.5, 1.0)  # source chroma detail is only ever softened, to the target's spread
+CHROMA_DETAIL_MAX: Final = 40.0  # largest a*/b* detail (source minus its low-pass) carried over
+GAMUT_STEPS: Final = 4  # chroma reductions tried for out-of-gamut pixels
+GAMUT_MARGIN: Final = 1.5 / 255.0  # stay this far inside the RGB cube, so no channel rounds to 0 or 255
+FINE_SIGMA: Final = 1.0  # the fine band: image minus its blur at this sigma (pixels)
+SHARPEN_MAX: Final = 1.5  # largest unsharp-mask amount
+SOFTEN_SIGMAS: Final = (0.5, 0.7, 0.9, 1.2)  # blurs tried when the source is sharper (1.2 at most)
+MIDDLE_SIGMA: Final = 2.5  # the middle band: 1-px blur minus a blur at this sigma
+GRAIN_BAND_LOSS: Final = 1.25  # white noise loses about a fifth of its spread in the fine band
+GRAIN_MAX: Final = 6.0  # largest grain standard deviation added, in 8-bit levels
+MATCH_TOLERANCE: Final = 0.15  # fine-band energies within this share count as matched
+MIN_MASK_PIXELS: Final = 16
+FEATHER_WORK_SIZE: Final = 128  # longer side of the copy feather_alpha works on
+
+
+@dataclass(frozen=True)
+class _Box:
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+
+def transfer_light_and_colour(
+    warped_source: RGB, target: RGB, face_mask: FloatMask, skin_mask: FloatMask | None = None
+) -> RGB:
+    """The warped source with the target's light and skin colour, keeping the source's detail.
+
+    `face_mask` is where the result will be used; `skin_mask` (default: the face mask) is where
+    light and colour are measured, so eyes, brows and lips should be left out of it. Pixels outside
+    the face mask come back too (the caller blends), but only the inside is meaningful.
+    """
+    _check_pair(warped_source, target)
+    face = _as_mask(face_mask, warped_source.shape[:2])
+    weight = face if skin_mask is None else _as_mask(skin_mask, warped_source.shape[:2]) * face
+    if float(weight.sum()) < MIN_MASK_PIXELS:
+        weight = face
+    if float(weight.sum()) < MIN_MASK_PIXELS:
+        return warped_source.copy()
+
+    source_lab = _to_lab(warped_source)
+    target_lab = _to_lab(target)
+    box = _bounding_box(face)
+    size = float(np.sqrt(box.height * box.width))
+    source_low, target_low = _low_pass_pair(source_lab, target_lab, weight, box, size)
+
+    light_s, light_t = source_low[..., 0], target_low[..., 0]
+    inside = weight > 0.5
+    gain = np.clip((light_t + 1.0) / (light_s + 1.0), *LIGHT_GAIN_RANGE)
+    detail = (source_lab[..., 0] - light_s) * gain
+    target_detail = target_lab[..., 0] - light_t
+    detail *= float(np.clip(_rms(target_detail, inside) / max(_rms(detail, inside), 1e-3), DETAIL_SOFTEN_MIN, 1.0))
+    # Highlights brighter than the target's own would turn into white patches: compress them.
+    highlight = max(HIGHLIGHT_MIN, HIGHLIGHT_SCALE * float(np.percentile(target_detail[inside], 99)))
+    bright = detail > 0
+    detail[bright] = highlight * np.tanh(detail[bright] / highlight)
+    out = np.empty_like(source_lab)
+    out[..., 0] = _soft_limit(light_t + detail)
+    chroma_detail = source_lab[..., 1:] - source_low[..., 1:]
+    source_spread = float(np.sqrt(np.mean(chroma_detail[inside] ** 2)))
+    target_spread = float(np.sqrt(np.mean((target_lab[..., 1:] - target_low[..., 1:])[inside] ** 2)))
+    chroma_gain = float(np.clip(target_spread / max(source_spread, 1e-3), *CHROMA_GAIN_RANGE))
+    chroma_detail = np.clip(chroma_detail * chroma_gain, -CHROMA_DETAIL_MAX, CHROMA_DETAIL_MAX)
+    out[..., 1:] = target_low[..., 1:] + chroma_detail
+    return _lab_to_rgb_in_gamut(out)
+
+
+def match_detail(warped_source: RGB, target: RGB, mask: FloatMask, *, seed: int = 0) -> RGB:
+    """Match the source's sharpness and grain to the target's inside `mask`.
+
+    Sharpness is the ratio of the fine band (grey minus a 1-px blur) to the next band (1-px blur
+    minus a 2.5-px blur): a ratio of two bands does not depend on how much the face has, only on
+    how blurred it is. A softer source (small or upscaled) gets a bounded unsharp mask; a sharper
+    one gets at most a 1.2-px blur, the template's own softness. Grain is the robust spread of the
+    fine band (skin is mostly flat): a cleaner source gets the missing grain as seeded luminance
+    noise, so the same inputs give the same result.
+    """
+    _check_pair(warped_source, target)
+    inside = _as_mask(mask, warped_source.shape[:2]) > 0.5
+    if int(inside.sum()) < MIN_MASK_PIXELS:
+        return warped_source.copy()
+    source = warped_source.astype(np.float32)
+    target_grey = _grey(target.astype(np.float32))
+    target_sharpness = _sharpness(target_grey, inside)
+    result = source
+    source_sharpness = _sharpness(_grey(source), inside)
+    if source_sharpness > target_sharpness * (1.0 + MATCH_TOLERANCE):
+        for sigma in SOFTEN_SIGMAS:
+            result = cv2.GaussianBlur(source, (0, 0), sigma)
+            if _sharpness(_grey(result), inside) <= target_sharpness * (1.0 + MATCH_TOLERANCE):
+                break
+    elif target_sharpness > source_sharpness * (1.0 + MATCH_TOLERANCE):
+        amount = float(np.clip(target_sharpness / max(source_sharpness, 1e-3) - 1.0, 0.0, SHARPEN_MAX))
+        result = source + amount * (source - cv2.GaussianBlur(source, (0, 0), FINE_SIGMA))
+    missing = _grain(target_grey, inside) ** 2 - _grain(_grey(result), inside) ** 2
+    if missing > 0.25:
+        grain_sigma = min(GRAIN_MAX, float(np.sqrt(missing)) * GRAIN_BAND_LOSS)
+        rng = np.random.default_rng(seed)
+        noise = rng.normal(0.0, grain_sigma, size=source.shape[:2]).astype(np.float32)
+        result = result + noise[..., None]
+    # Sharpening and grain must not saturate: only pixels that were at 0 or 255 may stay there.
+    at_bound = (warped_source == 0) | (warped_source == 255)
+    limited = np.where(at_bound, source, np.clip(result, 1.0, 254.0))
+    return np.clip(limited + 0.5, 0, 255).astype(np.uint8)
+
+
+def fine_energy(image: RGB, mask: FloatMask) -> float:
+    """Robust spread of the grey fine band inside the mask (mostly grain on flat skin)."""
+    inside = _as_mask(mask, image.shape[:2]) > 0.5
+    return _grain(_grey(image.astype(np.float32)), inside)
+
+
+def sharpness(image: RGB, mask: FloatMask) -> float:
+    """Fine-band over next-band energy inside the mask: lower is blurrier."""
+    inside = _as_mask(mask, image.shape[:2]) > 0.5
+    return _sharpness(_grey(image.astype(np.float32)), inside)
+
+
+def masked_low_pass(image: NDArray[np.float32], weight: FloatMask, sigma: float) -> NDArray[np.float32]:
+    """Normalised-convolution Gaussian blur of `image` (H x W x C), run on a reduced copy.
+
+    Only pixels with weight > 0 are averaged; `sigma` is in full-resolution pixels. The blur runs
+    on a copy whose longer side is LOW_RES pixels and is resized back up, so the cost hardly
+    depends on the image size.
+    """
+    height, width = weight.shape
+    scale = min(1.0, LOW_RES / max(height, width))
+    small_size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    small_image = cv2.resize(image * weight[..., None], small_size, interpolation=cv2.INTER_AREA)
+    small_weight = cv2.resize(weight, small_size, interpolation=cv2.INTER_AREA)
+    if small_image.ndim == 2:
+        small_image = small_image[..., None]
+    small_sigma = max(0.5, sigma * scale)
+    blurred = cv2.GaussianBlur(small_image, (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
+    norm = cv2.GaussianBlur(small_weight, (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
+    if blurred.ndim == 2:
+        blurred = blurred[..., None]
+    low = blurred / np.maximum(norm, 1e-4)[..., None]
+    low = _fill_empty(low, norm)
+    full = cv2.resize(low, (width, height), interpolation=cv2.INTER_LINEAR)
+    return full.reshape(height, width, -1).astype(np.float32)
+
+
+def _low_pass_pair(
+    source_lab: NDArray[np.float32],
+    target_lab: NDArray[np.float32],
+    weight: FloatMask,
+    box: _Box,
+    size: float,
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Low-pass both LAB images inside the face box; outside it the edge values carry on."""
+    pad = int(round(0.1 * size)) + 1
+    height, width = weight.shape
+    top, left = max(0, box.top - pad), max(0, box.left - pad)
+    bottom, right = min(height, box.bottom + pad), min(width, box.right + pad)
+    sigma = LOW_SIGMA_SHARE * size
+    crop_weight = np.ascontiguousarray(weight[top:bottom, left:right])
+    lows = []
+    for lab in (source_lab, target_lab):
+        crop = np.ascontiguousarray(lab[top:bottom, left:right])
+        low = masked_low_pass(crop, crop_weight, sigma)
+        full = cv2.copyMakeBorder(
+            low, top, height - bottom, left, width - right, cv2.BORDER_REPLICATE
+        ).reshape(height, width, 3)
+        lows.append(full)
+    return lows[0], lows[1]
+
+
+def _fill_empty(low: NDArray[np.float32], norm: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Where the blur saw almost no weight, use the nearest well-supported value (the weighted mean)."""
+    weak = norm < 1e-3
+    if not weak.any():
+        return low
+    strong = ~weak
+    if not strong.any():
+        return low
+    mean = low[strong].mean(axis=0)
+    low[weak] = mean
+    return low
+
+
+def _soft_limit(light: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Identity inside L_KNEE, smooth exponential approach to L_LIMITS outside it."""
+    low_knee, high_knee = L_KNEE
+    low_limit, high_limit = L_LIMITS
+    out = light.copy()
+    high = light > high_knee
+    span = high_limit - high_knee
+    out[high] = high_knee + span * (1.0 - np.exp(-(light[high] - high_knee) / span))
+    low = light < low_knee
+    span = low_knee - low_limit
+    out[low] = low_knee - span * (1.0 - np.exp(-(low_knee - light[low]) / span))
+    return out
+
+
+def _lab_to_rgb_in_gamut(lab: NDArray[np.float32]) -> RGB:
+    """LAB to RGB; pixels outside the RGB cube lose chroma (hue and lightness kept) instead of clipping."""
+    rgb = _from_lab(lab)
+    for step in range(GAMUT_STEPS):
+        outside = ((rgb < GAMUT_MARGIN) | (rgb > 1.0 - GAMUT_MARGIN)).any(axis=-1)
+        if not outside.any():
+            break
+        factor = 0.75 if step < GAMUT_STEPS - 1 else 0.0
+        lab[outside, 1:] *= factor
+        rgb[outside] = _from_lab(lab[outside][None])[0]
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _sharpness(grey: NDArray[np.float32], inside: NDArray[np.bool_]) -> float:
+    fine_blur = cv2.GaussianBlur(grey, (0, 0), FINE_SIGMA)
+    fine = (grey - fine_blur)[inside]
+    middle = (fine_blur - cv2.GaussianBlur(grey, (0, 0), MIDDLE_SIGMA))[inside]
+    return float(np.sqrt(np.mean(fine**2) / max(float(np.mean(middle**2)), 1e-6)))
+
+
+def _grain(grey: NDArray[np.float32], inside: NDArray[np.bool_]) -> float:
+    values = (grey - cv2.GaussianBlur(grey, (0, 0), FINE_SIGMA))[inside]
+    if values.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _rms(values: NDArray[np.float32], inside: NDArray[np.bool_]) -> float:
+    return float(np.sqrt(np.mean(values[inside] ** 2))) if inside.any() else 0.0
+
+
+def _grey(image: NDArray[np.float32]) -> NDArray[np.float32]:
+    return image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _to_lab(image: RGB) -> NDArray[np.float32]:
+    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
+def _from_lab(lab: NDArray[np.float32]) -> NDArray[np.float32]:
+    return cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_LAB2RGB)
+
+
+def _bounding_box(mask: FloatMask) -> _Box:
+    rows = np.flatnonzero(mask.max(axis=1) > 0)
+    cols = np.flatnonzero(mask.max(axis=0) > 0)
+    return _Box(top=int(rows[0]), left=int(cols[0]), bottom=int(rows[-1]) + 1, right=int(cols[-1]) + 1)
+
+
+def _as_mask(mask: NDArray[np.generic], shape_hw: tuple[int, ...]) -> FloatMask:
+    values = np.asarray(mask)
+    if values.shape != tuple(shape_hw[:2]):
+        raise ValueError(f"mask shape {values.shape} does not match the image {tuple(shape_hw[:2])}")
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / 255.0
+    return np.clip(values.astype(np.float32), 0.0, 1.0)
+
+
+def _check_pair(source: RGB, target: RGB) -> None:
+    if source.shape != target.shape or source.ndim != 3 or source.shape[2] != 3:
+        raise ValueError(f"expected two RGB crops of one size, got {source.shape} and {target.shape}")
+
+
+def feather_alpha(mask: NDArray[np.generic], width: float) -> FloatMask:
+    """A 0..1 alpha that is 1 deep inside the mask and falls smoothly to 0 before its edge.
+
+    The erosion and blur run on a copy at most 128 px on its longer side, so the cost stays flat
+    as faces grow; outside the mask the alpha is exactly 0.
+    """
+    values = np.asarray(mask)
+    inside = values > (127 if values.dtype == np.uint8 else 0.5)
+    height, width_px = inside.shape
+    scale = min(1.0, FEATHER_WORK_SIZE / max(height, width_px))
+    size = (max(1, int(round(width_px * scale))), max(1, int(round(height * scale))))
+    small = cv2.resize(inside.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    erosion = max(1, int(round(width * scale)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erosion + 1, 2 * erosion + 1))
+    inner = cv2.erode((small > 0.5).astype(np.float32), kernel)
+    alpha = cv2.GaussianBlur(inner, (0, 0), max(0.5, erosion / 2.5))
+    if scale < 1.0:
+        alpha = cv2.resize(alpha, (width_px, height), interpolation=cv2.INTER_LINEAR)
+    alpha[~inside] = 0.0
+    return np.clip(alpha, 0.0, 1.0).astype(np.float32)
