@@ -50,6 +50,7 @@ SOURCE_FACE_LIMIT: Final = 1.4  # a source face larger than this x the target's 
 SOURCE_CROP_MARGIN: Final = 0.25  # share of the face size kept around the source mesh
 FEATHER_SHARE: Final = 0.07  # erosion before feathering, as a share of the face size
 MOUTH_FEATHER_SHARE: Final = 0.015
+TONE_FACE_SIZE: Final = 128.0  # light, colour, detail and occlusion run with the face at most this large
 EXEMPT_GROW_SHARE: Final = 0.12  # eyes, brows and lips masks grown by this share of the eye distance
 EXEMPT_BROW_SHARE: Final = 0.15  # brow band thickness, as a share of the eye distance
 MOUTH_OPEN: Final = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
@@ -57,7 +58,7 @@ HALF_FILL_YAW: Final = 28.0  # a source turned further: its far half is filled f
 HALF_FILL_MARGIN: Final = 12.0  # ... when the target is at least this much more frontal
 FOREHEAD_KEEP: Final = 0.8  # share of the forehead (brows to the oval's top) taken from the source
 FOREHEAD_MIN: Final = 0.15  # ... but at least this much, even under a fringe
-FOREHEAD_MARGIN: Final = 0.1  # ... and this much less than the source's bare forehead reaches
+FOREHEAD_MARGIN: Final = 0.0  # ... and this much less than the source's bare forehead reaches
 FOREHEAD_STEPS: Final = 12  # samples from the brows to the forehead's top, per line
 FOREHEAD_PATCH_SHARE: Final = 0.06  # sample patch radius, as a share of the eye distance
 FOREHEAD_START: Final = 0.25  # sampling starts this far up (clear of the brows themselves)
@@ -186,19 +187,13 @@ def swap_into(
     full = (box_w, box_h)
     map_full = cv2.resize(map_small, full, interpolation=cv2.INTER_LINEAR)
     warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    face = cv2.resize(mask_small.astype(np.float32) / 255.0, full, interpolation=cv2.INTER_LINEAR)
-    cheeks, exempt = _face_parts(target_xy - origin, canonical, (box_h, box_w))
-    corrected = transfer_light_and_colour(warped, target_box, face, skin_mask=face * (1.0 - exempt))
-    corrected = match_detail(corrected, target_box, face)
-    kept = occlusion_mask(target_box, face, cheeks, exempt)  # the target's hair, hands, glasses
-    # The same skin model on the warped source: its own fringe or side hair is not pasted either.
-    kept = np.maximum(kept, occlusion_mask(warped, face, cheeks, exempt))
+    corrected, kept = _tone(warped, target_box, mask_small, target_xy - origin, canonical, size)
     alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
     if kept_mouth is not None:
         alpha_small *= 1.0 - kept_mouth
     alpha = cv2.resize(alpha_small, full, interpolation=cv2.INTER_LINEAR) * (1.0 - kept)
     alpha = alpha[..., None]
-    blended = corrected.astype(np.float32) * alpha + target_box.astype(np.float32) * (1.0 - alpha)
+    blended = corrected * alpha + target_box.astype(np.float32) * (1.0 - alpha)
     target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -304,6 +299,46 @@ def mesh_yaw(mesh: Mesh) -> float:
     left_eye = mesh[[362, 263], :2].mean(axis=0)
     first, second = sorted([right_eye, left_eye], key=lambda p: float(p[0]))
     return yaw_from_points(first, second, mesh[1, :2])
+
+
+def _tone(
+    warped: NDArray[np.uint8],
+    target_box: NDArray[np.uint8],
+    mask_small: NDArray[np.uint8],
+    mesh_xy: NDArray[np.float32],
+    canonical: CanonicalFace,
+    size: float,
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Light, colour, sharpness and grain matched to the target, and the occluders to keep (0..1).
+
+    For a face larger than TONE_FACE_SIZE this runs on a reduced copy; the source's finer detail
+    (the warped source minus its reduced copy) is added back at full size, so time stays flat.
+    """
+    box_h, box_w = warped.shape[:2]
+    tone_scale = min(1.0, TONE_FACE_SIZE / max(size, 1e-3))
+    work = (max(2, int(round(box_w * tone_scale))), max(2, int(round(box_h * tone_scale))))
+    reduced = tone_scale < 1.0
+    warped_t = cv2.resize(warped, work, interpolation=cv2.INTER_AREA) if reduced else warped
+    target_t = cv2.resize(target_box, work, interpolation=cv2.INTER_AREA) if reduced else target_box
+    face = cv2.resize(mask_small.astype(np.float32) / 255.0, work, interpolation=cv2.INTER_LINEAR)
+    scale_xy = np.array([work[0] / box_w, work[1] / box_h], dtype=np.float32)
+    cheeks, exempt = _face_parts(mesh_xy * scale_xy, canonical, (work[1], work[0]))
+    corrected = transfer_light_and_colour(warped_t, target_t, face, skin_mask=face * (1.0 - exempt))
+    corrected = match_detail(corrected, target_t, face)
+    kept = occlusion_mask(target_t, face, cheeks, exempt)  # the target's hair, hands, glasses
+    # The same skin model on the warped source: its own side hair is not pasted either.
+    kept = np.maximum(kept, occlusion_mask(warped_t, face, cheeks, exempt))
+    if not reduced:
+        return corrected.astype(np.float32), kept
+    full = (box_w, box_h)
+    detail = cv2.subtract(
+        warped.astype(np.float32), cv2.resize(warped_t, full, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    )
+    corrected_full = cv2.add(cv2.resize(corrected, full, interpolation=cv2.INTER_LINEAR).astype(np.float32), detail)
+    # Added detail must not saturate: only pixels that were at 0 or 255 in the source may get there.
+    at_bound = ((warped == 0) | (warped == 255)).astype(np.float32)
+    corrected_full = at_bound * corrected_full + (1.0 - at_bound) * np.clip(corrected_full, 1.0, 254.0)
+    return corrected_full, cv2.resize(kept, full, interpolation=cv2.INTER_LINEAR)
 
 
 def _face_parts(
