@@ -192,8 +192,9 @@ def swap_into(
     if kept_mouth is not None:
         alpha_small *= 1.0 - kept_mouth
     alpha = cv2.resize(alpha_small, full, interpolation=cv2.INTER_LINEAR) * (1.0 - kept)
-    alpha = alpha[..., None]
-    blended = corrected * alpha + target_box.astype(np.float32) * (1.0 - alpha)
+    alpha = cv2.merge([alpha, alpha, alpha])
+    original = target_box.astype(np.float32)
+    blended = cv2.add(original, cv2.multiply(cv2.subtract(corrected, original), alpha))  # original + alpha (corrected - original)
     target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -335,9 +336,8 @@ def _tone(
         warped.astype(np.float32), cv2.resize(warped_t, full, interpolation=cv2.INTER_LINEAR).astype(np.float32)
     )
     corrected_full = cv2.add(cv2.resize(corrected, full, interpolation=cv2.INTER_LINEAR).astype(np.float32), detail)
-    # Added detail must not saturate: only pixels that were at 0 or 255 in the source may get there.
-    at_bound = ((warped == 0) | (warped == 255)).astype(np.float32)
-    corrected_full = at_bound * corrected_full + (1.0 - at_bound) * np.clip(corrected_full, 1.0, 254.0)
+    # Added detail must not saturate (the tone stage keeps its own output inside 1..254 too).
+    np.clip(corrected_full, 1.0, 254.0, out=corrected_full)
     return corrected_full, cv2.resize(kept, full, interpolation=cv2.INTER_LINEAR)
 
 
