@@ -49,6 +49,7 @@ GRAIN_BAND_LOSS: Final = 1.25  # white noise loses about a fifth of its spread i
 GRAIN_MAX: Final = 6.0  # largest grain standard deviation added, in 8-bit levels
 MATCH_TOLERANCE: Final = 0.15  # fine-band energies within this share count as matched
 MIN_MASK_PIXELS: Final = 16
+TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this big (longer side)
 STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
 FEATHER_WORK_SIZE: Final = 128  # longer side of the copy feather_alpha works on
 
@@ -99,6 +100,37 @@ def transfer_light_and_colour(
     if float(weight.sum()) < MIN_MASK_PIXELS:
         return warped_source.copy()
 
+    height, width = warped_source.shape[:2]
+    scale = min(1.0, TRANSFER_WORK_SIDE / max(height, width))
+    if scale >= 1.0:
+        return _lab_to_rgb_in_gamut(
+            _transfer_lab(warped_source, target, weight, face, light_sigma_share, chroma_sigma_share)
+        )
+    # A large face: the transfer runs on a reduced copy and its change (in LAB) is resized up and
+    # added to the full-resolution source, so the finest source detail is kept as it is.
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    small_source = cv2.resize(warped_source, size, interpolation=cv2.INTER_AREA)
+    small_target = cv2.resize(target, size, interpolation=cv2.INTER_AREA)
+    small_weight = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+    small_face = cv2.resize(face, size, interpolation=cv2.INTER_AREA)
+    if float(small_weight.sum()) < MIN_MASK_PIXELS or float(small_face.sum()) < MIN_MASK_PIXELS:
+        return warped_source.copy()
+    change = _transfer_lab(small_source, small_target, small_weight, small_face, light_sigma_share, chroma_sigma_share)
+    change -= _to_lab(small_source)
+    full_lab = _to_lab(warped_source) + cv2.resize(change, (width, height), interpolation=cv2.INTER_LINEAR)
+    full_lab[..., 0] = _soft_limit(full_lab[..., 0])
+    return _lab_to_rgb_in_gamut(full_lab)
+
+
+def _transfer_lab(
+    warped_source: RGB,
+    target: RGB,
+    weight: FloatMask,
+    face: FloatMask,
+    light_sigma_share: float,
+    chroma_sigma_share: float,
+) -> NDArray[np.float32]:
+    """The transfer itself, at the resolution given; returns the result in LAB."""
     source_lab = _to_lab(warped_source)
     target_lab = _to_lab(target)
     box = _bounding_box(face)
@@ -128,7 +160,7 @@ def transfer_light_and_colour(
     target_spread = _rms(target_lab[sample][..., 1:] - target_low[sample][..., 1:], inside)
     chroma_gain = float(np.clip(target_spread / max(source_spread, 1e-3), *CHROMA_GAIN_RANGE))
     out[..., 1:] = target_low[..., 1:] + np.clip(chroma_detail * chroma_gain, -CHROMA_DETAIL_MAX, CHROMA_DETAIL_MAX)
-    return _lab_to_rgb_in_gamut(out)
+    return out
 
 
 def match_detail(warped_source: RGB, target: RGB, mask: FloatMask, *, seed: int = 0) -> RGB:
@@ -300,7 +332,7 @@ def _lab_to_rgb_in_gamut(lab: NDArray[np.float32]) -> RGB:
     flat_rgb = rgb.reshape(-1, 3)
     flat_lab = lab.reshape(-1, 3)
     low, high = GAMUT_MARGIN, 1.0 - GAMUT_MARGIN
-    todo = np.flatnonzero((flat_rgb.min(axis=1) < low) | (flat_rgb.max(axis=1) > high))
+    todo = np.flatnonzero(_outside(flat_rgb, low, high))
     for step in range(GAMUT_STEPS):
         if todo.size == 0:
             break
@@ -309,8 +341,16 @@ def _lab_to_rgb_in_gamut(lab: NDArray[np.float32]) -> RGB:
         flat_lab[todo] = part
         fixed = _from_lab(part[None])[0]
         flat_rgb[todo] = fixed
-        todo = todo[(fixed.min(axis=1) < low) | (fixed.max(axis=1) > high)]
+        todo = todo[_outside(fixed, low, high)]
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _outside(rgb: NDArray[np.float32], low: float, high: float) -> NDArray[np.bool_]:
+    """Rows of an N x 3 array with a channel outside [low, high] (channel-wise: faster than axis=1)."""
+    red, green, blue = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    smallest = np.minimum(np.minimum(red, green), blue)
+    largest = np.maximum(np.maximum(red, green), blue)
+    return (smallest < low) | (largest > high)
 
 
 def _sharpness(grey: NDArray[np.float32], inside: NDArray[np.bool_]) -> float:
