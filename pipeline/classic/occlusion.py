@@ -3,7 +3,8 @@
 - `occlusion_mask`: template pixels to keep, from a skin-colour model fitted on the target's cheeks.
 - `has_glasses`: a frame across the nose bridge, from 5 key points, 68 dlib points or a
   468/478-point MediaPipe mesh.
-- `remove_frames`: inpaint thin dark frame lines out of a source face before it is transferred.
+- `remove_frames`: inpaint dark frame lines out of a source face before it is transferred.
+- `glasses_keep_mask`: the target's own frames, kept from the template like any occluder.
 - `face_parts_68`: oval, cheek and exempt (eyes, brows, lips) masks from 68 dlib points, for the
   engines that have no mesh.
 All masks are float32 in 0..1; the heavier steps run on a reduced copy so time stays flat.
@@ -250,6 +251,13 @@ def frame_mask(image: RGB, points: Points) -> FloatMask:
     return mask
 
 
+def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
+    """The target's own frames, to keep from the template (zeros when it wears no glasses)."""
+    if not has_glasses(image, points):
+        return np.zeros(image.shape[:2], dtype=np.float32)
+    return frame_mask(image, points)
+
+
 def remove_frames(image: RGB, points: Points) -> RGB:
     """The face with frame lines inpainted away (Telea, on the reduced eye band), the rest untouched."""
     result = image.copy()
@@ -259,7 +267,7 @@ def remove_frames(image: RGB, points: Points) -> RGB:
     top, left, box, small, small_mask = work
     if not small_mask.any():
         return result
-    small_distance = FRAME_WORK_EYE_DISTANCE if box[1] != small.shape[1] else eye_geometry(points).eye_distance
+    small_distance = eye_geometry(points).eye_distance * small.shape[1] / box[1]
     radius = max(2.0, FRAME_KERNEL_SHARE / 2.0 * small_distance)
     bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     filled = cv2.cvtColor(cv2.inpaint(bgr, small_mask, radius, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB)

@@ -13,7 +13,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic.detector import Points
-from pipeline.classic.occlusion import face_parts_68, has_glasses, occlusion_mask, remove_frames
+from pipeline.classic.occlusion import (
+    face_parts_68,
+    glasses_keep_mask,
+    has_glasses,
+    occlusion_mask,
+    remove_frames,
+)
 from pipeline.classic.tone import feather_alpha, match_detail, transfer_light_and_colour
 from pipeline.face import Face
 from pipeline.masks import face_polygon, face_region
@@ -102,6 +108,7 @@ def swap_into(
     corrected = transfer_light_and_colour(warped, target_box, face)
     corrected = match_detail(corrected, target_box, face)
     keep = occlusion_mask(target_box, face, parts.cheeks, parts.exempt)
+    keep = np.maximum(keep, glasses_keep_mask(target_box, target_landmarks - box_origin))
     alpha = feather_alpha(blend_mask, FEATHER_SHARE * face_size) * (1.0 - keep)
     blended = corrected * alpha[..., None] + target_box.astype(np.float32) * (1.0 - alpha[..., None])
     target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
