@@ -5,17 +5,20 @@ it, with float32 masks in 0..1. They do not care how the warp was made.
 
 Light and colour work in CIELAB, so lightness and chroma are separate:
 - the source's own low-frequency lightness (its shading) is taken out and the target's put in;
-- the remaining source detail is scaled by a bounded gain (the local light ratio, 0.6-1.6);
+- the remaining source detail is scaled by a bounded gain (the local light ratio, 0.6-1.6),
+  softened towards the target's contrast and its highlights compressed (no white patches);
 - chroma is shifted additively (source detail + target low-frequency chroma), never multiplied;
 - lightness gets a soft knee before white and black, and out-of-gamut pixels lose chroma rather than
   clip a channel, so nothing newly saturates.
-All low-frequency work runs on a copy about 64 px wide, so its cost does not grow with the face.
+The low-frequency work runs on a copy about 64 px wide, crops larger than TRANSFER_WORK_SIDE are
+transferred on a reduced copy, and statistics come from a subsample or a fixed window, so the cost
+is a few full-resolution passes whatever the face size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import cv2
@@ -47,7 +50,7 @@ GRAIN_TILE: Final = 256  # side of the noise tile that is repeated over the face
 MEASURE_WINDOW: Final = 192  # sharpness and grain are measured in a window at most this big
 GRAIN_BAND_LOSS: Final = 1.25  # white noise loses about a fifth of its spread in the fine band
 GRAIN_MAX: Final = 6.0  # largest grain standard deviation added, in 8-bit levels
-MATCH_TOLERANCE: Final = 0.15  # fine-band energies within this share count as matched
+MATCH_TOLERANCE: Final = 0.15  # sharpness or grain within this share counts as matched
 MIN_MASK_PIXELS: Final = 16
 TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this big (longer side)
 STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
@@ -83,7 +86,9 @@ def transfer_light_and_colour(
 
     `face_mask` is where the result will be used; `skin_mask` (default: the face mask) is where
     light and colour are measured. Pixels outside the face mask come back too (the caller
-    blends), but only the inside is meaningful.
+    blends), but only the inside is meaningful. Leaving eyes, brows and lips out of the skin mask
+    made the harness's chroma figure worse on t1 (11 -> 24 at the time): the template's own eye
+    and lip colouring is then missing from its low-pass, so the default measures the whole face.
 
     The sigma shares are the low-frequency scales, as shares of the face mask's size: shading
     finer than `light_sigma_share` stays the source's, skin colour finer than `chroma_sigma_share`
