@@ -3,7 +3,8 @@
 - `occlusion_mask`: template pixels to keep, from a skin-colour model fitted on the target's cheeks.
 - `has_glasses`: a frame across the nose bridge, from 5 key points, 68 dlib points or a
   468/478-point MediaPipe mesh.
-- `remove_frames`: inpaint thin dark frame lines out of a source face before it is transferred.
+- `remove_frames`: inpaint dark frame lines out of a source face before it is transferred.
+- `glasses_keep_mask`: the target's own frames, kept from the template like any occluder.
 - `face_parts_68`: oval, cheek and exempt (eyes, brows, lips) masks from 68 dlib points, for the
   engines that have no mesh.
 All masks are float32 in 0..1; the heavier steps run on a reduced copy so time stays flat.
@@ -42,6 +43,7 @@ CONTRAST_SPAN: Final = 150.0  # the eye band's 5-95 % grey range is stretched to
 FRAME_KERNEL_SHARE: Final = 0.3  # frame lines up to this share of the eye distance thick are found
 FRAME_MIN_CONTRAST: Final = 12  # grey levels a frame line is darker than its surroundings, at least
 FRAME_GROW_SHARE: Final = 0.03  # the frame mask is grown by this share of the eye distance
+FRAME_WORK_EYE_DISTANCE: Final = 64.0  # frames are found and inpainted with the eyes this far apart
 BROW_WIDTH_SHARE: Final = 0.16  # brow thickness cut out of the frame search
 
 _MESH_POINTS: Final = (468, 478)
@@ -234,18 +236,80 @@ def glasses_score(image: RGB, points: Points) -> float:
 
 
 def frame_mask(image: RGB, points: Points) -> FloatMask:
-    """Dark frame lines around the eyes, outside the eyes and brows themselves, 0..1.
+    """Dark frame lines around the eyes, outside the eyes and brows themselves, 0 or 1.
 
-    A black-hat (closing minus image) with a kernel a third of the eye distance wide finds every
-    dark structure thinner than that; inside a band around both eyes, what is left after the
-    eyes and brows are cut out and an Otsu threshold is the frame.
+    A black-hat (closing minus image) with a kernel 0.3 eye distances wide finds every dark
+    structure thinner than that; inside a band around both eyes, what is left after the eyes and
+    brows are cut out and an Otsu threshold is the frame. The work runs on a copy of the eye band
+    scaled so the eyes are FRAME_WORK_EYE_DISTANCE pixels apart.
     """
+    mask = np.zeros(image.shape[:2], dtype=np.float32)
+    work = _frame_work(image, points)
+    if work is not None:
+        top, left, box, _, small_mask = work
+        mask[top : top + box[0], left : left + box[1]] = _upsample_mask(small_mask, box)
+    return mask
+
+
+def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
+    """The target's own frames, to keep from the template (zeros when it wears no glasses)."""
+    if not has_glasses(image, points):
+        return np.zeros(image.shape[:2], dtype=np.float32)
+    return frame_mask(image, points)
+
+
+def remove_frames(image: RGB, points: Points) -> RGB:
+    """The face with frame lines inpainted away (Telea, on the reduced eye band), the rest untouched."""
+    result = image.copy()
+    work = _frame_work(image, points)
+    if work is None:
+        return result
+    top, left, box, small, small_mask = work
+    if not small_mask.any():
+        return result
+    small_distance = eye_geometry(points).eye_distance * small.shape[1] / box[1]
+    radius = max(2.0, FRAME_KERNEL_SHARE / 2.0 * small_distance)
+    bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
+    filled = cv2.cvtColor(cv2.inpaint(bgr, small_mask, radius, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB)
+    if filled.shape[:2] != box:
+        filled = cv2.resize(filled, (box[1], box[0]), interpolation=cv2.INTER_CUBIC)
+    inside = _upsample_mask(small_mask, box) > 0.5
+    view = result[top : top + box[0], left : left + box[1]]
+    view[inside] = filled[inside]
+    return result
+
+
+def _frame_work(
+    image: RGB, points: Points
+) -> tuple[int, int, tuple[int, int], RGB, NDArray[np.uint8]] | None:
+    """(top, left, box size, reduced eye-band crop, its 0/255 frame mask), or None for tiny faces."""
     geometry = eye_geometry(points)
+    distance = geometry.eye_distance
+    if distance < 8.0:
+        return None
+    height, width = image.shape[:2]
+    centre = (geometry.right_outer + geometry.left_outer) / 2.0
+    reach = 1.25 * distance
+    top, bottom = max(0, int(centre[1] - reach)), min(height, int(np.ceil(centre[1] + reach)))
+    left, right = max(0, int(centre[0] - reach)), min(width, int(np.ceil(centre[0] + reach)))
+    if bottom - top < 4 or right - left < 4:
+        return None
+    box = (bottom - top, right - left)
+    scale = min(1.0, FRAME_WORK_EYE_DISTANCE / distance)
+    crop = np.ascontiguousarray(image[top:bottom, left:right])
+    if scale < 1.0:
+        size = (max(1, int(round(box[1] * scale))), max(1, int(round(box[0] * scale))))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    factors = np.array([crop.shape[1] / box[1], crop.shape[0] / box[0]], dtype=np.float32)
+    offset = np.array([left, top], dtype=np.float32)
+    small_points = np.asarray(points, dtype=np.float32)[:, :2]
+    small_points = (small_points - offset) * factors
+    return top, left, box, crop, _frame_lines(crop, eye_geometry(small_points))
+
+
+def _frame_lines(image: RGB, geometry: EyeGeometry) -> NDArray[np.uint8]:
     height, width = image.shape[:2]
     distance = geometry.eye_distance
-    lines = np.zeros((height, width), dtype=np.float32)
-    if distance < 8.0:
-        return lines
     band = np.zeros((height, width), dtype=np.uint8)
     centre = (geometry.right_outer + geometry.left_outer) / 2.0
     angle = float(np.degrees(np.arctan2(*(geometry.left_outer - geometry.right_outer)[::-1])))
@@ -256,16 +320,12 @@ def frame_mask(image: RGB, points: Points) -> FloatMask:
     brow_width = max(2, int(round(BROW_WIDTH_SHARE * distance)))
     for brow in geometry.brows:
         cv2.polylines(excluded, [np.rint(brow).astype(np.int32)], False, 255, brow_width)
-    rows = np.flatnonzero(band.any(axis=1))
-    cols = np.flatnonzero(band.any(axis=0))
-    if rows.size == 0 or cols.size == 0:
-        return lines
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    grey = cv2.cvtColor(np.ascontiguousarray(image[top:bottom, left:right]), cv2.COLOR_RGB2GRAY)
+    lines = np.zeros((height, width), dtype=np.uint8)
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     size = max(3, int(round(FRAME_KERNEL_SHARE * distance)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     blackhat = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel, borderType=cv2.BORDER_REPLICATE)
-    search = (band[top:bottom, left:right] > 0) & (excluded[top:bottom, left:right] == 0)
+    search = (band > 0) & (excluded == 0)
     values = blackhat[search]
     if values.size < MIN_SKIN_SAMPLES:
         return lines
@@ -273,19 +333,14 @@ def frame_mask(image: RGB, points: Points) -> FloatMask:
     found = ((blackhat > max(FRAME_MIN_CONTRAST, otsu)) & search).astype(np.uint8)
     grow = max(1, int(round(FRAME_GROW_SHARE * distance)))
     found = cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    lines[top:bottom, left:right] = found.astype(np.float32)
-    lines[excluded > 0] = 0.0
-    return lines
+    found[excluded > 0] = 0
+    return found * 255
 
 
-def remove_frames(image: RGB, points: Points) -> RGB:
-    """The face with thin dark frame lines inpainted away (Telea), eyes and brows untouched."""
-    mask = (frame_mask(image, points) > 0.5).astype(np.uint8) * 255
-    if not mask.any():
-        return image.copy()
-    radius = max(2.0, FRAME_KERNEL_SHARE / 2.0 * eye_geometry(points).eye_distance)
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    return cv2.cvtColor(cv2.inpaint(bgr, mask, radius, cv2.INPAINT_TELEA), cv2.COLOR_BGR2RGB)
+def _upsample_mask(mask: NDArray[np.uint8], box: tuple[int, int]) -> FloatMask:
+    if mask.shape != box:
+        mask = cv2.resize(mask, (box[1], box[0]), interpolation=cv2.INTER_LINEAR)
+    return (mask > 127).astype(np.float32)
 
 
 def _ellipse(mask: NDArray[np.uint8], centre: NDArray[np.float32], axes: tuple[float, float], angle: float) -> None:

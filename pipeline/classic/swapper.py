@@ -24,7 +24,7 @@ from pipeline.classic.mesh import (
     mouth_openness,
     similarity_transform,
 )
-from pipeline.classic.occlusion import has_glasses, occlusion_mask, remove_frames
+from pipeline.classic.occlusion import glasses_keep_mask, has_glasses, occlusion_mask, remove_frames
 from pipeline.classic.tone import match_detail, transfer_light_and_colour
 from pipeline.face import Face
 from pipeline.masks import face_polygon
@@ -329,6 +329,7 @@ def _tone(
     kept = occlusion_mask(target_t, face, cheeks, exempt)  # the target's hair, hands, glasses
     # The same skin model on the warped source: its own side hair is not pasted either.
     kept = np.maximum(kept, occlusion_mask(warped_t, face, cheeks, exempt))
+    kept = np.maximum(kept, glasses_keep_mask(target_t, mesh_xy * scale_xy))  # the target's own frames
     if not reduced:
         return corrected.astype(np.float32), kept
     full = (box_w, box_h)

@@ -5,15 +5,19 @@ it, with float32 masks in 0..1. They do not care how the warp was made.
 
 Light and colour work in CIELAB, so lightness and chroma are separate:
 - the source's own low-frequency lightness (its shading) is taken out and the target's put in;
-- the remaining source detail is scaled by a bounded gain (the local light ratio, 0.6-1.6);
+- the remaining source detail is scaled by a bounded gain (the local light ratio, 0.6-1.6),
+  softened towards the target's contrast and its highlights compressed (no white patches);
 - chroma is shifted additively (source detail + target low-frequency chroma), never multiplied;
 - lightness gets a soft knee before white and black, and out-of-gamut pixels lose chroma rather than
   clip a channel, so nothing newly saturates.
-All low-frequency work runs on a copy about 64 px wide, so its cost does not grow with the face.
+The low-frequency work runs on a copy about 64 px wide, crops larger than TRANSFER_WORK_SIDE are
+transferred on a reduced copy, and statistics come from a subsample or a fixed window, so the cost
+is a few full-resolution passes whatever the face size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -25,9 +29,10 @@ RGB = NDArray[np.uint8]
 FloatMask = NDArray[np.float32]  # H x W, 0..1
 
 LOW_RES: Final = 64  # side of the reduced copy the low-frequency work runs on, in pixels
-LOW_SIGMA_SHARE: Final = 0.12  # low-frequency scale, as a share of the face (mask) size
+LIGHT_SIGMA_SHARE: Final = 0.12  # scale of the shading swapped for the target's, share of the face size
+CHROMA_SIGMA_SHARE: Final = 0.10  # scale of the skin colour taken from the target (see transfer_...)
 LIGHT_GAIN_RANGE: Final = (0.6, 1.6)  # bounds of the source detail gain
-DETAIL_SOFTEN_MIN: Final = 0.6  # lightness detail stronger than the target's is softened, at most to 60 %
+DETAIL_SOFTEN_MIN: Final = 0.75  # lightness detail stronger than the target's is softened, at most to 75 %
 HIGHLIGHT_MIN: Final = 8.0  # highlights are compressed above this L excursion at least ...
 HIGHLIGHT_SCALE: Final = 1.5  # ... or above 1.5 x the target's own 99th-percentile highlight
 L_KNEE: Final = (4.0, 94.0)  # lightness is compressed smoothly outside this range (L in 0..100)
@@ -40,10 +45,15 @@ FINE_SIGMA: Final = 1.0  # the fine band: image minus its blur at this sigma (pi
 SHARPEN_MAX: Final = 1.5  # largest unsharp-mask amount
 SOFTEN_SIGMAS: Final = (0.5, 0.7, 0.9, 1.2)  # blurs tried when the source is sharper (1.2 at most)
 MIDDLE_SIGMA: Final = 2.5  # the middle band: 1-px blur minus a blur at this sigma
+GRAIN_MIN_VARIANCE: Final = 0.25  # missing grain variance below this is left alone
+GRAIN_TILE: Final = 256  # side of the noise tile that is repeated over the face
+MEASURE_WINDOW: Final = 192  # sharpness and grain are measured in a window at most this big
 GRAIN_BAND_LOSS: Final = 1.25  # white noise loses about a fifth of its spread in the fine band
 GRAIN_MAX: Final = 6.0  # largest grain standard deviation added, in 8-bit levels
-MATCH_TOLERANCE: Final = 0.15  # fine-band energies within this share count as matched
+MATCH_TOLERANCE: Final = 0.15  # sharpness or grain within this share counts as matched
 MIN_MASK_PIXELS: Final = 16
+TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this big (longer side)
+STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
 FEATHER_WORK_SIZE: Final = 128  # longer side of the copy feather_alpha works on
 
 
@@ -64,13 +74,28 @@ class _Box:
 
 
 def transfer_light_and_colour(
-    warped_source: RGB, target: RGB, face_mask: FloatMask, skin_mask: FloatMask | None = None
+    warped_source: RGB,
+    target: RGB,
+    face_mask: FloatMask,
+    skin_mask: FloatMask | None = None,
+    *,
+    light_sigma_share: float = LIGHT_SIGMA_SHARE,
+    chroma_sigma_share: float = CHROMA_SIGMA_SHARE,
 ) -> RGB:
     """The warped source with the target's light and skin colour, keeping the source's detail.
 
     `face_mask` is where the result will be used; `skin_mask` (default: the face mask) is where
-    light and colour are measured, so eyes, brows and lips should be left out of it. Pixels outside
-    the face mask come back too (the caller blends), but only the inside is meaningful.
+    light and colour are measured. Pixels outside the face mask come back too (the caller
+    blends), but only the inside is meaningful. Leaving eyes, brows and lips out of the skin mask
+    made the harness's chroma figure worse on t1 (11 -> 24 at the time): the template's own eye
+    and lip colouring is then missing from its low-pass, so the default measures the whole face.
+
+    The sigma shares are the low-frequency scales, as shares of the face mask's size: shading
+    finer than `light_sigma_share` stays the source's, skin colour finer than `chroma_sigma_share`
+    too. A finer chroma scale follows the template's colouring more closely (the harness's chroma
+    figure drops), but when the warp does not put the source's nose and cheeks where the target's
+    are, the template's pale highlights land on the source's shadows as grey patches; 0.10 was the
+    finest that did not show them on the package photos with a similarity warp.
     """
     _check_pair(warped_source, target)
     face = _as_mask(face_mask, warped_source.shape[:2])
@@ -80,18 +105,55 @@ def transfer_light_and_colour(
     if float(weight.sum()) < MIN_MASK_PIXELS:
         return warped_source.copy()
 
+    height, width = warped_source.shape[:2]
+    scale = min(1.0, TRANSFER_WORK_SIDE / max(height, width))
+    if scale >= 1.0:
+        return _lab_to_rgb_in_gamut(
+            _transfer_lab(warped_source, target, weight, face, light_sigma_share, chroma_sigma_share)
+        )
+    # A large face: the transfer runs on a reduced copy and its change (in LAB) is resized up and
+    # added to the full-resolution source, so the finest source detail is kept as it is.
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    small_source = cv2.resize(warped_source, size, interpolation=cv2.INTER_AREA)
+    small_target = cv2.resize(target, size, interpolation=cv2.INTER_AREA)
+    small_weight = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
+    small_face = cv2.resize(face, size, interpolation=cv2.INTER_AREA)
+    if float(small_weight.sum()) < MIN_MASK_PIXELS or float(small_face.sum()) < MIN_MASK_PIXELS:
+        return warped_source.copy()
+    change = _transfer_lab(small_source, small_target, small_weight, small_face, light_sigma_share, chroma_sigma_share)
+    change -= _to_lab(small_source)
+    full_lab = _to_lab(warped_source) + cv2.resize(change, (width, height), interpolation=cv2.INTER_LINEAR)
+    full_lab[..., 0] = _soft_limit(full_lab[..., 0])
+    return _lab_to_rgb_in_gamut(full_lab)
+
+
+def _transfer_lab(
+    warped_source: RGB,
+    target: RGB,
+    weight: FloatMask,
+    face: FloatMask,
+    light_sigma_share: float,
+    chroma_sigma_share: float,
+) -> NDArray[np.float32]:
+    """The transfer itself, at the resolution given; returns the result in LAB."""
     source_lab = _to_lab(warped_source)
     target_lab = _to_lab(target)
     box = _bounding_box(face)
     size = float(np.sqrt(box.height * box.width))
-    source_low, target_low = _low_pass_pair(source_lab, target_lab, weight, box, size)
+    source_low, target_low = _low_pass_pair(
+        source_lab, target_lab, weight, box, light_sigma_share * size, chroma_sigma_share * size
+    )
 
     light_s, light_t = source_low[..., 0], target_low[..., 0]
-    inside = weight > 0.5
+    # Statistics come from a regular subsample of the face (about STATS_SAMPLES pixels).
+    step = max(1, int(np.sqrt(weight.size / STATS_SAMPLES)))
+    sample = (slice(None, None, step), slice(None, None, step))
+    inside = weight[sample] > 0.5
     gain = np.clip((light_t + 1.0) / (light_s + 1.0), *LIGHT_GAIN_RANGE)
     detail = (source_lab[..., 0] - light_s) * gain
-    target_detail = target_lab[..., 0] - light_t
-    detail *= float(np.clip(_rms(target_detail, inside) / max(_rms(detail, inside), 1e-3), DETAIL_SOFTEN_MIN, 1.0))
+    target_detail = target_lab[sample][..., 0] - light_t[sample]
+    softening = _rms(target_detail, inside) / max(_rms(detail[sample], inside), 1e-3)
+    detail *= float(np.clip(softening, DETAIL_SOFTEN_MIN, 1.0))
     # Highlights brighter than the target's own would turn into white patches: compress them.
     highlight = max(HIGHLIGHT_MIN, HIGHLIGHT_SCALE * float(np.percentile(target_detail[inside], 99)))
     bright = detail > 0
@@ -99,12 +161,11 @@ def transfer_light_and_colour(
     out = np.empty_like(source_lab)
     out[..., 0] = _soft_limit(light_t + detail)
     chroma_detail = source_lab[..., 1:] - source_low[..., 1:]
-    source_spread = float(np.sqrt(np.mean(chroma_detail[inside] ** 2)))
-    target_spread = float(np.sqrt(np.mean((target_lab[..., 1:] - target_low[..., 1:])[inside] ** 2)))
+    source_spread = _rms(chroma_detail[sample], inside)
+    target_spread = _rms(target_lab[sample][..., 1:] - target_low[sample][..., 1:], inside)
     chroma_gain = float(np.clip(target_spread / max(source_spread, 1e-3), *CHROMA_GAIN_RANGE))
-    chroma_detail = np.clip(chroma_detail * chroma_gain, -CHROMA_DETAIL_MAX, CHROMA_DETAIL_MAX)
-    out[..., 1:] = target_low[..., 1:] + chroma_detail
-    return _lab_to_rgb_in_gamut(out)
+    out[..., 1:] = target_low[..., 1:] + np.clip(chroma_detail * chroma_gain, -CHROMA_DETAIL_MAX, CHROMA_DETAIL_MAX)
+    return out
 
 
 def match_detail(warped_source: RGB, target: RGB, mask: FloatMask, *, seed: int = 0) -> RGB:
@@ -121,29 +182,61 @@ def match_detail(warped_source: RGB, target: RGB, mask: FloatMask, *, seed: int 
     inside = _as_mask(mask, warped_source.shape[:2]) > 0.5
     if int(inside.sum()) < MIN_MASK_PIXELS:
         return warped_source.copy()
-    source = warped_source.astype(np.float32)
-    target_grey = _grey(target.astype(np.float32))
-    target_sharpness = _sharpness(target_grey, inside)
-    result = source
-    source_sharpness = _sharpness(_grey(source), inside)
+    # Measure on a window of at most MEASURE_WINDOW pixels a side in the middle of the mask, so
+    # the cost of the measurements does not grow with the face.
+    window = _measure_window(inside)
+    inside_w = inside[window]
+    source_w = _grey(warped_source[window].astype(np.float32))
+    target_w = _grey(target[window].astype(np.float32))
+    target_sharpness = _sharpness(target_w, inside_w)
+    source_sharpness = _sharpness(source_w, inside_w)
+    blur_sigma, amount = 0.0, 0.0
+    result_w = source_w
     if source_sharpness > target_sharpness * (1.0 + MATCH_TOLERANCE):
         for sigma in SOFTEN_SIGMAS:
-            result = cv2.GaussianBlur(source, (0, 0), sigma)
-            if _sharpness(_grey(result), inside) <= target_sharpness * (1.0 + MATCH_TOLERANCE):
+            blur_sigma, result_w = sigma, cv2.GaussianBlur(source_w, (0, 0), sigma)
+            if _sharpness(result_w, inside_w) <= target_sharpness * (1.0 + MATCH_TOLERANCE):
                 break
     elif target_sharpness > source_sharpness * (1.0 + MATCH_TOLERANCE):
         amount = float(np.clip(target_sharpness / max(source_sharpness, 1e-3) - 1.0, 0.0, SHARPEN_MAX))
+        result_w = source_w + amount * (source_w - cv2.GaussianBlur(source_w, (0, 0), FINE_SIGMA))
+    missing = _grain(target_w, inside_w) ** 2 - _grain(result_w, inside_w) ** 2
+    if blur_sigma == 0.0 and amount == 0.0 and missing <= GRAIN_MIN_VARIANCE:
+        return warped_source.copy()
+
+    source = warped_source.astype(np.float32)
+    result = source
+    if blur_sigma > 0.0:
+        result = cv2.GaussianBlur(source, (0, 0), blur_sigma)
+    elif amount > 0.0:
         result = source + amount * (source - cv2.GaussianBlur(source, (0, 0), FINE_SIGMA))
-    missing = _grain(target_grey, inside) ** 2 - _grain(_grey(result), inside) ** 2
-    if missing > 0.25:
+    if missing > GRAIN_MIN_VARIANCE:
         grain_sigma = min(GRAIN_MAX, float(np.sqrt(missing)) * GRAIN_BAND_LOSS)
-        rng = np.random.default_rng(seed)
-        noise = rng.normal(0.0, grain_sigma, size=source.shape[:2]).astype(np.float32)
-        result = result + noise[..., None]
+        result = result + _grain_field(source.shape[:2], grain_sigma, seed)[..., None]
     # Sharpening and grain must not saturate: only pixels that were at 0 or 255 may stay there.
     at_bound = (warped_source == 0) | (warped_source == 255)
     limited = np.where(at_bound, source, np.clip(result, 1.0, 254.0))
     return np.clip(limited + 0.5, 0, 255).astype(np.uint8)
+
+
+def _measure_window(inside: NDArray[np.bool_]) -> tuple[slice, slice]:
+    rows = np.flatnonzero(inside.any(axis=1))
+    cols = np.flatnonzero(inside.any(axis=0))
+    centre_y, centre_x = (rows[0] + rows[-1]) // 2, (cols[0] + cols[-1]) // 2
+    half_h = min(MEASURE_WINDOW, rows[-1] - rows[0] + 1) // 2
+    half_w = min(MEASURE_WINDOW, cols[-1] - cols[0] + 1) // 2
+    return (
+        slice(max(0, centre_y - half_h), centre_y + half_h + 1),
+        slice(max(0, centre_x - half_w), centre_x + half_w + 1),
+    )
+
+
+def _grain_field(shape_hw: tuple[int, ...], sigma: float, seed: int) -> NDArray[np.float32]:
+    """Seeded white noise, drawn as one GRAIN_TILE tile and repeated, so its cost is fixed."""
+    rng = np.random.default_rng(seed)
+    tile = rng.normal(0.0, sigma, size=(GRAIN_TILE, GRAIN_TILE)).astype(np.float32)
+    reps = (-(-int(shape_hw[0]) // GRAIN_TILE), -(-int(shape_hw[1]) // GRAIN_TILE))
+    return np.tile(tile, reps)[: shape_hw[0], : shape_hw[1]]
 
 
 def fine_energy(image: RGB, mask: FloatMask) -> float:
@@ -158,29 +251,35 @@ def sharpness(image: RGB, mask: FloatMask) -> float:
     return _sharpness(_grey(image.astype(np.float32)), inside)
 
 
-def masked_low_pass(image: NDArray[np.float32], weight: FloatMask, sigma: float) -> NDArray[np.float32]:
+def masked_low_pass(
+    image: NDArray[np.float32], weight: FloatMask, sigma: float | Sequence[float]
+) -> NDArray[np.float32]:
     """Normalised-convolution Gaussian blur of `image` (H x W x C), run on a reduced copy.
 
-    Only pixels with weight > 0 are averaged; `sigma` is in full-resolution pixels. The blur runs
-    on a copy whose longer side is LOW_RES pixels and is resized back up, so the cost hardly
-    depends on the image size.
+    Only pixels with weight > 0 are averaged; `sigma` is in full-resolution pixels, one for all
+    channels or one per channel. The blur runs on a copy whose longer side is LOW_RES pixels and
+    is resized back up, so the cost hardly depends on the image size.
     """
     height, width = weight.shape
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    sigmas = [float(sigma)] * channels if isinstance(sigma, (int, float)) else [float(v) for v in sigma]
+    if len(sigmas) != channels:
+        raise ValueError(f"expected {channels} sigmas, got {len(sigmas)}")
     scale = min(1.0, LOW_RES / max(height, width))
     small_size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
-    small_image = cv2.resize(image * weight[..., None], small_size, interpolation=cv2.INTER_AREA)
+    weighted = image * weight[..., None] if image.ndim == 3 else image * weight
+    small_image = cv2.resize(weighted, small_size, interpolation=cv2.INTER_AREA).reshape(
+        small_size[1], small_size[0], channels
+    )
     small_weight = cv2.resize(weight, small_size, interpolation=cv2.INTER_AREA)
-    if small_image.ndim == 2:
-        small_image = small_image[..., None]
-    small_sigma = max(0.5, sigma * scale)
-    blurred = cv2.GaussianBlur(small_image, (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
-    norm = cv2.GaussianBlur(small_weight, (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
-    if blurred.ndim == 2:
-        blurred = blurred[..., None]
-    low = blurred / np.maximum(norm, 1e-4)[..., None]
-    low = _fill_empty(low, norm)
+    low = np.empty_like(small_image)
+    for channel, channel_sigma in enumerate(sigmas):
+        small_sigma = max(0.5, channel_sigma * scale)
+        blurred = cv2.GaussianBlur(small_image[..., channel], (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
+        norm = cv2.GaussianBlur(small_weight, (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
+        low[..., channel] = _fill_empty(blurred / np.maximum(norm, 1e-4), norm)
     full = cv2.resize(low, (width, height), interpolation=cv2.INTER_LINEAR)
-    return full.reshape(height, width, -1).astype(np.float32)
+    return full.reshape(height, width, channels).astype(np.float32)
 
 
 def _low_pass_pair(
@@ -188,19 +287,21 @@ def _low_pass_pair(
     target_lab: NDArray[np.float32],
     weight: FloatMask,
     box: _Box,
-    size: float,
+    light_sigma: float,
+    chroma_sigma: float,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Low-pass both LAB images inside the face box; outside it the edge values carry on."""
-    pad = int(round(0.1 * size)) + 1
+    pad = int(round(0.1 * np.sqrt(box.height * box.width))) + 1
     height, width = weight.shape
     top, left = max(0, box.top - pad), max(0, box.left - pad)
     bottom, right = min(height, box.bottom + pad), min(width, box.right + pad)
-    sigma = LOW_SIGMA_SHARE * size
     crop_weight = np.ascontiguousarray(weight[top:bottom, left:right])
     lows = []
     for lab in (source_lab, target_lab):
         crop = np.ascontiguousarray(lab[top:bottom, left:right])
-        low = masked_low_pass(crop, crop_weight, sigma)
+        light_low = masked_low_pass(crop[..., :1], crop_weight, light_sigma)
+        chroma_low = masked_low_pass(crop[..., 1:], crop_weight, chroma_sigma)
+        low = np.concatenate([light_low, chroma_low], axis=2)
         full = cv2.copyMakeBorder(
             low, top, height - bottom, left, width - right, cv2.BORDER_REPLICATE
         ).reshape(height, width, 3)
@@ -209,15 +310,10 @@ def _low_pass_pair(
 
 
 def _fill_empty(low: NDArray[np.float32], norm: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Where the blur saw almost no weight, use the nearest well-supported value (the weighted mean)."""
+    """Where the blur saw almost no weight, use the mean of the well-supported values."""
     weak = norm < 1e-3
-    if not weak.any():
-        return low
-    strong = ~weak
-    if not strong.any():
-        return low
-    mean = low[strong].mean(axis=0)
-    low[weak] = mean
+    if weak.any() and not weak.all():
+        low[weak] = float(low[~weak].mean())
     return low
 
 
@@ -238,14 +334,28 @@ def _soft_limit(light: NDArray[np.float32]) -> NDArray[np.float32]:
 def _lab_to_rgb_in_gamut(lab: NDArray[np.float32]) -> RGB:
     """LAB to RGB; pixels outside the RGB cube lose chroma (hue and lightness kept) instead of clipping."""
     rgb = _from_lab(lab)
+    flat_rgb = rgb.reshape(-1, 3)
+    flat_lab = lab.reshape(-1, 3)
+    low, high = GAMUT_MARGIN, 1.0 - GAMUT_MARGIN
+    todo = np.flatnonzero(_outside(flat_rgb, low, high))
     for step in range(GAMUT_STEPS):
-        outside = ((rgb < GAMUT_MARGIN) | (rgb > 1.0 - GAMUT_MARGIN)).any(axis=-1)
-        if not outside.any():
+        if todo.size == 0:
             break
-        factor = 0.75 if step < GAMUT_STEPS - 1 else 0.0
-        lab[outside, 1:] *= factor
-        rgb[outside] = _from_lab(lab[outside][None])[0]
+        part = flat_lab[todo]
+        part[:, 1:] *= 0.75 if step < GAMUT_STEPS - 1 else 0.0
+        flat_lab[todo] = part
+        fixed = _from_lab(part[None])[0]
+        flat_rgb[todo] = fixed
+        todo = todo[_outside(fixed, low, high)]
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _outside(rgb: NDArray[np.float32], low: float, high: float) -> NDArray[np.bool_]:
+    """Rows of an N x 3 array with a channel outside [low, high] (channel-wise: faster than axis=1)."""
+    red, green, blue = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    smallest = np.minimum(np.minimum(red, green), blue)
+    largest = np.maximum(np.maximum(red, green), blue)
+    return (smallest < low) | (largest > high)
 
 
 def _sharpness(grey: NDArray[np.float32], inside: NDArray[np.bool_]) -> float:
@@ -263,6 +373,7 @@ def _grain(grey: NDArray[np.float32], inside: NDArray[np.bool_]) -> float:
 
 
 def _rms(values: NDArray[np.float32], inside: NDArray[np.bool_]) -> float:
+    """Root mean square of `values` (H x W or H x W x C) where `inside` holds."""
     return float(np.sqrt(np.mean(values[inside] ** 2))) if inside.any() else 0.0
 
 

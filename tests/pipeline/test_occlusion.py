@@ -12,6 +12,7 @@ from pipeline.classic.occlusion import (
     eye_geometry,
     face_parts_68,
     frame_mask,
+    glasses_keep_mask,
     glasses_score,
     has_glasses,
     occlusion_mask,
@@ -150,3 +151,26 @@ def test_a_source_with_glasses_leaves_no_frame_on_the_result(
     assert points is not None
     assert not np.array_equal(result, astronaut_image)
     assert not has_glasses(result, points)
+
+
+def test_a_target_with_glasses_keeps_its_whole_frames(
+    classic_engine: ClassicEngine, grace: tuple[RGB, Face], astronaut_image: RGB
+) -> None:
+    image, face = grace
+    points = face.landmarks_array()
+    assert points is not None
+    source = classic_engine.detect(astronaut_image)[0]
+    result = classic_engine.swap(image, [Assignment(target=face, source=SourceFace(source, astronaut_image))])
+    assert has_glasses(result, points)
+    frames = glasses_keep_mask(image, points) > 0.5
+    assert frames.any()
+    changed = np.abs(result.astype(np.int16) - image.astype(np.int16)).max(axis=-1) > 12
+    assert float(changed[frames].mean()) < 0.2  # the frame pixels stay the template's
+    assert float(changed[face_parts_68(image.shape[:2], points).cheeks > 0.5].mean()) > 0.3  # the face did change
+
+
+def test_no_glasses_no_keep_mask(classic_engine: ClassicEngine, astronaut_image: RGB) -> None:
+    face = classic_engine.detect(astronaut_image)[0]
+    points = face.landmarks_array()
+    assert points is not None
+    assert not glasses_keep_mask(astronaut_image, points).any()

@@ -181,3 +181,18 @@ def test_feather_alpha_stays_inside_the_mask() -> None:
         assert float(alpha[mask == 0].max()) == 0.0
         assert float(alpha[size // 2, size // 2]) > 0.99
         assert 0.0 < float(alpha[size // 2, size // 2 + size // 3 - 2]) < 0.5
+
+
+def test_a_large_face_is_transferred_on_a_reduced_copy_without_losing_detail(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, points, oval = astronaut_crop
+    big = cv2.resize(crop, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    big_points, big_oval = points * 4, cv2.resize(oval, (big.shape[1], big.shape[0]))
+    assert max(big.shape[:2]) > 360  # above TRANSFER_WORK_SIDE: the reduced path runs
+    degraded = DEGRADATIONS["dim side-lit warm"](big)
+    result = transfer_light_and_colour(degraded, big, big_oval)
+    assert chroma_p95(big, result, big_points) < 6.0
+    assert new_clipping(big, result, big_oval > 0.5) < 0.005
+    # The finest detail is the source's own: the result is not a blurred copy.
+    assert sharpness(result, big_oval) > 0.8 * sharpness(degraded, big_oval)
