@@ -69,6 +69,7 @@ TEMPLE_INSET: Final = 0.04  # upper oval points pulled towards the eyes' middle 
 FRONT_FACING_MIN: Final = 0.05  # a target triangle narrower than this share of its canonical area is hidden
 MIN_FACE_SIZE: Final = 8.0
 BOX_PAD: Final = 2
+DLIB_POINTS: Final = 68
 MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
@@ -188,6 +189,7 @@ def swap_into(
     map_full = cv2.resize(map_small, full, interpolation=cv2.INTER_LINEAR)
     warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     corrected, kept = _tone(warped, target_box, mask_small, target_xy - origin, canonical, size)
+    kept = np.maximum(kept, glasses_keep_mask(target_box, _eye_points(target, target_xy) - origin))
     alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
     if kept_mouth is not None:
         alpha_small *= 1.0 - kept_mouth
@@ -329,7 +331,6 @@ def _tone(
     kept = occlusion_mask(target_t, face, cheeks, exempt)  # the target's hair, hands, glasses
     # The same skin model on the warped source: its own side hair is not pasted either.
     kept = np.maximum(kept, occlusion_mask(warped_t, face, cheeks, exempt))
-    kept = np.maximum(kept, glasses_keep_mask(target_t, mesh_xy * scale_xy))  # the target's own frames
     if not reduced:
         return corrected.astype(np.float32), kept
     full = (box_w, box_h)
@@ -340,6 +341,12 @@ def _tone(
     # Added detail must not saturate (the tone stage keeps its own output inside 1..254 too).
     np.clip(corrected_full, 1.0, 254.0, out=corrected_full)
     return corrected_full, cv2.resize(kept, full, interpolation=cv2.INTER_LINEAR)
+
+
+def _eye_points(face: Face, mesh_xy: NDArray[np.float32]) -> NDArray[np.float32]:
+    """dlib's 68 points when the face has them (the glasses model is tuned on them), else the mesh."""
+    landmarks = face.landmarks_array()
+    return landmarks if landmarks is not None and len(landmarks) == DLIB_POINTS else mesh_xy
 
 
 def _face_parts(
