@@ -20,6 +20,7 @@ $(STAMP): requirements.txt requirements-gpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pip install --quiet -r requirements.txt
+	$(PY) pipeline/classic/install_mesh_model.py
 ifeq ($(GPU),1)
 	$(PY) -m pip uninstall --yes onnxruntime
 	$(PY) -m pip install --quiet --no-deps -r requirements-gpu.txt

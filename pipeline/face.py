@@ -33,6 +33,7 @@ class Face:
     age: float | None = None
     landmarks: tuple[tuple[float, float], ...] | None = None  # dense (e.g. 68) points
     embedding: tuple[float, ...] | None = field(default=None, repr=False)
+    mesh: tuple[tuple[float, float, float], ...] | None = field(default=None, repr=False)  # 478 x, y, z
 
     @property
     def area(self) -> float:
@@ -50,6 +51,9 @@ class Face:
     def landmarks_array(self) -> NDArray[np.float32] | None:
         return None if self.landmarks is None else np.asarray(self.landmarks, dtype=np.float32)
 
+    def mesh_array(self) -> NDArray[np.float32] | None:
+        return None if self.mesh is None else np.asarray(self.mesh, dtype=np.float32)
+
     def to_dict(self, *, with_embedding: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "bbox": [round(v, 2) for v in self.bbox],
@@ -62,6 +66,8 @@ class Face:
             if self.landmarks is None
             else [[round(x, 2), round(y, 2)] for x, y in self.landmarks],
         }
+        if self.mesh is not None:
+            data["mesh"] = [[round(x, 2), round(y, 2), round(z, 2)] for x, y, z in self.mesh]
         if with_embedding and self.embedding is not None:
             data["embedding"] = [round(v, 6) for v in self.embedding]
         return data
@@ -70,6 +76,7 @@ class Face:
     def from_dict(cls, data: dict[str, Any]) -> Face:
         landmarks = data.get("landmarks")
         embedding = data.get("embedding")
+        mesh = data.get("mesh")
         return cls(
             bbox=tuple(float(v) for v in data["bbox"]),  # type: ignore[arg-type]
             kps=tuple((float(x), float(y)) for x, y in data["kps"]),
@@ -79,6 +86,7 @@ class Face:
             age=None if data.get("age") is None else float(data["age"]),
             landmarks=None if landmarks is None else tuple((float(x), float(y)) for x, y in landmarks),
             embedding=None if embedding is None else tuple(float(v) for v in embedding),
+            mesh=None if mesh is None else tuple((float(x), float(y), float(z)) for x, y, z in mesh),
         )
 
 

@@ -1,4 +1,4 @@
-"""The bench's inputs: the sample couple and distinct 2-face templates cut from t1.jpg."""
+"""The bench's inputs: the sample couple and distinct 2-face templates (t1.jpg crops, or 1.6-2 MP couples)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pipeline.intake import decode_image, encode_png
 
 PAIR_BOXES = ((230, 100, 620, 480), (700, 40, 1050, 520))  # woman + man in t1.jpg
 SHIFTS = tuple((dx, dy) for dy in (0, 4, 8, 12) for dx in (0, 4, 8, 12, 16))  # distinct crops, faces kept whole
-MAX_BENCH_TEMPLATES = 2 * len(SHIFTS)
+MAX_BENCH_TEMPLATES = 2 * len(SHIFTS)  # both template sets have at least this many
+COUPLES, T1_CROPS = "couples", "t1 crops"  # the two template sets
 
 
 class BenchError(Exception):
@@ -37,26 +38,45 @@ class BenchCouple:
         return runs.start_batch(ctx, checked, self.husband, self.wife, submit=submit)
 
 
-def bench_templates(ctx: AppContext, count: int) -> list[int]:
-    """`count` distinct preprocessed 2-face templates cut from t1.jpg (reused when present)."""
-    from PIL import Image as PILImage
+def bench_template_set(requested: str) -> str:
+    """The template set bench_templates really uses: COUPLES only when asked and opencv-doc is installed."""
+    from pipeline.sample_portraits import opencv_doc_available
 
-    from pipeline.samples import sample_paths
+    return COUPLES if requested == COUPLES and opencv_doc_available() else T1_CROPS
 
+
+def bench_templates(ctx: AppContext, count: int, template_set: str = T1_CROPS) -> list[int]:
+    """`count` distinct preprocessed 2-face templates of `template_set` (reused when present)."""
     if not 1 <= count <= MAX_BENCH_TEMPLATES:
         raise BenchError(f"the bench has 1 to {MAX_BENCH_TEMPLATES} distinct templates, not {count}")
-    source = PILImage.open(sample_paths().t1).convert("RGB")
+    if bench_template_set(template_set) == COUPLES:
+        from pipeline.sample_portraits import bench_couples
+
+        images = [couple.image for couple in bench_couples(count)]
+    else:
+        images = _t1_crops(count)
     ids = []
-    for number in range(count):
-        x1, y1, x2, y2 = PAIR_BOXES[number % 2]
-        dx, dy = SHIFTS[number // 2]
-        crop = source.crop((x1 + dx, y1 + dy, x2 + dx, y2 + dy))
-        decoded = decode_image(encode_png(_rgb(crop)), max_side=ctx.settings.max_image_side)
+    for number, image in enumerate(images):
+        decoded = decode_image(encode_png(image), max_side=ctx.settings.max_image_side)
         summary = add_template_image(ctx, decoded, name=f"bench pair {number + 1}")
         if summary.status != "completed":
             raise BenchError(f"bench template {number + 1} was not preprocessed: {summary.error}")
         ids.append(summary.id)
     return ids
+
+
+def _t1_crops(count: int) -> list[Any]:
+    from PIL import Image as PILImage
+
+    from pipeline.samples import sample_paths
+
+    source = PILImage.open(sample_paths().t1).convert("RGB")
+    crops = []
+    for number in range(count):
+        x1, y1, x2, y2 = PAIR_BOXES[number % 2]
+        dx, dy = SHIFTS[number // 2]
+        crops.append(_rgb(source.crop((x1 + dx, y1 + dy, x2 + dx, y2 + dy))))
+    return crops
 
 
 def bench_couple(ctx: AppContext) -> BenchCouple:

@@ -22,6 +22,8 @@ class BenchPlan:
     first_result_idle_seconds: float
     sweep_runs: int
     sweep_workers: tuple[int, ...]
+    template_set: str  # "couples" (1.6-2 MP, faces 350-450 px) or "t1 crops" (faces ~110 px)
+    face_sizes: tuple[int, ...]  # jaw widths of the per-face swap time figure
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,6 +41,8 @@ QUICK = BenchPlan(
     first_result_idle_seconds=0.5,
     sweep_runs=3,
     sweep_workers=(1, 2),
+    template_set="t1 crops",
+    face_sizes=(150, 300),
 )
 FULL = BenchPlan(
     name="full",
@@ -52,6 +56,8 @@ FULL = BenchPlan(
     first_result_idle_seconds=8.0,
     sweep_runs=7,
     sweep_workers=(1, 2, 4),
+    template_set="couples",
+    face_sizes=(150, 300, 600),
 )
 
 __all__ = ["FULL", "QUICK", "BenchPlan"]

@@ -50,7 +50,7 @@ class Throughput:
 
 
 def measure_throughputs(
-    ws: Workspace, worker_counts: tuple[int, ...], *, templates: int, runs: int
+    ws: Workspace, worker_counts: tuple[int, ...], *, templates: int, runs: int, template_set: str = "t1 crops"
 ) -> dict[int, Throughput]:
     """`runs` batches of `templates` 2-face templates per worker count, each on freshly started and
     warmed worker processes (the queue's own measure_batch_throughput), watched for their peak
@@ -67,7 +67,7 @@ def measure_throughputs(
         machine.append(parallel_speedup(2))
         for workers in worker_counts:
             with PeakRssMonitor() as monitor:
-                result = measure_batch_throughput(ws.settings, templates, workers)
+                result = measure_batch_throughput(ws.settings, templates, workers, template_set=template_set)
             if result["failed"]:
                 raise BenchFailed(f"{result['failed']} task(s) of a {workers}-worker bench batch failed")
             rates[workers].append(float(result["templates_per_second"]))

@@ -31,6 +31,8 @@ FIGURE_KEYS: tuple[str, ...] = (
     "identity_distance",
     "gender_accuracy",
     "use_preprocessed",
+    "swap_seconds_by_face_size",
+    "template_set",
 )
 REPORT_KEYS: tuple[str, ...] = ("engine", "provider", "machine", *FIGURE_KEYS)
 
@@ -63,7 +65,8 @@ def measure_figures(
 ) -> tuple[dict[str, Any], dict[int, Throughput]]:
     """The FIGURE_KEYS, and the throughput per worker count (1, 2, and the sweep's when `sweeps`)."""
     from app.bench.queue import measure_first_result, measure_throughputs
-    from app.bench.couple import bench_templates
+    from app.bench.couple import bench_template_set, bench_templates
+    from app.bench.face_size import swap_seconds_by_face_size
     from app.bench.throughput import measure_queue_overhead
 
     figures: dict[str, Any] = {}
@@ -72,9 +75,11 @@ def measure_figures(
     figures["preprocess_seconds"] = _seconds(repeat_timed(lambda: ws.engine.detect(template), plan.runs))
     figures["swap_seconds_per_face"] = swap_per_face(ws, template, plan.runs)
     figures["use_preprocessed"] = use_preprocessed_ratio(ws, template, plan.runs)
+    figures["swap_seconds_by_face_size"] = swap_seconds_by_face_size(ws, min(plan.runs, 5), plan.face_sizes)
+    template_set = figures["template_set"] = bench_template_set(plan.template_set)
     log.info("bench: engine figures done")
 
-    pairs = bench_templates(ws.ctx, plan.marginal_base + plan.marginal_extra)
+    pairs = bench_templates(ws.ctx, plan.marginal_base + plan.marginal_extra, template_set)
     figures["template_seconds_marginal"] = marginal_template_seconds(ws, pairs, plan)
     first = measure_first_result(
         ws, pairs[:2], runs=plan.first_result_runs, idle_seconds=plan.first_result_idle_seconds
@@ -86,7 +91,7 @@ def measure_figures(
         "backend": "redis" if ws.settings.redis_url else "sqlite",
         "idle_seconds": plan.first_result_idle_seconds,
     }
-    overhead = measure_queue_overhead(ws.settings, plan.overhead_tasks, context=ws.ctx)
+    overhead = measure_queue_overhead(ws.settings, plan.overhead_tasks, context=ws.ctx, template_set=template_set)
     figures["queue_overhead_ms_per_task"] = {
         "median": overhead["overhead_ms_median"],
         "p90": overhead["overhead_ms_p90"],
@@ -98,7 +103,9 @@ def measure_figures(
     log.info("bench: inline and queue figures done")
 
     worker_counts = tuple(sorted({1, 2, *(plan.sweep_workers if sweeps else ())}))
-    throughput = measure_throughputs(ws, worker_counts, templates=plan.batch_templates, runs=plan.batch_runs)
+    throughput = measure_throughputs(
+        ws, worker_counts, templates=plan.batch_templates, runs=plan.batch_runs, template_set=template_set
+    )
     one, two = throughput[1], throughput[2]
     figures["batch_templates_per_second_1_worker"] = one.to_json()
     figures["batch_templates_per_second_2_workers"] = {
@@ -112,7 +119,7 @@ def measure_figures(
 
 def quality_figures(ws: Workspace) -> dict[str, Any]:
     """Identity distance (dlib ResNet) of each mapped face and gender accuracy on t1.jpg."""
-    from pipeline.quality import run_quality_check
+    from app.bench.t1_check import run_quality_check
 
     quality = run_quality_check(ws.engine)
     return {

@@ -1,8 +1,10 @@
 """Queue measurements for the bench command (worker subprocesses live here, never in services): batch throughput with N worker processes, and the
 per-task overhead of the queue and the database around the swap itself.
 
-Both add 2-face templates cut from t1.jpg (deduplicated, so repeated runs reuse them) and one
-batch from the sample couple; the batch, its photos and results are deleted again afterwards.
+Both add 2-face templates (deduplicated, so repeated runs reuse them) and one batch from the sample
+couple. The templates are 2-face crops of t1.jpg (faces ~110 px), or, as the full bench asks, couples
+of 1.6-2 MP with faces of 350-450 px composed from package portraits (pipeline.sample_portraits; they
+need Debian's opencv-doc, and the crops stand in without it); the batch, its photos and results are deleted again afterwards.
 Run them against a scratch data dir and database: the templates stay in its gallery.
 """
 
@@ -25,7 +27,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.context import AppContext, build_context
-from app.bench.couple import BenchError, bench_couple, bench_templates
+from app.bench.couple import T1_CROPS, BenchError, bench_couple, bench_templates
 from app.polling import wait_for
 from app.queue.tasks import enqueue_swap_tasks, make_huey
 from app.services.batches import execute_task, pending_task_ids
@@ -40,14 +42,14 @@ POLL_SECONDS = 0.05  # the batch's duration comes from database timestamps, not 
 
 
 def measure_batch_throughput(
-    settings: Settings, n_templates: int = 12, workers: int = 1, *, timeout: float = 300.0
+    settings: Settings, n_templates: int = 12, workers: int = 1, *, timeout: float = 300.0, template_set: str = T1_CROPS
 ) -> dict[str, Any]:
     """Templates per second for one batch of `n_templates` preprocessed 2-face templates, run by
     `python app.py worker --workers N` (warmed before the batch is submitted)."""
 
     bench_settings = settings.model_copy(update={"queue_name": f"{settings.queue_name}_bench_{uuid.uuid4().hex[:8]}"})
     with _bench_context(bench_settings) as ctx:
-        template_ids = bench_templates(ctx, n_templates)
+        template_ids = bench_templates(ctx, n_templates, template_set)
         couple = bench_couple(ctx)
         huey = make_huey(bench_settings)
         try:
@@ -69,13 +71,15 @@ def measure_batch_throughput(
     }
 
 
-def measure_queue_overhead(settings: Settings, n_tasks: int = 12, *, context: AppContext | None = None) -> dict[str, Any]:
+def measure_queue_overhead(
+    settings: Settings, n_tasks: int = 12, *, context: AppContext | None = None, template_set: str = T1_CROPS
+) -> dict[str, Any]:
     """Per task, in milliseconds: the time outside the swap itself (execute_task's total minus the
     swap: claim, reads, result write, completion) and one enqueue+dequeue on the real queue."""
 
     bench_settings = settings.model_copy(update={"queue_name": f"{settings.queue_name}_bench_{uuid.uuid4().hex[:8]}"})
     with _bench_context(bench_settings, context) as ctx:
-        template_ids = bench_templates(ctx, n_tasks)
+        template_ids = bench_templates(ctx, n_tasks, template_set)
         couple = bench_couple(ctx)
         huey = make_huey(bench_settings, context=ctx)
         outside: list[float] = []

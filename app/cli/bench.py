@@ -1,4 +1,4 @@
-"""`bench [--quick] [--json] [--plot] [--out DIR] [--markdown FILE] [--from-json FILE]`."""
+"""`bench [--quick] [--json] [--plot] [--out DIR] [--markdown FILE] [--from-json FILE]`; `bench quality`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="regenerate the bench sections of FILE")
     parser.add_argument("--from-json", type=Path, metavar="FILE", help="render a saved bench.json; measure nothing")
     parser.set_defaults(handler=bench_command)
+    from app.cli import bench_quality
+
+    bench_quality.register(parser)
 
 
 def bench_command(settings: Settings, args: argparse.Namespace) -> int:

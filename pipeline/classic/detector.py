@@ -6,7 +6,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import cv2
 import dlib
@@ -34,6 +34,14 @@ class Detection:
     def confidence(self) -> float:
         """The raw SVM margin squashed into (0, 1); 0.5 sits one unit below dlib's threshold."""
         return 1.0 / (1.0 + math.exp(-2.0 * (self.score + 1.0)))
+
+
+class FaceDetector(Protocol):
+    """What the classic engine needs from a face detector (dlib HOG today; MTCNN could plug in here)."""
+
+    def detect(self, image: NDArray[np.uint8]) -> list[Detection]:
+        """Face boxes in full-image pixels with their scores."""
+        ...
 
 
 class HogDetector:

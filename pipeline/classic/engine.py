@@ -3,45 +3,54 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
-from pipeline.classic.detector import (
-    HogDetector,
-    LandmarkPredictor,
-    Points,
-    five_points,
-    hog_box_from_keypoints,
-)
+from pipeline.classic.detector import FaceDetector, HogDetector, LandmarkPredictor, Points, five_points
 from pipeline.classic.gender import GenderAgeClassifier
+from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
-from pipeline.classic.swapper import PreparedSource, prepare_source, swap_into
+from pipeline.classic.swapper import GEOMETRY_SHARE, OUTLINE_SHARE, PreparedSource, prepare_source, swap_into
 from pipeline.errors import ImageRejected
 from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
-from pipeline.masks import FOREHEAD_SHARE, restrict_to_regions
-
-DENSE_POINTS = 68
+from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
 
 
 @dataclass(frozen=True)
 class _Models:
-    detector: HogDetector
+    detector: FaceDetector
     landmarks: LandmarkPredictor
     classifier: GenderAgeClassifier
+    mesher: FaceMesher
 
 
 class ClassicEngine:
-    """dlib HOG + 68 landmarks, the CC0 gender/age networks, and a landmark-aligned blend swap.
+    """dlib HOG + 68 landmarks, the CC0 gender/age networks, MediaPipe's 478-point mesh, and a mesh warp.
 
-    Models load on the first call (or in warmup) and are shared read-only by all callers.
+    Models load on the first call (or in warmup) and are shared read-only by all callers. Faces from
+    detect() carry their mesh, so a stored template face is never meshed again; a face without one (an
+    old stored face, or another engine's) is meshed from its 5 keypoints when it is swapped.
     """
 
     name: EngineName = "classic"
-    face_data_version: str = "classic-1"  # bump when stored face data of older versions must be redone
+    face_data_version: str = "classic-2"  # classic-2: faces carry the 478-point mesh (bump on changes)
 
-    def __init__(self, model_files: ClassicModelFiles | None = None) -> None:
+    def __init__(
+        self,
+        model_files: ClassicModelFiles | None = None,
+        mesh_model: Path | None = None,
+        *,
+        geometry_share: float = GEOMETRY_SHARE,
+        outline_share: float = OUTLINE_SHARE,
+        detector: FaceDetector | None = None,
+    ) -> None:
         self._model_files = model_files
+        self._mesh_model = mesh_model
+        self._geometry_share = geometry_share
+        self._outline_share = outline_share
+        self._detector = detector
         self._models: _Models | None = None
         self._load_lock = threading.Lock()
 
@@ -55,6 +64,7 @@ class ClassicEngine:
         models.detector.detect(probe)
         box = (8.0, 8.0, 56.0, 56.0)
         models.classifier.classify(probe, [(box, models.landmarks.predict(probe, box))])
+        models.mesher.mesh(probe, np.array([[24, 28], [40, 28], [32, 36], [26, 44], [38, 44]], np.float32))
 
     def detect(self, image: RGBImage) -> list[Face]:
         models = self._loaded()
@@ -64,28 +74,36 @@ class ClassicEngine:
         attributes = models.classifier.classify(
             pixels, [(detection.box, points) for detection, points in zip(detections, landmarks)]
         )
-        faces = [
-            Face(
-                bbox=_face_box(detection.box, points, pixels.shape[:2]),
-                kps=tuple((float(x), float(y)) for x, y in five_points(points)),
-                det_score=detection.confidence,
-                gender=attribute.gender,
-                gender_score=attribute.gender_score,
-                age=attribute.age,
-                landmarks=tuple((float(x), float(y)) for x, y in points),
+        faces = []
+        for detection, points, attribute in zip(detections, landmarks, attributes):
+            kps = five_points(points)
+            mesh, _ = models.mesher.mesh(pixels, kps)
+            faces.append(
+                Face(
+                    bbox=_face_box(detection.box, points, pixels.shape[:2]),
+                    kps=tuple((float(x), float(y)) for x, y in kps),
+                    det_score=detection.confidence,
+                    gender=attribute.gender,
+                    gender_score=attribute.gender_score,
+                    age=attribute.age,
+                    landmarks=tuple((float(x), float(y)) for x, y in points),
+                    mesh=_mesh_tuple(mesh),
+                )
             )
-            for detection, points, attribute in zip(detections, landmarks, attributes)
-        ]
         return order_left_to_right(faces)
 
     def prepare_source(self, source: SourceFace) -> Face:
-        """Nothing to precompute: the swap warps from the source photo's landmarks."""
-        return source.face
+        """The source face with its mesh (computed once per couple when it has none)."""
+        if source.face.mesh is not None:
+            return source.face
+        mesh = self._mesh(_rgb_pixels(source.image), source.face)
+        return replace(source.face, mesh=_mesh_tuple(mesh))
 
     def swap(self, image: RGBImage, assignments: list[Assignment]) -> RGBImage:
         original = _rgb_pixels(image)
         if not assignments:
             return original.copy()
+        canonical = self._loaded().mesher.canonical
         result = original.copy()
         prepared: dict[int, PreparedSource] = {}
         for assignment in assignments:
@@ -93,19 +111,23 @@ class ClassicEngine:
             key = id(source)
             if key not in prepared:
                 source_pixels = _rgb_pixels(source.image)
-                prepared[key] = prepare_source(
-                    source_pixels, source.face, self._dense_landmarks(source_pixels, source.face)
-                )
-            target_points = self._dense_landmarks(original, assignment.target)
-            swap_into(result, assignment.target, target_points, prepared[key])
-        return restrict_to_regions(original, result, [assignment.target for assignment in assignments])
+                prepared[key] = prepare_source(source_pixels, self._mesh(source_pixels, source.face), canonical)
+            target_mesh = self._mesh(original, assignment.target)
+            swap_into(
+                result, assignment.target, target_mesh, prepared[key], canonical,
+                geometry_share=self._geometry_share,
+                outline_share=self._outline_share,
+            )
+        restrict_in_place(original, result, [assignment.target for assignment in assignments])
+        return result
 
-    def _dense_landmarks(self, image: RGBImage, face: Face) -> Points:
-        points = face.landmarks_array()
-        if points is not None and len(points) == DENSE_POINTS:
-            return points
-        box = hog_box_from_keypoints(face.kps_array())
-        return self._loaded().landmarks.predict(image, box)
+    def _mesh(self, image: RGBImage, face: Face) -> Mesh:
+        """The face's stored mesh, or one computed now from its 5 keypoints."""
+        mesh = face.mesh_array()
+        if mesh is not None and len(mesh) == MESH_POINTS:
+            return mesh
+        points, _ = self._loaded().mesher.mesh(image, face.kps_array())
+        return points
 
     def _loaded(self) -> _Models:
         if self._models is None:
@@ -113,9 +135,10 @@ class ClassicEngine:
                 if self._models is None:
                     files = ensure_present(self._model_files) if self._model_files else classic_model_files()
                     self._models = _Models(
-                        detector=HogDetector(),
+                        detector=self._detector or HogDetector(),
                         landmarks=LandmarkPredictor(files.landmarks_68),
                         classifier=GenderAgeClassifier(files.gender_onnx, files.age_onnx),
+                        mesher=FaceMesher(self._mesh_model or mesh_model_path()),
                     )
         return self._models
 
@@ -123,6 +146,10 @@ class ClassicEngine:
 def create_classic_engine(model_files: ClassicModelFiles | None = None) -> ClassicEngine:
     """Factory used by the app; models still load lazily (call warmup() to load them now)."""
     return ClassicEngine(model_files)
+
+
+def _mesh_tuple(mesh: Mesh) -> tuple[tuple[float, float, float], ...]:
+    return tuple((float(x), float(y), float(z)) for x, y, z in mesh)
 
 
 def _rgb_pixels(image: RGBImage) -> RGBImage:

@@ -1,153 +1,282 @@
-"""Landmark-aligned face transfer: similarity warp, colour matching and feathered blending.
+"""Mesh-based face transfer: the source's texture mapped onto the target's mesh triangles.
 
-Everything works on a box around the target face, never on the whole image.
+The target keeps its pose, expression and face outline; a share of the source's inner-face geometry
+(eye, nose and mouth shapes and spacing) is added for identity. The warp map and the colour fields are
+built on a face-sized working grid of at most WORK_FACE_SIZE pixels and then upsampled (the piecewise
+affine map is continuous, so upsampling it is nearly exact); only the final remap and blend run at the
+target's resolution. Time per face is therefore nearly flat in the face size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.detector import Points
+from pipeline.classic.mesh import (
+    CANONICAL_POINTS,
+    CanonicalFace,
+    Mesh,
+    mirror_mesh,
+    mouth_openness,
+    similarity_transform,
+)
+from pipeline.classic.occlusion import glasses_keep_mask, has_glasses, occlusion_mask, remove_frames
+from pipeline.classic.tone import match_detail, transfer_light_and_colour
 from pipeline.face import Face
-from pipeline.masks import face_polygon, face_region
+from pipeline.masks import face_polygon
+from pipeline.mesh_topology import (
+    CHIN,
+    FACE_OVAL,
+    FOREHEAD,
+    LEFT_BROW,
+    LEFT_EYE,
+    LIPS_INNER,
+    LIPS_OUTER,
+    NOSE_TIP,
+    RIGHT_CHEEK,
+    RIGHT_BROW,
+    RIGHT_EYE,
+)
+from pipeline.pose import should_mirror, yaw_from_points
 
-ALIGN_POINTS: Final = slice(17, 68)  # brows, nose, eyes, mouth: the jaw line follows the target
-SOURCE_CROP_MARGIN: Final = 0.35  # share of the face size kept around the source face
-DOWNSCALE_FIRST_BELOW: Final = 0.8  # shrink the source crop with area averaging before a smaller warp
-FEATHER_SHARE: Final = 0.07  # erosion before feathering, as a share of the face size
-COLOUR_SIGMA_SHARE: Final = 0.12  # low-frequency colour scale, as a share of the face size
+GEOMETRY_SHARE: Final = 1.0  # share of the source's inner-face geometry put on the target mesh
+OUTLINE_SHARE: Final = 0.0  # share of the source's face outline (jaw, cheeks) put on the target mesh
+WORK_FACE_SIZE: Final = 160.0  # face size (pixels) of the working grid for the map, masks and colour
+SOURCE_FACE_LIMIT: Final = 1.4  # a source face larger than this x the target's is shrunk first
+SOURCE_CROP_MARGIN: Final = 0.25  # share of the face size kept around the source mesh
+FEATHER_SHARE: Final = 0.05  # erosion before feathering, as a share of the face size
+MOUTH_FEATHER_SHARE: Final = 0.015
+TONE_FACE_SIZE: Final = 128.0  # light, colour, detail and occlusion run with the face at most this large
+EXEMPT_GROW_SHARE: Final = 0.12  # eyes, brows and lips masks grown by this share of the eye distance
+EXEMPT_BROW_SHARE: Final = 0.15  # brow band thickness, as a share of the eye distance
+MOUTH_OPEN: Final = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
+HALF_FILL_YAW: Final = 28.0  # a source turned further: its far half is filled from the mirrored near half
+HALF_FILL_MARGIN: Final = 12.0  # ... when the target is at least this much more frontal
+FOREHEAD_KEEP: Final = 0.8  # share of the forehead (brows to the oval's top) taken from the source
+FOREHEAD_MIN: Final = 0.15  # ... but at least this much, even under a fringe
+FOREHEAD_MARGIN: Final = 0.0  # ... and this much less than the source's bare forehead reaches
+FOREHEAD_STEPS: Final = 12  # samples from the brows to the forehead's top, per line
+FOREHEAD_PATCH_SHARE: Final = 0.06  # sample patch radius, as a share of the eye distance
+FOREHEAD_START: Final = 0.25  # sampling starts this far up (clear of the brows themselves)
+FOREHEAD_SKIN_DISTANCE: Final = 16.0  # CIELAB distance from the cheeks beyond which it is not skin
+FOREHEAD_L_WEIGHT: Final = 0.4  # lightness counts less: a forehead is often lit unlike the cheeks
+OVAL_INSET: Final = 0.01  # the whole oval pulled towards the nose tip: the source's own edge (hair, background) stays out
+TEMPLE_INSET: Final = 0.04  # upper oval points pulled towards the eyes' middle by up to this share
+FRONT_FACING_MIN: Final = 0.05  # a target triangle narrower than this share of its canonical area is hidden
 MIN_FACE_SIZE: Final = 8.0
-DETAIL_GAIN_RANGE: Final = (0.7, 1.0)  # source detail contrast is only ever softened, at most by 30 %
-SOURCE_FOREHEAD_SHARE: Final = 0.08  # take little forehead from the source: fringes and hairlines stay out
+BOX_PAD: Final = 2
+DLIB_POINTS: Final = 68
+MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
+DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
 
 @dataclass(frozen=True)
 class PreparedSource:
-    """A crop of the source photo around its face, with the landmarks in crop pixels."""
+    """A crop of the source photo around its face, the mesh in crop pixels, and its mirror image."""
 
     image: NDArray[np.uint8]
-    landmarks: Points
-    polygon: Points  # outline of the face part to transfer, in crop pixels
+    mesh: Mesh
+    mirrored_image: NDArray[np.uint8] = field(repr=False)
+    mirrored_mesh: Mesh = field(repr=False)
+    yaw: float
+    mouth_open: bool
+    had_glasses: bool = False  # frames were found and inpainted out of `image`
+    forehead_skin: float = 1.0  # share of the forehead (brows to the mesh's top) that is bare skin
+
+    @property
+    def face_size(self) -> float:
+        return face_size(self.mesh)
 
 
-def prepare_source(image: NDArray[np.uint8], face: Face, landmarks: Points) -> PreparedSource:
-    """Crop the source photo around the face so later warps touch only what they need."""
-    dense_face = _with_landmarks(face, landmarks)
-    outline = face_polygon(dense_face)
-    blend_outline = face_polygon(dense_face, forehead_share=SOURCE_FOREHEAD_SHARE)
-    size = _face_size(outline)
+def prepare_source(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace) -> PreparedSource:
+    """Crop the source photo around its mesh so later warps touch only what they need."""
+    size = face_size(mesh)
     margin = SOURCE_CROP_MARGIN * size
     height, width = image.shape[:2]
-    x0 = int(max(0, np.floor(outline[:, 0].min() - margin)))
-    y0 = int(max(0, np.floor(outline[:, 1].min() - margin)))
-    x1 = int(min(width, np.ceil(outline[:, 0].max() + margin)))
-    y1 = int(min(height, np.ceil(outline[:, 1].max() + margin)))
-    offset = np.array([x0, y0], dtype=np.float32)
+    x0 = int(max(0, np.floor(mesh[:, 0].min() - margin)))
+    y0 = int(max(0, np.floor(mesh[:, 1].min() - margin)))
+    x1 = int(min(width, np.ceil(mesh[:, 0].max() + margin)))
+    y1 = int(min(height, np.ceil(mesh[:, 1].max() + margin)))
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    local = mesh.copy()
+    local[:, 0] -= x0
+    local[:, 1] -= y0
+    # Frames pasted onto another face end at its temples: inpaint them out of the source.
+    glasses = has_glasses(crop, local)
+    if glasses:
+        crop = remove_frames(crop, local)
     return PreparedSource(
-        image=np.ascontiguousarray(image[y0:y1, x0:x1]),
-        landmarks=(landmarks - offset).astype(np.float32),
-        polygon=(blend_outline - offset).astype(np.float32),
+        image=crop,
+        mesh=local,
+        mirrored_image=np.ascontiguousarray(crop[:, ::-1]),
+        mirrored_mesh=mirror_mesh(local, crop.shape[1], canonical.mirror),
+        yaw=mesh_yaw(local),
+        mouth_open=mouth_openness(local) > MOUTH_OPEN,
+        had_glasses=glasses,
+        forehead_skin=forehead_skin_share(crop, local, canonical),
     )
 
 
 def swap_into(
-    result: NDArray[np.uint8], target: Face, target_landmarks: Points, source: PreparedSource
+    result: NDArray[np.uint8],
+    target: Face,
+    target_mesh: Mesh,
+    source: PreparedSource,
+    canonical: CanonicalFace,
+    *,
+    geometry_share: float = GEOMETRY_SHARE,
+    outline_share: float = OUTLINE_SHARE,
 ) -> None:
-    """Blend `source` onto `target` inside its face mask, writing into `result` in place."""
-    target_face = _with_landmarks(target, target_landmarks)
-    target_outline = face_polygon(target_face)
-    face_size = _face_size(target_outline)
-    if face_size < MIN_FACE_SIZE or source.image.size == 0:
+    """Map `source` onto the target face's mesh and blend it in, writing into `result` in place."""
+    target_xy = target_mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    size = face_size(target_mesh)
+    if size < MIN_FACE_SIZE or source.image.size == 0:
         return
-    region = face_region(result.shape[:2], target_face)
-    if region.is_empty:
+    height, width = result.shape[:2]
+    oval = target_xy[list(FACE_OVAL)]
+    x0 = int(max(0, np.floor(oval[:, 0].min()) - BOX_PAD))
+    y0 = int(max(0, np.floor(oval[:, 1].min()) - BOX_PAD))
+    x1 = int(min(width, np.ceil(oval[:, 0].max()) + BOX_PAD + 1))
+    y1 = int(min(height, np.ceil(oval[:, 1].max()) + BOX_PAD + 1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
         return
-    box_origin = np.array([region.left, region.top], dtype=np.float32)
-    box_h, box_w = region.face.shape
-    matrix = similarity_transform(source.landmarks[ALIGN_POINTS], target_landmarks[ALIGN_POINTS] - box_origin)
-    crop, crop_matrix = _shrink_source(source.image, matrix)
-    warped = cv2.warpAffine(
-        crop, crop_matrix, (box_w, box_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    box_w, box_h = x1 - x0, y1 - y0
+    origin = np.array([x0, y0], dtype=np.float32)
+
+    target_yaw = mesh_yaw(target_mesh)
+    texture, texture_mesh, yaw = source.image, source.mesh, source.yaw
+    if should_mirror(source.yaw, target_yaw):
+        texture, texture_mesh, yaw = source.mirrored_image, source.mirrored_mesh, -source.yaw
+    texture, texture_mesh = _bounded_source(texture, texture_mesh, face_size(texture_mesh), size)
+    fill_far_half = abs(yaw) >= HALF_FILL_YAW and abs(target_yaw) <= abs(yaw) - HALF_FILL_MARGIN
+
+    destination = (
+        blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], geometry_share, outline_share) - origin
     )
+    scale = min(1.0, WORK_FACE_SIZE / size)
+    small_w, small_h = max(2, int(round(box_w * scale))), max(2, int(round(box_h * scale)))
+    depth = target_mesh[:CANONICAL_POINTS, 2]
+    triangle_ids = _triangle_raster(destination * scale, depth, canonical.triangles, (small_h, small_w))
+    grid = _full_res_grid(small_w, small_h, box_w, box_h)
+    weights = _barycentric(destination, canonical.triangles, triangle_ids, grid)
+    map_small = _mapped(weights, texture_mesh[:, :2], canonical.triangles, triangle_ids)
+    source_corners = texture_mesh[:CANONICAL_POINTS, :2][canonical.triangles].astype(np.float64)
+    if fill_far_half:
+        mirrored, mirrored_mesh = _mirrored(texture, texture_mesh, canonical)
+        far = _far_side_triangles(canonical, yaw)
+        far_ids = np.where(triangle_ids >= 0, far[np.maximum(triangle_ids, 0)], False)
+        mirror_map = _mapped(weights, mirrored_mesh[:, :2], canonical.triangles, triangle_ids)
+        # Sample the mirrored texture where the far side is: same crop size, so one remap serves both.
+        texture = np.concatenate([texture, mirrored], axis=1)
+        mirror_map[..., 0] += texture.shape[1] // 2
+        map_small = np.where(far_ids[..., None], mirror_map, map_small)
+        source_corners[far] = mirrored_mesh[:CANONICAL_POINTS, :2][canonical.triangles[far]]
 
-    source_mask = np.zeros((box_h, box_w), dtype=np.uint8)
-    cv2.fillConvexPoly(source_mask, _pixels(_apply(matrix, source.polygon)), 255)
-    source_inside = np.zeros((box_h, box_w), dtype=np.uint8)  # where the source photo has real pixels
-    cv2.fillConvexPoly(source_inside, _pixels(_apply(matrix, _inner_corners(source.image))), 255)
-    blend_mask = cv2.bitwise_and(cv2.bitwise_and(region.face, source_mask), source_inside)
-    if target.landmarks is None or len(target.landmarks) != len(target_landmarks):
-        # The caller's face has a coarser outline (e.g. a bbox ellipse): stay inside it too, so the
-        # feathered edge lies within the swap region that the final composite allows.
-        given_outline = np.zeros((box_h, box_w), dtype=np.uint8)
-        cv2.fillConvexPoly(given_outline, _pixels(face_polygon(target) - box_origin), 255)
-        blend_mask = cv2.bitwise_and(blend_mask, given_outline)
-    if not blend_mask.any():
+    mask_small, kept_mouth = _face_mask_small(
+        destination, target, origin, scale, (small_h, small_w), target_mesh, source, target_xy, canonical
+    )
+    mask_small = cv2.bitwise_and(mask_small, _inside(map_small, texture.shape[:2]))
+    stretched = _overstretched(destination[canonical.triangles].astype(np.float64), source_corners)
+    mask_small[(triangle_ids >= 0) & stretched[np.maximum(triangle_ids, 0)]] = 0
+    if not mask_small.any():
         return
-
-    target_box = result[region.top : region.bottom, region.left : region.right]
-    corrected = match_colours(warped, target_box, blend_mask, sigma=COLOUR_SIGMA_SHARE * face_size)
-    alpha = feather(blend_mask, FEATHER_SHARE * face_size)
-    blended = corrected * alpha[..., None] + target_box.astype(np.float32) * (1.0 - alpha[..., None])
+    target_box = result[y0:y1, x0:x1]
+    full = (box_w, box_h)
+    map_full = cv2.resize(map_small, full, interpolation=cv2.INTER_LINEAR)
+    warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    corrected, kept = _tone(warped, target_box, mask_small, target_xy - origin, canonical, size)
+    kept = np.maximum(kept, glasses_keep_mask(target_box, _eye_points(target, target_xy) - origin))
+    alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
+    if kept_mouth is not None:
+        alpha_small *= 1.0 - kept_mouth
+    alpha = cv2.resize(alpha_small, full, interpolation=cv2.INTER_LINEAR) * (1.0 - kept)
+    alpha = cv2.merge([alpha, alpha, alpha])
+    original = target_box.astype(np.float32)
+    blended = cv2.add(original, cv2.multiply(cv2.subtract(corrected, original), alpha))  # original + alpha (corrected - original)
     target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
-def similarity_transform(source: Points, target: Points) -> NDArray[np.float64]:
-    """Least-squares rotation, uniform scale and translation taking `source` onto `target` (Umeyama)."""
-    src = source.astype(np.float64)
-    dst = target.astype(np.float64)
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    covariance = dst_c.T @ src_c / len(src)
-    u, singular, vt = np.linalg.svd(covariance)
-    sign = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1, 1] = -1.0
-    rotation = u @ sign @ vt
-    variance = (src_c**2).sum() / len(src)
-    scale = float(np.trace(np.diag(singular) @ sign) / variance) if variance > 0 else 1.0
-    translation = dst_mean - scale * rotation @ src_mean
-    return np.hstack([scale * rotation, translation[:, None]])
+def forehead_skin_share(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace) -> float:
+    """How far up from the brows the source's forehead stays skin (0..1 of the way to the mesh's top).
 
-
-def match_colours(
-    warped: NDArray[np.uint8], target: NDArray[np.uint8], mask: NDArray[np.uint8], *, sigma: float
-) -> NDArray[np.float32]:
-    """Give the warped source the target's low-frequency colour and light, keeping its detail.
-
-    Each channel is multiplied by the ratio of masked Gaussian blurs (target over source), so skin
-    tone and shading follow the target while eyes, nose and mouth detail stay the source's. The
-    blurs only average pixels inside the mask, which keeps hair and background out of the colour.
-    Detail harsher than the target's (hard light on the source photo) is softened towards it.
+    Patches are sampled on three lines from the brows towards the top of the forehead and compared in
+    CIELAB with the cheeks; the first patch that is not skin (a fringe, a hat) ends the bare forehead.
     """
-    weight = (mask > 0).astype(np.float32)
-    source = warped.astype(np.float32)
-    target_f = target.astype(np.float32)
-    source_low = masked_blur(source, weight, sigma)
-    target_low = masked_blur(target_f, weight, sigma)
-    ratio = np.clip((target_low + 1.0) / (source_low + 1.0), 0.25, 4.0)
-    corrected = source * ratio
-    inside = weight > 0
-    source_detail = float((corrected - target_low)[inside].std())
-    target_detail = float((target_f - target_low)[inside].std())
-    contrast = float(
-        np.clip(target_detail / max(source_detail, 1e-3), DETAIL_GAIN_RANGE[0], DETAIL_GAIN_RANGE[1])
-    )
-    if contrast != 1.0:
-        corrected = target_low + (corrected - target_low) * contrast
-    return np.clip(corrected, 0.0, 255.0)
+    xy = mesh[:, :2].astype(np.float32)
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    height, width = image.shape[:2]
+    cheeks = np.zeros((height, width), dtype=np.uint8)
+    left_cheek = [int(canonical.mirror[index]) for index in RIGHT_CHEEK]
+    cv2.fillPoly(cheeks, [_pixels(xy[list(RIGHT_CHEEK)]), _pixels(xy[left_cheek])], 255)
+    if cheeks.sum() == 0:
+        return 1.0
+    skin = lab[cheeks > 0].mean(axis=0)
+    eye_axis = xy[list(LEFT_EYE)].mean(axis=0) - xy[list(RIGHT_EYE)].mean(axis=0)
+    eye_distance = float(np.hypot(*eye_axis))
+    brows = xy[list(RIGHT_BROW + LEFT_BROW)].mean(axis=0)
+    top = xy[FOREHEAD]
+    radius = max(1, int(round(FOREHEAD_PATCH_SHARE * eye_distance)))
+    share = 1.0
+    for side in (-0.3, 0.0, 0.3):
+        offset = eye_axis * side
+        for step in range(1, FOREHEAD_STEPS + 1):
+            t = FOREHEAD_START + (1.0 - FOREHEAD_START) * step / FOREHEAD_STEPS
+            x, y = (brows + offset + (top - brows) * t).round().astype(int)
+            patch = lab[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
+            if patch.size == 0:
+                break
+            difference = patch.reshape(-1, 3).mean(axis=0) - skin
+            distance = float(np.sqrt((FOREHEAD_L_WEIGHT * difference[0]) ** 2 + difference[1] ** 2 + difference[2] ** 2))
+            if distance > FOREHEAD_SKIN_DISTANCE:
+                share = min(share, FOREHEAD_START + (1.0 - FOREHEAD_START) * (step - 1) / FOREHEAD_STEPS)
+                break
+    return share
 
 
-def masked_blur(image: NDArray[np.float32], weight: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
-    """Gaussian blur that only averages pixels where weight > 0 (normalised convolution)."""
-    sigma = max(1.0, sigma)
-    blurred = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
-    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return blurred / np.maximum(norm, 1e-3)[..., None]
+def blend_geometry(
+    target: NDArray[np.float32], source: NDArray[np.float32], share: float, outline_share: float = 0.0
+) -> NDArray[np.float32]:
+    """The target mesh with `share` of the source's inner-face shape and `outline_share` of its outline.
+
+    The source mesh is first aligned to the target's by a similarity (pose and size stay the target's).
+    """
+    if share <= 0.0 and outline_share <= 0.0:
+        return target.copy()
+    matrix = similarity_transform(source, target)
+    aligned = (source.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+    blended = target + share * (aligned - target)
+    oval = list(FACE_OVAL)
+    blended[oval] = target[oval] + outline_share * (aligned[oval] - target[oval])
+    return blended.astype(np.float32)
+
+
+def blend_outline(mesh_xy: NDArray[np.float32], forehead_keep: float = FOREHEAD_KEEP) -> NDArray[np.float32]:
+    """The face oval with its top lowered towards the brows: fringes and hairlines stay the target's.
+
+    Oval points above the eyes move inwards (temples: often the source's hair) and points above the
+    brow line move down (along the face's chin-to-forehead axis) by
+    (1 - forehead_keep) of their height above it.
+    """
+    oval = mesh_xy[list(FACE_OVAL)].astype(np.float32)
+    up = mesh_xy[FOREHEAD] - mesh_xy[CHIN]
+    length = float(np.hypot(*up))
+    if length < 1e-6:
+        return oval
+    up = up / length
+    eyes = mesh_xy[list(RIGHT_EYE + LEFT_EYE)]
+    eye_middle = eyes.mean(axis=0)
+    above_eyes = oval @ up - float(eyes.mean(axis=0) @ up)
+    temple = np.clip(above_eyes / max(float(above_eyes.max()), 1e-6), 0.0, 1.0)
+    inset = oval + (eye_middle - oval) * (TEMPLE_INSET * temple)[:, None]
+    inset = inset + (mesh_xy[NOSE_TIP] - inset) * OVAL_INSET
+    brow_line = float((mesh_xy[list(RIGHT_BROW + LEFT_BROW)] @ up).mean())
+    height = inset @ up - brow_line
+    lowered = inset - np.outer(np.maximum(height, 0.0) * (1.0 - forehead_keep), up)
+    return lowered.astype(np.float32)
 
 
 def feather(mask: NDArray[np.uint8], width: float) -> NDArray[np.float32]:
@@ -160,49 +289,259 @@ def feather(mask: NDArray[np.uint8], width: float) -> NDArray[np.float32]:
     return alpha
 
 
-def _shrink_source(
-    crop: NDArray[np.uint8], matrix: NDArray[np.float64]
-) -> tuple[NDArray[np.uint8], NDArray[np.float64]]:
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    if scale >= DOWNSCALE_FIRST_BELOW:
-        return crop, matrix
-    width = max(1, int(round(crop.shape[1] * scale)))
-    height = max(1, int(round(crop.shape[0] * scale)))
-    small = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
-    factor_x = crop.shape[1] / width
-    factor_y = crop.shape[0] / height
-    adjusted = matrix.copy()
-    adjusted[:, 0] *= factor_x
-    adjusted[:, 1] *= factor_y
-    return small, adjusted
-
-
-def _apply(matrix: NDArray[np.float64], points: Points) -> Points:
-    return (points.astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
-
-
-def _inner_corners(image: NDArray[np.uint8]) -> Points:
-    height, width = image.shape[:2]
-    inset = 1.0
-    return np.array(
-        [
-            [inset, inset],
-            [width - 1 - inset, inset],
-            [width - 1 - inset, height - 1 - inset],
-            [inset, height - 1 - inset],
-        ],
-        dtype=np.float32,
-    )
-
-
-def _pixels(points: Points) -> NDArray[np.int32]:
-    return np.rint(points).astype(np.int32)
-
-
-def _face_size(outline: Points) -> float:
-    width, height = np.ptp(outline, axis=0)
+def face_size(mesh: Mesh) -> float:
+    """Geometric mean of the face oval's width and height, in pixels."""
+    oval = mesh[list(FACE_OVAL), :2]
+    width, height = np.ptp(oval, axis=0)
     return float(np.sqrt(max(0.0, float(width) * float(height))))
 
 
-def _with_landmarks(face: Face, landmarks: Points) -> Face:
-    return replace(face, landmarks=tuple((float(x), float(y)) for x, y in landmarks))
+def mesh_yaw(mesh: Mesh) -> float:
+    """Yaw in degrees from a mesh (see pipeline.pose)."""
+    right_eye = mesh[[33, 133], :2].mean(axis=0)
+    left_eye = mesh[[362, 263], :2].mean(axis=0)
+    first, second = sorted([right_eye, left_eye], key=lambda p: float(p[0]))
+    return yaw_from_points(first, second, mesh[1, :2])
+
+
+def _tone(
+    warped: NDArray[np.uint8],
+    target_box: NDArray[np.uint8],
+    mask_small: NDArray[np.uint8],
+    mesh_xy: NDArray[np.float32],
+    canonical: CanonicalFace,
+    size: float,
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Light, colour, sharpness and grain matched to the target, and the occluders to keep (0..1).
+
+    For a face larger than TONE_FACE_SIZE this runs on a reduced copy; the source's finer detail
+    (the warped source minus its reduced copy) is added back at full size, so time stays flat.
+    """
+    box_h, box_w = warped.shape[:2]
+    tone_scale = min(1.0, TONE_FACE_SIZE / max(size, 1e-3))
+    work = (max(2, int(round(box_w * tone_scale))), max(2, int(round(box_h * tone_scale))))
+    reduced = tone_scale < 1.0
+    warped_t = cv2.resize(warped, work, interpolation=cv2.INTER_AREA) if reduced else warped
+    target_t = cv2.resize(target_box, work, interpolation=cv2.INTER_AREA) if reduced else target_box
+    face = cv2.resize(mask_small.astype(np.float32) / 255.0, work, interpolation=cv2.INTER_LINEAR)
+    scale_xy = np.array([work[0] / box_w, work[1] / box_h], dtype=np.float32)
+    cheeks, exempt = _face_parts(mesh_xy * scale_xy, canonical, (work[1], work[0]))
+    corrected = transfer_light_and_colour(warped_t, target_t, face, skin_mask=face * (1.0 - exempt))
+    corrected = match_detail(corrected, target_t, face)
+    kept = occlusion_mask(target_t, face, cheeks, exempt)  # the target's hair, hands, glasses
+    # The same skin model on the warped source: its own side hair is not pasted either.
+    kept = np.maximum(kept, occlusion_mask(warped_t, face, cheeks, exempt))
+    if not reduced:
+        return corrected.astype(np.float32), kept
+    full = (box_w, box_h)
+    detail = cv2.subtract(
+        warped.astype(np.float32), cv2.resize(warped_t, full, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    )
+    corrected_full = cv2.add(cv2.resize(corrected, full, interpolation=cv2.INTER_LINEAR).astype(np.float32), detail)
+    # Added detail must not saturate (the tone stage keeps its own output inside 1..254 too).
+    np.clip(corrected_full, 1.0, 254.0, out=corrected_full)
+    return corrected_full, cv2.resize(kept, full, interpolation=cv2.INTER_LINEAR)
+
+
+def _eye_points(face: Face, mesh_xy: NDArray[np.float32]) -> NDArray[np.float32]:
+    """dlib's 68 points when the face has them (the glasses model is tuned on them), else the mesh."""
+    landmarks = face.landmarks_array()
+    return landmarks if landmarks is not None and len(landmarks) == DLIB_POINTS else mesh_xy
+
+
+def _face_parts(
+    mesh_xy: NDArray[np.float32], canonical: CanonicalFace, shape_hw: tuple[int, int]
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Cheek and exempt (eyes, brows, lips) masks from the target mesh, 0..1, in box pixels.
+
+    The cheeks are where occlusion_mask learns the target's skin colour; the exempt parts are never
+    taken for occluders and are left out of the light and colour measurement.
+    """
+    height, width = shape_hw
+    eye_distance = float(np.hypot(*(mesh_xy[list(LEFT_EYE)].mean(axis=0) - mesh_xy[list(RIGHT_EYE)].mean(axis=0))))
+    exempt = np.zeros((height, width), dtype=np.uint8)
+    cv2.fillPoly(exempt, [_pixels(mesh_xy[list(ring)]) for ring in (RIGHT_EYE, LEFT_EYE, LIPS_OUTER)], 255)
+    thickness = max(1, int(round(EXEMPT_BROW_SHARE * eye_distance)))
+    cv2.polylines(exempt, [_pixels(mesh_xy[list(ring)]) for ring in (RIGHT_BROW, LEFT_BROW)], True, 255, thickness)
+    grow = max(1, int(round(EXEMPT_GROW_SHARE * eye_distance)))
+    exempt = cv2.dilate(exempt, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    cheeks = np.zeros((height, width), dtype=np.uint8)
+    left_cheek = tuple(int(canonical.mirror[index]) for index in RIGHT_CHEEK)
+    cv2.fillPoly(cheeks, [_pixels(mesh_xy[list(RIGHT_CHEEK)]), _pixels(mesh_xy[list(left_cheek)])], 255)
+    cheeks[exempt > 0] = 0
+    return cheeks.astype(np.float32) / 255.0, exempt.astype(np.float32) / 255.0
+
+
+def _face_mask_small(
+    destination: NDArray[np.float32],
+    target: Face,
+    origin: NDArray[np.float32],
+    scale: float,
+    shape_hw: tuple[int, int],
+    target_mesh: Mesh,
+    source: PreparedSource,
+    target_xy: NDArray[np.float32],
+    canonical: CanonicalFace,
+) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None]:
+    """Where the source goes, on the working grid: the target's visible face oval; and, when the target's
+    open mouth is kept as it is, a soft 0..1 mask of that mouth (it gets its own narrow feather)."""
+    mask = np.zeros(shape_hw, dtype=np.uint8)
+    forehead = min(FOREHEAD_KEEP, max(FOREHEAD_MIN, source.forehead_skin - FOREHEAD_MARGIN))
+    cv2.fillPoly(mask, [_pixels((blend_outline(target_xy, forehead) - origin) * scale)], 255)
+    mask = cv2.bitwise_and(mask, _front_facing(destination * scale, canonical, shape_hw))
+    if target.mesh is None:
+        # The caller's face has another outline (68 landmarks or an ellipse): stay inside it as well,
+        # so the feathered edge lies within the swap region that the final composite allows.
+        given = np.zeros(shape_hw, dtype=np.uint8)
+        cv2.fillPoly(given, [_pixels((face_polygon(target) - origin) * scale)], 255)
+        mask = cv2.bitwise_and(mask, given)
+    if mouth_openness(target_mesh) > MOUTH_OPEN and not source.mouth_open:
+        # One mouth: the target's open mouth (teeth, tongue) stays; the source lips follow its contour.
+        mouth = np.zeros(shape_hw, dtype=np.uint8)
+        cv2.fillPoly(mouth, [_pixels((target_xy[list(LIPS_INNER)] - origin) * scale)], 255)
+        grow = max(1, int(round(MOUTH_FEATHER_SHARE * face_size(target_mesh) * scale)))
+        mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        return mask, cv2.GaussianBlur(mouth.astype(np.float32) / 255.0, (0, 0), max(0.5, grow / 2.0))
+    return mask, None
+
+
+def _front_facing(
+    points: NDArray[np.float32], canonical: CanonicalFace, shape_hw: tuple[int, int]
+) -> NDArray[np.uint8]:
+    """The triangles of the target mesh that face the camera (a turned head hides the far cheek)."""
+    corners = points[canonical.triangles].astype(np.float64)
+    area = _signed_areas(corners)
+    flat = canonical.vertices[:, :2] * np.array([1.0, -1.0], dtype=np.float32)
+    reference = _signed_areas(flat[canonical.triangles].astype(np.float64))
+    scale = np.sqrt(abs(area.sum()) / max(abs(reference.sum()), 1e-9))
+    visible = area * np.sign(reference) > FRONT_FACING_MIN * np.abs(reference) * scale**2
+    mask = np.zeros(shape_hw, dtype=np.uint8)
+    polygons = list(_pixels(corners[visible]))
+    if polygons:
+        cv2.fillPoly(mask, polygons, 255)
+    return mask
+
+
+def _overstretched(destination: NDArray[np.float64], source: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Triangles the warp would stretch far beyond the face's average: texture the source photo barely
+    shows (a cheek edge seen from the front, put on the near cheek of a turned head). They keep the
+    target's own skin rather than a smear."""
+    target_area = np.abs(_signed_areas(destination))
+    source_area = _signed_areas(source) * np.sign(_signed_areas(destination))
+    ratio = target_area.sum() / max(float(np.abs(source_area).sum()), 1e-9)
+    return target_area > MAX_STRETCH * ratio * np.maximum(source_area, 1e-9)
+
+
+def _signed_areas(corners: NDArray[np.float64]) -> NDArray[np.float64]:
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def _triangle_raster(
+    points: NDArray[np.float32],
+    depth: NDArray[np.float32],
+    triangles: NDArray[np.int32],
+    shape_hw: tuple[int, int],
+) -> NDArray[np.int32]:
+    """Index of the nearest triangle covering each pixel (-1 outside), grown a few pixels past the mesh.
+
+    Triangles are drawn far to near (MediaPipe's z grows away from the camera), so where a turned head
+    folds the mesh, the visible surface wins.
+    """
+    raster = np.full(shape_hw, -1, dtype=np.int32)
+    corners = _pixels(points[triangles.reshape(-1)]).reshape(-1, 3, 2)
+    for index in np.argsort(-depth[triangles].mean(axis=1), kind="stable"):
+        cv2.fillConvexPoly(raster, corners[index], int(index))
+    grown = raster.astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(3):
+        dilated = cv2.dilate(grown, kernel)
+        grown = np.where(grown < 0, dilated, grown)
+    return grown.astype(np.int32)
+
+
+def _barycentric(
+    destination: NDArray[np.float32],
+    triangles: NDArray[np.int32],
+    ids: NDArray[np.int32],
+    grid: NDArray[np.float32],
+) -> NDArray[np.float32]:
+    """H x W x 3 barycentric weights of each grid point in its triangle, clamped into the triangle.
+
+    Pixels just outside their triangle (rasterised on a coarse grid, or grown past the mesh edge) are
+    projected onto it, so a thin triangle (a closed eye) never throws them far across the source.
+    A collapsed triangle gives equal weights.
+    """
+    corners = destination[triangles].astype(np.float64)  # T x 3 x 2
+    homogeneous = np.concatenate([corners, np.ones((len(triangles), 3, 1))], axis=2)  # rows: x y 1
+    determinant = np.linalg.det(homogeneous)
+    degenerate = np.abs(determinant) < DEGENERATE_AREA * 2.0
+    homogeneous[degenerate] = np.eye(3)
+    inverse = np.linalg.inv(homogeneous)  # [x y 1] @ inverse = barycentric weights
+    inverse[degenerate] = 0.0
+    inverse[degenerate, 2, :] = 1.0 / 3.0
+    chosen = inverse[np.maximum(ids, 0)].astype(np.float32)  # H x W x 3 x 3
+    weights = grid[..., 0:1] * chosen[..., 0, :] + grid[..., 1:2] * chosen[..., 1, :] + chosen[..., 2, :]
+    weights = np.maximum(weights, 0.0)
+    return weights / np.maximum(weights.sum(axis=2, keepdims=True), 1e-6)
+
+
+def _mapped(
+    weights: NDArray[np.float32],
+    source: NDArray[np.float32],
+    triangles: NDArray[np.int32],
+    ids: NDArray[np.int32],
+) -> NDArray[np.float32]:
+    """Source coordinates of every grid point; -1e4 (outside any texture) where no triangle covers it."""
+    corners = source[triangles].astype(np.float32)[np.maximum(ids, 0)]  # H x W x 3 x 2
+    mapped = (weights[..., :, None] * corners).sum(axis=2).astype(np.float32)
+    mapped[ids < 0] = -1e4
+    return mapped
+
+
+def _full_res_grid(small_w: int, small_h: int, box_w: int, box_h: int) -> NDArray[np.float32]:
+    """Box-pixel coordinates of the working grid's pixel centres (aligned with cv2.resize)."""
+    xs = (np.arange(small_w, dtype=np.float32) + 0.5) * (box_w / small_w) - 0.5
+    ys = (np.arange(small_h, dtype=np.float32) + 0.5) * (box_h / small_h) - 0.5
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    return np.stack([grid_x, grid_y], axis=-1)
+
+
+def _inside(map_small: NDArray[np.float32], shape_hw: tuple[int, ...]) -> NDArray[np.uint8]:
+    height, width = shape_hw[0], shape_hw[1]
+    x, y = map_small[..., 0], map_small[..., 1]
+    inside = (x >= 0) & (y >= 0) & (x <= width - 1) & (y <= height - 1)
+    return (inside * 255).astype(np.uint8)
+
+
+def _bounded_source(
+    image: NDArray[np.uint8], mesh: Mesh, source_size: float, target_size: float
+) -> tuple[NDArray[np.uint8], Mesh]:
+    """Shrink a source much larger than the target (area averaging), so the remap does not alias."""
+    if source_size <= SOURCE_FACE_LIMIT * target_size or source_size <= 0:
+        return image, mesh
+    factor = SOURCE_FACE_LIMIT * target_size / source_size
+    width = max(1, int(round(image.shape[1] * factor)))
+    height = max(1, int(round(image.shape[0] * factor)))
+    small = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    scaled = mesh.copy()
+    scaled[:, 0] *= width / image.shape[1]
+    scaled[:, 1] *= height / image.shape[0]
+    return small, scaled
+
+
+def _mirrored(
+    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace
+) -> tuple[NDArray[np.uint8], Mesh]:
+    return np.ascontiguousarray(image[:, ::-1]), mirror_mesh(mesh, image.shape[1], canonical.mirror)
+
+
+def _far_side_triangles(canonical: CanonicalFace, yaw: float) -> NDArray[np.bool_]:
+    """Triangles on the side of the face that a source turned by `yaw` hides (canonical x < 0 is the
+    subject's right, the image left of a frontal face; a positive yaw turns the image-right side away)."""
+    centroid_x = canonical.vertices[canonical.triangles, 0].mean(axis=1)
+    return centroid_x > 0 if yaw > 0 else centroid_x < 0
+
+
+def _pixels(points: NDArray[np.float32]) -> NDArray[np.int32]:
+    return np.rint(points).astype(np.int32)

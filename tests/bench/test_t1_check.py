@@ -1,3 +1,5 @@
+"""The t1 check of `bench`: the sample couple into t1.jpg, judged by dlib's recogniser."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +8,7 @@ import pytest
 
 from pipeline.classic import ClassicEngine
 from pipeline.face import Face, Gender
-from pipeline.quality import QualityReport, run_quality_check, t1_gender_score, time_pipeline
+from app.bench.t1_check import QualityReport, run_quality_check, t1_gender_score
 from pipeline.samples import T1_FACE_CENTRES, T1_GENDERS_LEFT_TO_RIGHT, astronaut_rgb, sample_paths
 
 
@@ -60,12 +62,3 @@ def test_t1_gender_score_matches_faces_by_position() -> None:
     assert t1_gender_score(flipped) == (0, 6)
     assert t1_gender_score(truth[:3]) == (3, 6)  # missing faces count as wrong
     assert t1_gender_score([]) == (0, 6)
-
-
-def test_time_pipeline_reports_figures(classic_engine: ClassicEngine) -> None:
-    report = time_pipeline(classic_engine, runs=1)
-    data = report.to_dict()
-    assert data["engine"] == "classic" and data["runs"] == 1
-    assert (
-        data["preprocess_t1_median_s"] > 0 and data["swap_two_faces_median_s"] > 0 and data["peak_rss_mb"] > 0
-    )

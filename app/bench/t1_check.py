@@ -1,13 +1,12 @@
-"""Quality check and timings on the sample photos, for any FaceEngine.
+"""The t1 check of `bench`: identity and gender on t1.jpg, for any FaceEngine.
 
 The check swaps Tom Hanks (husband) and the astronaut (wife) into t1.jpg with the default mapping
-and judges the result with dlib's face recognition ResNet, a recogniser neither engine swaps with.
+and judges the result with dlib's face recognition ResNet (app.bench.quality.probe), a recogniser
+neither engine swaps with.
 """
 
 from __future__ import annotations
 
-import resource
-import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
@@ -15,10 +14,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.detector import HogDetector, LandmarkPredictor, hog_box_from_keypoints
-from pipeline.classic.engine import ClassicEngine
-from pipeline.classic.models import classic_model_files
-from pipeline.classic.recognition import DlibRecogniser, descriptor_distance
+from app.bench.quality.probe import IdentityProbe, distance
 from pipeline.errors import NoFaceFound
 from pipeline.face import Assignment, Face, FaceEngine, RGBImage, SourceFace
 from pipeline.intake import read_image_file
@@ -92,18 +88,6 @@ class QualityReport:
         return data
 
 
-@dataclass(frozen=True)
-class TimingReport:
-    engine: str
-    runs: int
-    preprocess_t1_median_s: float  # detect + landmarks + gender of t1.jpg's six faces
-    swap_two_faces_median_s: float  # two stored faces swapped, sources already detected
-    peak_rss_mb: float  # of this process so far
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def swap_sample_couple(engine: FaceEngine) -> SampleSwap:
     """Detect t1.jpg and both sample sources with `engine`, then swap by the default mapping."""
     paths = sample_paths()
@@ -135,7 +119,7 @@ def swap_sample_couple(engine: FaceEngine) -> SampleSwap:
 def run_quality_check(engine: FaceEngine) -> QualityReport:
     """Swap the sample couple into t1.jpg and measure identity, untouched pixels and genders."""
     sample = swap_sample_couple(engine)
-    probe = _IdentityProbe()
+    probe = IdentityProbe()
     mapped = tuple(
         _mapped_quality(probe, sample, index, role, assignment)
         for (index, role), assignment in zip(sample.mapped, sample.assignments)
@@ -172,92 +156,24 @@ def t1_gender_score(faces: list[Face]) -> tuple[int, int]:
     return correct, len(T1_GENDERS_LEFT_TO_RIGHT)
 
 
-def time_pipeline(engine: FaceEngine, *, runs: int = 5) -> TimingReport:
-    """Median preprocessing time of t1.jpg and median swap time of two stored faces (warm engine)."""
-    engine.warmup()
-    paths = sample_paths()
-    template = read_image_file(paths.t1).array
-    husband = _source(engine, read_image_file(paths.tom_hanks).array, "husband")
-    wife = _source(engine, astronaut_rgb(), "wife")
-    engine.detect(template)
-    preprocess = [_seconds(lambda: engine.detect(template)) for _ in range(runs)]
-    stored = [Face.from_dict(face.to_dict()) for face in engine.detect(template)]
-    decision = default_mapping(stored)
-    husband_index = decision.index_of("husband")
-    wife_index = decision.index_of("wife")
-    if husband_index is None or wife_index is None:
-        raise NoFaceFound("t1.jpg did not yield two faces to swap")
-    assignments = [Assignment(stored[husband_index], husband), Assignment(stored[wife_index], wife)]
-    engine.swap(template, assignments)
-    swaps = [_seconds(lambda: engine.swap(template, assignments)) for _ in range(runs)]
-    return TimingReport(
-        engine=engine.name,
-        runs=runs,
-        preprocess_t1_median_s=round(statistics.median(preprocess), 4),
-        swap_two_faces_median_s=round(statistics.median(swaps), 4),
-        peak_rss_mb=round(peak_rss_mb(), 1),
-    )
-
-
-def time_classic_pipeline(*, runs: int = 5) -> TimingReport:
-    """time_pipeline() on a fresh ClassicEngine: the figures the bench command reports."""
-    return time_pipeline(ClassicEngine(), runs=runs)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-class _IdentityProbe:
-    """dlib HOG boxes, 68 landmarks and ResNet descriptors, independent of the engine under test."""
-
-    def __init__(self) -> None:
-        files = classic_model_files()
-        self._detector = HogDetector()
-        self._landmarks = LandmarkPredictor(files.landmarks_68)
-        self._recogniser = DlibRecogniser(files.recognition_resnet)
-
-    def box_for(self, image: RGBImage, face: Face) -> tuple[float, float, float, float]:
-        """dlib's own box for `face` when dlib finds it, else one estimated from its keypoints."""
-        kps = face.kps_array()
-        centre = kps.mean(axis=0)
-        x1, y1, x2, y2 = face.bbox
-        candidates = [
-            detection.box
-            for detection in self._detector.detect(image)
-            if x1 <= (detection.box[0] + detection.box[2]) / 2 <= x2
-            and y1 <= (detection.box[1] + detection.box[3]) / 2 <= y2
-        ]
-        if not candidates:
-            return hog_box_from_keypoints(kps)
-        return min(
-            candidates,
-            key=lambda box: float(
-                np.hypot((box[0] + box[2]) / 2 - centre[0], (box[1] + box[3]) / 2 - centre[1])
-            ),
-        )
-
-    def descriptor(self, image: RGBImage, box: tuple[float, float, float, float]) -> NDArray[np.float64]:
-        return self._recogniser.descriptor(image, box, self._landmarks.predict(image, box))
 
 
 def _mapped_quality(
-    probe: _IdentityProbe, sample: SampleSwap, index: int, role: Role, assignment: Assignment
+    probe: IdentityProbe, sample: SampleSwap, index: int, role: Role, assignment: Assignment
 ) -> MappedFaceQuality:
-    target_box = probe.box_for(sample.template, assignment.target)
+    target_box = probe.find(sample.template, assignment.target).box
     source = assignment.source
-    source_descriptor = probe.descriptor(source.image, probe.box_for(source.image, source.face))
+    source_descriptor = probe.descriptor(source.image, probe.find(source.image, source.face).box)
     original = probe.descriptor(sample.template, target_box)
     swapped = probe.descriptor(sample.result, target_box)
-    to_source = descriptor_distance(swapped, source_descriptor)
-    original_to_source = descriptor_distance(original, source_descriptor)
+    to_source = distance(swapped, source_descriptor)
+    original_to_source = distance(original, source_descriptor)
     return MappedFaceQuality(
         index=index,
         role=role,
         distance_to_source=round(to_source, 4),
         original_distance_to_source=round(original_to_source, 4),
-        distance_to_original=round(descriptor_distance(swapped, original), 4),
+        distance_to_original=round(distance(swapped, original), 4),
         moved_towards_source=to_source < original_to_source,
     )
 
@@ -288,9 +204,3 @@ def _changed_in_box(changed: NDArray[np.bool_], face: Face) -> bool:
     height, width = changed.shape
     x1, y1, x2, y2 = (int(round(v)) for v in face.bbox)
     return bool(changed[max(0, y1) : min(height, y2), max(0, x1) : min(width, x2)].any())
-
-
-def _seconds(action: Any) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started

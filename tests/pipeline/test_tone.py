@@ -1,0 +1,198 @@
+"""Light, colour, sharpness and grain transfer (pipeline.classic.tone) on real face crops."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from pipeline.classic import ClassicEngine
+from pipeline.classic.occlusion import face_parts_68
+from pipeline.classic.tone import (
+    feather_alpha,
+    fine_energy,
+    match_detail,
+    sharpness,
+    transfer_light_and_colour,
+)
+from tests.pipeline.tone_helpers import (
+    chroma_p95,
+    colour_cast,
+    dim,
+    face_crop,
+    inner_face,
+    new_clipping,
+    side_lit,
+)
+
+RGB = NDArray[np.uint8]
+
+
+@pytest.fixture(scope="module")
+def astronaut_crop(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> tuple[RGB, NDArray[np.float32], NDArray[np.float32]]:
+    """The astronaut's face crop, its landmarks and its face oval as a float mask."""
+    face = classic_engine.detect(astronaut_image)[0]
+    crop, points = face_crop(astronaut_image, face)
+    return crop, points, face_parts_68(crop.shape[:2], points).oval
+
+
+@pytest.fixture(scope="module")
+def t1_crop(classic_engine: ClassicEngine, t1_image: RGB) -> tuple[RGB, NDArray[np.float32], NDArray[np.float32]]:
+    """Ross's face from t1: a warm, bright, saturated template face."""
+    face = classic_engine.detect(t1_image)[2]
+    crop, points = face_crop(t1_image, face)
+    return crop, points, face_parts_68(crop.shape[:2], points).oval
+
+
+DEGRADATIONS = {
+    "dim": lambda image: dim(image, 2.0),
+    "warm": lambda image: colour_cast(image, (30, 8, -30)),
+    "green": lambda image: colour_cast(image, (-20, 25, -15)),
+    "side-lit": side_lit,
+    "dim side-lit warm": lambda image: colour_cast(side_lit(dim(image, 1.8)), (25, 15, -20)),
+}
+
+
+@pytest.mark.parametrize("name", list(DEGRADATIONS))
+def test_a_degraded_copy_gets_the_original_light_and_colour_back(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]], name: str
+) -> None:
+    crop, points, oval = astronaut_crop
+    degraded = DEGRADATIONS[name](crop)
+    assert chroma_p95(crop, degraded, points) > 8.0 or name in {"dim", "side-lit"}
+
+    result = transfer_light_and_colour(degraded, crop, oval)
+
+    assert result.dtype == np.uint8 and result.shape == crop.shape
+    assert chroma_p95(crop, result, points) < 6.0
+    inner = inner_face(crop.shape[:2], points)
+    light = cv2.cvtColor(result, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    original_light = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    assert abs(float(light[inner].mean() - original_light[inner].mean())) < 8.0
+
+
+def test_the_source_shading_is_taken_out(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, points, oval = astronaut_crop
+    inner = inner_face(crop.shape[:2], points)
+    columns = np.nonzero(inner)[1]
+    middle = float(np.median(columns))
+    left, right = inner & (np.arange(crop.shape[1])[None, :] < middle), inner & (
+        np.arange(crop.shape[1])[None, :] >= middle
+    )
+
+    def left_right_gap(image: RGB) -> float:
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(grey[right].mean() - grey[left].mean())
+
+    ramped = side_lit(crop)
+    assert left_right_gap(ramped) - left_right_gap(crop) > 30.0
+    result = transfer_light_and_colour(ramped, crop, oval)
+    assert abs(left_right_gap(result) - left_right_gap(crop)) < 8.0
+
+
+def test_nothing_saturates_on_a_bright_warm_template(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+    t1_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    """The issue's yellow patches: a dim, side-lit, cast source onto a warm template."""
+    target, points, oval = t1_crop
+    source_crop = astronaut_crop[0]
+    for degrade in DEGRADATIONS.values():
+        source = cv2.resize(degrade(source_crop), (target.shape[1], target.shape[0]), interpolation=cv2.INTER_AREA)
+        result = transfer_light_and_colour(source, target, oval)
+        assert new_clipping(target, result, inner_face(target.shape[:2], points)) < 0.005
+        assert new_clipping(target, result, oval > 0.5) < 0.005
+
+
+def test_a_greyscale_source_takes_the_template_skin_colour(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, points, oval = astronaut_crop
+    grey = np.repeat(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    result = transfer_light_and_colour(grey, crop, oval)
+    assert chroma_p95(crop, result, points) < 8.0
+
+
+def test_skin_mask_limits_where_colour_is_measured(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, _, oval = astronaut_crop
+    nothing = np.zeros_like(oval)
+    # An empty skin mask falls back to the face mask instead of failing.
+    assert np.array_equal(
+        transfer_light_and_colour(dim(crop), crop, oval, nothing), transfer_light_and_colour(dim(crop), crop, oval)
+    )
+    # No face at all: the source comes back unchanged.
+    assert np.array_equal(transfer_light_and_colour(dim(crop), crop, nothing), dim(crop))
+
+
+def test_mismatched_inputs_are_refused() -> None:
+    image = np.zeros((20, 20, 3), np.uint8)
+    with pytest.raises(ValueError):
+        transfer_light_and_colour(image, np.zeros((21, 20, 3), np.uint8), np.ones((20, 20), np.float32))
+    with pytest.raises(ValueError):
+        match_detail(image, image, np.ones((19, 20), np.float32))
+
+
+def test_a_soft_source_is_sharpened_and_a_sharp_one_softened(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, _, oval = astronaut_crop
+    height, width = crop.shape[:2]
+    soft = cv2.resize(cv2.resize(crop, (width // 4, height // 4), interpolation=cv2.INTER_AREA), (width, height),
+                      interpolation=cv2.INTER_CUBIC)
+    assert sharpness(soft, oval) < 0.7 * sharpness(crop, oval)
+
+    sharpened = match_detail(soft, crop, oval)
+    assert sharpness(sharpened, oval) > 1.2 * sharpness(soft, oval)
+
+    softened = match_detail(crop, soft, oval)
+    assert sharpness(softened, oval) < 0.9 * sharpness(crop, oval)
+
+    unchanged = match_detail(crop, crop, oval)
+    assert np.array_equal(unchanged, crop)
+
+
+def test_grain_is_added_to_a_clean_source_on_a_grainy_template(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, _, oval = astronaut_crop
+    rng = np.random.default_rng(7)
+    grainy = np.clip(crop + rng.normal(0, 6, crop.shape[:2])[..., None], 0, 255).astype(np.uint8)
+    clean = cv2.GaussianBlur(crop, (0, 0), 0.8)
+    result = match_detail(clean, grainy, oval)
+    assert fine_energy(result, oval) > 0.7 * fine_energy(grainy, oval)
+    assert fine_energy(result, oval) > 2.0 * fine_energy(clean, oval)
+    assert np.array_equal(result, match_detail(clean, grainy, oval)), "grain is seeded"
+    assert new_clipping(clean, result, oval > 0.5) == 0.0
+
+
+def test_feather_alpha_stays_inside_the_mask() -> None:
+    for size in (150, 600):
+        mask = np.zeros((size, size), np.uint8)
+        cv2.circle(mask, (size // 2, size // 2), size // 3, 255, -1)
+        alpha = feather_alpha(mask, 0.07 * size)
+        assert alpha.dtype == np.float32 and alpha.shape == mask.shape
+        assert float(alpha[mask == 0].max()) == 0.0
+        assert float(alpha[size // 2, size // 2]) > 0.99
+        assert 0.0 < float(alpha[size // 2, size // 2 + size // 3 - 2]) < 0.5
+
+
+def test_a_large_face_is_transferred_on_a_reduced_copy_without_losing_detail(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, points, oval = astronaut_crop
+    big = cv2.resize(crop, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    big_points, big_oval = points * 4, cv2.resize(oval, (big.shape[1], big.shape[0]))
+    assert max(big.shape[:2]) > 360  # above TRANSFER_WORK_SIDE: the reduced path runs
+    degraded = DEGRADATIONS["dim side-lit warm"](big)
+    result = transfer_light_and_colour(degraded, big, big_oval)
+    assert chroma_p95(big, result, big_points) < 6.0
+    assert new_clipping(big, result, big_oval > 0.5) < 0.005
+    # The finest detail is the source's own: the result is not a blurred copy.
+    assert sharpness(result, big_oval) > 0.8 * sharpness(degraded, big_oval)
