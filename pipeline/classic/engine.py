@@ -114,7 +114,9 @@ class ClassicEngine:
                     self._models = _Models(
                         detector=HogDetector(),
                         landmarks=LandmarkPredictor(files.landmarks_68),
-                        classifier=GenderAgeClassifier(files.gender_onnx, files.age_onnx),
+                        classifier=GenderAgeClassifier(
+                            files.gender_onnx, files.age_onnx, files.gender_xception_onnx
+                        ),
                     )
         return self._models
 
