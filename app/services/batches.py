@@ -270,7 +270,7 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
             .values(
                 status="completed",
                 face_mappings={str(k): v for k, v in render.roles.items()},
-                face_report=task_report_json(render.faces, [render.note] if render.note else []),
+                face_report=task_report_json(render.faces, render.notes),
                 error=None,
                 seconds=round(swap_seconds, 4),
                 lease_expires_at=None,

@@ -12,6 +12,7 @@ from app.storage import files_guard
 from app.services.templates import store
 from db.base import utcnow
 from db.session import transaction
+from pipeline.advice import source_advice
 from pipeline.errors import NoFaceFound
 from pipeline.face import Face, RGBImage, SourceFace
 from pipeline.intake import decode_image, read_image_file
@@ -60,7 +61,8 @@ def detect_source(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> tuple[
     engine = ctx.face_engine()
     faces = engine.detect(pixels)
     face, note = choose_face(faces, role)
-    return engine.prepare_source(SourceFace(face, pixels)), len(faces), note
+    advice = "; ".join(filter(None, [note, *source_advice(pixels, face)]))  # e.g. glasses on this photo
+    return engine.prepare_source(SourceFace(face, pixels)), len(faces), advice or None
 
 
 def prepare_photo(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> CouplePhoto:

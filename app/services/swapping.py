@@ -10,6 +10,7 @@ from app.services.post_swap import PostSwapStep, apply_steps, default_steps
 from pipeline.errors import NoFaceFound
 from pipeline.face import Assignment, Face, FaceEngine, RGBImage, SourceFace
 from pipeline.mapping import Role, apply_overrides, default_mapping
+from pipeline.pose import pose_note
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class SwapRender:
     image: RGBImage
     roles: dict[int, Role]
     faces: list[dict[str, Any]]
-    note: str | None
+    notes: list[str]  # the mapping's note, then one per face whose pose the swap cannot match
 
 
 def resolve_roles(faces: list[Face], overrides: Mapping[str, str] | None) -> tuple[dict[int, Role], str | None]:
@@ -56,8 +57,18 @@ def render_swap(
         image=apply_steps(swapped, assignments, default_steps() if steps is None else steps),
         roles=roles,
         faces=face_report(faces, roles),
-        note=note,
+        notes=([note] if note else []) + pose_notes(faces, assignments),
     )
+
+
+def pose_notes(faces: list[Face], assignments: list[Assignment]) -> list[str]:
+    """'face N: …' for each swapped face turned too differently from its source (face numbers from 1)."""
+    notes = []
+    for assignment in assignments:
+        note = pose_note(assignment.source.face, assignment.target)
+        if note:
+            notes.append(f"face {faces.index(assignment.target) + 1}: {note}")
+    return notes
 
 
 def face_report(faces: list[Face], roles: Mapping[int, Role] | None = None) -> list[dict[str, Any]]:

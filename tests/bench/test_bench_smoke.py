@@ -26,7 +26,7 @@ MACHINE = {"cpu": str, "cores_logical": int, "cores_physical": int, "ram_gb": fl
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("user-data")
-    result = run_cli("bench", "--quick", "--json", env={"FACESWAP_DATA_DIR": str(home)}, timeout=90)
+    result = run_cli("bench", "--quick", "--json", env={"FACESWAP_DATA_DIR": str(home)}, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     assert list(home.iterdir()) == [], "the bench wrote into the user's data dir"
     data = json.loads(result.stdout)
