@@ -46,8 +46,6 @@ class AppContext:
         """The face engine, built and warmed once per process on first use."""
         with self._engine_lock:
             if self._face_engine is None:
-                from pipeline.engines import create_engine
-
                 engine = self._create_engine()
                 engine.warmup()
                 self._face_engine = engine

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,30 +91,38 @@ def served_app(tmp_path_factory: pytest.TempPathFactory, classic: FaceEngine) ->
         blank = templates.add_template_files(context, [str(sample.landscape)], name="Empty room")[0]
     finally:
         context.dispose()
-    port = free_port()
+    overrides = {"FACESWAP_DATA_DIR": str(data_dir), "GRADIO_TEMP_DIR": str(cache_dir), "COSWAP_LOG_LEVEL": "WARNING"}
+    with running_server(base, overrides, host="127.0.0.1") as server:
+        yield ServedApp(server.url, data_dir, cache_dir, [pair.id, blank.id], server.cold_start_seconds, sample)
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    log: Path
+    cold_start_seconds: float
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def running_server(base: Path, overrides: dict[str, str], *, host: str | None = None) -> Iterator[RunningServer]:
+    """`python app.py serve` on a free port with the classic engine, embedded SQLite and queue, and
+    `overrides` in its environment; its output goes to base/server.log; stopped on exit."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        FACESWAP_DATA_DIR=str(data_dir),
-        FACESWAP_ENGINE="classic",
-        GRADIO_TEMP_DIR=str(cache_dir),
-        GRADIO_ANALYTICS_ENABLED="False",
-        COSWAP_LOG_LEVEL="WARNING",
-    )
-    log = base / "server.log"
+    env.update(FACESWAP_ENGINE="classic", GRADIO_ANALYTICS_ENABLED="False", **overrides)
+    port, log = free_port(), base / "server.log"
+    command = [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)]
+    if host:
+        command += ["--host", host]
     started = time.perf_counter()
     with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, process, log)
-        cold = time.perf_counter() - started
-        yield ServedApp(url, data_dir, cache_dir, [pair.id, blank.id], cold, sample)
+        yield RunningServer(url, log, time.perf_counter() - started)
     finally:
         process.terminate()
         try:
@@ -121,6 +130,21 @@ def served_app(tmp_path_factory: pytest.TempPathFactory, classic: FaceEngine) ->
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[object]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def record_figure(name: str, value: object) -> None:

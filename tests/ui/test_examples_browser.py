@@ -3,78 +3,31 @@ feeds is run; any server-side traceback fails the test."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import ROOT
-from tests.ui.conftest import ARTIFACTS, _wait_until_up, free_port
-from tests.ui.test_browser import CHROMIUM_ARGS, DESKTOP
+from tests.ui.conftest import ARTIFACTS, RunningServer, running_server
+from tests.ui.test_browser import DESKTOP
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 EXAMPLE_ROWS = "table tr.tr-body, button.gallery-item"
 
 
-@dataclass(frozen=True)
-class ExamplesApp:
-    url: str
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture(scope="module", params=["local", "public"])
-def examples_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExamplesApp]:
+def examples_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A fresh server with its Examples (no seeding, so the sample template is new), in either mode."""
     base = tmp_path_factory.mktemp(f"examples-{request.param}")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        FACESWAP_DATA_DIR=str(base / "data"),
-        FACESWAP_ENGINE="classic",
-        FACESWAP_SEED_TEMPLATES="false",
-        FACESWAP_PUBLIC_DEMO="true" if request.param == "public" else "false",
-        GRADIO_TEMP_DIR=str(base / "gradio-cache"),
-        GRADIO_ANALYTICS_ENABLED="False",
-        COSWAP_LOG_LEVEL="INFO",
-    )
-    port, log = free_port(), base / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(url, process, log)
-        yield ExamplesApp(url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[object]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    overrides = {
+        "FACESWAP_DATA_DIR": str(base / "data"),
+        "FACESWAP_SEED_TEMPLATES": "false",
+        "FACESWAP_PUBLIC_DEMO": "true" if request.param == "public" else "false",
+        "GRADIO_TEMP_DIR": str(base / "gradio-cache"),
+        "COSWAP_LOG_LEVEL": "INFO",
+    }
+    with running_server(base, overrides) as server:
+        yield server
 
 
 def _run_photo_examples(page) -> None:  # type: ignore[no-untyped-def]
@@ -103,7 +56,7 @@ def _open_all_accordions(page) -> None:  # type: ignore[no-untyped-def]
             toggle.click()
 
 
-def test_every_examples_set_runs_its_action(browser, examples_app: ExamplesApp) -> None:  # type: ignore[no-untyped-def]
+def test_every_examples_set_runs_its_action(browser, examples_app: RunningServer) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport=DESKTOP)
     page.set_default_timeout(20_000)
     page.goto(examples_app.url)

@@ -3,9 +3,6 @@ the seeded gallery, private templates between two API sessions, crawling refused
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +13,8 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.cli_helpers import ROOT
 from tests.fixtures_data import SamplePhotos, write_sample_photos
-from tests.ui.conftest import _wait_until_up, free_port
+from tests.ui.conftest import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,36 +33,15 @@ class PublicApp:
 def public_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicApp]:
     base = tmp_path_factory.mktemp("public")
     data_dir = base / "data"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        FACESWAP_DATA_DIR=str(data_dir),
-        FACESWAP_ENGINE="classic",
-        FACESWAP_PUBLIC_DEMO="true",
-        GRADIO_TEMP_DIR=str(base / "gradio-cache"),
-        GRADIO_ANALYTICS_ENABLED="False",
-        COSWAP_LOG_LEVEL="INFO",
-    )
-    port = free_port()
-    log = base / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(url, process, log)
-        yield PublicApp(url, data_dir, write_sample_photos(base / "photos"), log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    overrides = {
+        "FACESWAP_DATA_DIR": str(data_dir),
+        "FACESWAP_PUBLIC_DEMO": "true",
+        "GRADIO_TEMP_DIR": str(base / "gradio-cache"),
+        "COSWAP_LOG_LEVEL": "INFO",
+    }
+    with running_server(base, overrides) as server:
+        yield PublicApp(server.url, data_dir, write_sample_photos(base / "photos"), server.log)
+    log = server.log
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
 
 
