@@ -41,12 +41,19 @@ def serve_folder(folder: Path, *, chunk_delay: float = 0.0, chunk_bytes: int = 4
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - keep test output quiet
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    host.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    with serving(Handler) as url:
+        host.url = url
+        yield host
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run `handler` on a free 127.0.0.1 port in a thread; yield its base URL; shut it down on exit."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
-        yield host
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()

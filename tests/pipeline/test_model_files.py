@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import ModelUnavailable
+from tests.model_host import serving
 from pipeline.model_files import (
     BUFFALO_L_ZIP,
     INSIGHTFACE_MANIFEST,
@@ -66,15 +66,9 @@ def server() -> Iterator[FileServer]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - keep test output quiet
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @dataclass(frozen=True)
