@@ -23,6 +23,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from app.errors import one_line
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 180.0
 SEED_TIMEOUT_S = 300.0
@@ -162,7 +164,7 @@ def run_load(sessions: int, template_count: int, workers: int, workdir: Path) ->
                 )
                 outcome = None if len(gallery) == template_count else f"{len(gallery)} of {template_count} results"
             except Exception as exc:  # noqa: BLE001  (a failed session is a figure, not a crash)
-                outcome = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                outcome = f"{type(exc).__name__}: {one_line(exc)}"
             elapsed = time.perf_counter() - began
             with lock:
                 if outcome is None:

@@ -93,7 +93,7 @@ def _warm_engine(ctx: Any) -> None:
     try:
         report = seed_shared_gallery(ctx)
     except Exception as exc:  # noqa: BLE001  (a background thread: log it)
-        log.warning("seeding the gallery failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        log.warning("seeding the gallery failed: %s", one_line(exc))
         return
     log.info("template seeding %s: %s", report.status, report.reason)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.context import AppContext
+from app.errors import one_line
 from app.services import templates as template_service
 from db.base import utcnow
 from db.models import Image, Template
@@ -84,7 +85,7 @@ def seed_shared_gallery(ctx: AppContext, samples: list[Sample] | None = None) ->
                 ctx, decoded, name=sample.name, source_url=sample.source, category=SAMPLE_CATEGORY
             )
         except Exception as exc:  # noqa: BLE001  (one sample that fails must not stop the server)
-            log.warning("seed sample %r failed: %s", sample.name, str(exc).splitlines()[0] if str(exc) else exc)
+            log.warning("seed sample %r failed: %s", sample.name, one_line(exc))
             continue
         ids.append(summary.id)
     if ids:
