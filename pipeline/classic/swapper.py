@@ -25,7 +25,7 @@ from pipeline.classic.mesh import (
     similarity_transform,
 )
 from pipeline.classic.occlusion import glasses_keep_mask, has_glasses, occlusion_mask, remove_frames
-from pipeline.classic.tone import match_detail, transfer_light_and_colour
+from pipeline.classic.tone import match_detail, match_edge_light, transfer_light_and_colour
 from pipeline.face import Face
 from pipeline.masks import face_polygon
 from pipeline.mesh_topology import (
@@ -328,6 +328,7 @@ def _tone(
     cheeks, exempt = _face_parts(mesh_xy * scale_xy, canonical, (work[1], work[0]))
     corrected = transfer_light_and_colour(warped_t, target_t, face, skin_mask=face * (1.0 - exempt))
     corrected = match_detail(corrected, target_t, face)
+    corrected = match_edge_light(corrected, target_t, face, size * tone_scale)
     kept = occlusion_mask(target_t, face, cheeks, exempt)  # the target's hair, hands, glasses
     # The same skin model on the warped source: its own side hair is not pasted either.
     kept = np.maximum(kept, occlusion_mask(warped_t, face, cheeks, exempt))

@@ -39,6 +39,7 @@ L_KNEE: Final = (4.0, 94.0)  # lightness is compressed smoothly outside this ran
 L_LIMITS: Final = (1.0, 99.0)  # ... towards these asymptotes
 CHROMA_GAIN_RANGE: Final = (0.5, 1.0)  # source chroma detail is only ever softened, to the target's spread
 CHROMA_DETAIL_MAX: Final = 40.0  # largest a*/b* detail (source minus its low-pass) carried over
+CHROMA_DETAIL_SPREADS: Final = 1.5  # ... and at most this many times the target's own chroma detail spread
 GAMUT_STEPS: Final = 4  # chroma reductions tried for out-of-gamut pixels
 GAMUT_MARGIN: Final = 1.5 / 255.0  # stay this far inside the RGB cube, so no channel rounds to 0 or 255
 FINE_SIGMA: Final = 1.0  # the fine band: image minus its blur at this sigma (pixels)
@@ -55,6 +56,8 @@ MIN_MASK_PIXELS: Final = 16
 TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this big (longer side)
 STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
 FEATHER_WORK_SIZE: Final = 128  # longer side of the copy feather_alpha works on
+EDGE_BAND_SHARE: Final = 0.35  # match_edge_light: depth of the band next to the mask's border, share of the face size
+EDGE_SIGMA_SHARE: Final = 0.06  # ... and the scale of the difference it takes from the target there
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,10 @@ def _transfer_lab(
     source_spread = _rms(chroma_detail[sample], inside)
     target_spread = _rms(target_lab[sample][..., 1:] - target_low[sample][..., 1:], inside)
     chroma_gain = float(np.clip(target_spread / max(source_spread, 1e-3), *CHROMA_GAIN_RANGE))
-    out[..., 1:] = target_low[..., 1:] + np.clip(chroma_detail * chroma_gain, -CHROMA_DETAIL_MAX, CHROMA_DETAIL_MAX)
+    # Per-pixel chroma detail is bounded by the target's own spread: a dim or cast source's tinted
+    # shadows (blue-grey eye sockets) do not carry over as patches.
+    bound = min(CHROMA_DETAIL_MAX, CHROMA_DETAIL_SPREADS * max(target_spread, 1.0))
+    out[..., 1:] = target_low[..., 1:] + np.clip(chroma_detail * chroma_gain, -bound, bound)
     return out
 
 
@@ -415,6 +421,29 @@ def _as_mask(mask: NDArray[np.generic], shape_hw: tuple[int, ...]) -> FloatMask:
 def _check_pair(source: RGB, target: RGB) -> None:
     if source.shape != target.shape or source.ndim != 3 or source.shape[2] != 3:
         raise ValueError(f"expected two RGB crops of one size, got {source.shape} and {target.shape}")
+
+
+def match_edge_light(corrected: RGB, target: RGB, mask: FloatMask, face_size: float) -> RGB:
+    """`corrected` with the target's low frequencies near the mask's border, fading to none deeper in.
+
+    The transfer matches light and colour at the scale of the whole face; what is left differs from
+    the template right where the face meets the untouched neck and cheeks (a seam). Here the
+    difference target - corrected, low-passed inside the mask at EDGE_SIGMA_SHARE of the face size,
+    is added with a weight of 1 at the border falling smoothly to 0 at EDGE_BAND_SHARE deep, so the
+    source's fine detail stays everywhere and its middle (eyes, nose, mouth) is not touched.
+    """
+    _check_pair(corrected, target)
+    face = _as_mask(mask, corrected.shape[:2])
+    inside = (face > 0.5).astype(np.uint8)
+    if int(inside.sum()) < MIN_MASK_PIXELS:
+        return corrected.copy()
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    ramp = np.clip(1.0 - depth / max(1.0, EDGE_BAND_SHARE * face_size), 0.0, 1.0)
+    weight = (ramp * ramp * (3.0 - 2.0 * ramp)) * inside  # smoothstep: no crease where the band ends
+    source = corrected.astype(np.float32)
+    difference = masked_low_pass(target.astype(np.float32) - source, inside.astype(np.float32), EDGE_SIGMA_SHARE * face_size)
+    out = source + difference * weight[..., None]
+    return np.clip(out + 0.5, 1.0, 254.0).astype(np.uint8)
 
 
 def feather_alpha(mask: NDArray[np.generic], width: float) -> FloatMask:

@@ -13,6 +13,7 @@ from pipeline.classic.tone import (
     feather_alpha,
     fine_energy,
     match_detail,
+    match_edge_light,
     sharpness,
     transfer_light_and_colour,
 )
@@ -196,3 +197,22 @@ def test_a_large_face_is_transferred_on_a_reduced_copy_without_losing_detail(
     assert new_clipping(big, result, big_oval > 0.5) < 0.005
     # The finest detail is the source's own: the result is not a blurred copy.
     assert sharpness(result, big_oval) > 0.8 * sharpness(degraded, big_oval)
+
+
+def test_edge_light_takes_the_templates_tone_at_the_border_and_leaves_the_middle(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    crop, _, oval = astronaut_crop
+    brighter = np.clip(crop.astype(np.int16) + 30, 0, 255).astype(np.uint8)  # the face 30 levels too bright
+    inside = (oval > 0.5).astype(np.uint8)
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    size = float(np.sqrt(inside.sum()))
+    out = match_edge_light(brighter, crop, oval, size)
+    border = (depth > 0) & (depth < 0.05 * size)
+    middle = depth > 0.4 * size
+    assert border.sum() > 100 and middle.sum() > 100
+    border_error = np.abs(out.astype(np.float32) - crop)[border].mean()
+    middle_change = np.abs(out.astype(np.float32) - brighter)[middle].mean()
+    assert border_error < 8.0, f"the border stays {border_error:.1f} levels off the template"
+    assert middle_change < 1.0, f"the middle moved {middle_change:.1f} levels"
+    assert out.min() >= 1 and out.max() <= 254
