@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import TracebackType
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -152,3 +154,40 @@ class DecodedImageCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+class ReadAhead:
+    """Decodes the next stored image on one thread while the caller works on the current one.
+
+    OpenCV's decoder releases the GIL, so on a machine with a spare core the decode of a 2 MP PNG
+    (about 30 ms) overlaps the swap. At most `depth` images wait decoded; a path never requested
+    is read on the caller's thread. A decode error is raised by `read`, as a direct read would.
+    """
+
+    def __init__(self, read: Callable[[Path], RGBImage] = read_stored, depth: int = 1) -> None:
+        self._read = read
+        self._depth = depth
+        self._pending: dict[Path, Future[RGBImage]] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+
+    def request(self, path: Path) -> None:
+        if path in self._pending:
+            return
+        while len(self._pending) >= self._depth:
+            self._pending.pop(next(iter(self._pending))).cancel()
+        self._pending[path] = self._executor.submit(self._read, path)
+
+    def read(self, path: Path) -> RGBImage:
+        future = self._pending.pop(path, None)
+        return future.result() if future is not None else self._read(path)
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        self._executor.shutdown(wait=True)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -30,7 +31,7 @@ from db.base import utcnow
 from db.models import Batch, Image, SwapTask
 from db.session import transaction
 from pipeline.errors import PipelineError
-from pipeline.face import Face, SourceFace
+from pipeline.face import Face, RGBImage, SourceFace
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +172,39 @@ def pending_task_ids(ctx: AppContext, batch_id: str) -> list[str]:
         )
 
 
-def execute_task(ctx: AppContext, task_id: str) -> TaskOutcome:
-    """Claim, swap, store and record one task. Safe to call twice: a done task is skipped."""
+def pending_template_paths(ctx: AppContext, batch_id: str) -> dict[str, Path]:
+    """Task id -> the stored file of its template, for the pending tasks of a batch (for reading ahead).
+
+    Scoped like the swap itself: a template the batch's session may not see is left out."""
+    paths: dict[str, Path] = {}
+    with ctx.sessions() as session:
+        viewer = session.execute(select(Batch.session_id).where(Batch.batch_id == batch_id)).scalar_one_or_none()
+        rows = session.execute(
+            select(SwapTask.task_id, SwapTask.template_id).where(
+                SwapTask.batch_id == batch_id, SwapTask.status == "pending"
+            )
+        ).all()
+        store = template_service.store(ctx)
+        for task_id, template_id in rows:
+            try:
+                paths[task_id] = store.path_for(template_service.load_template(session, template_id, viewer).original_image)
+            except NotFound:
+                continue
+    return paths
+
+
+def execute_task(
+    ctx: AppContext, task_id: str, read_template: Callable[[Path], RGBImage] = read_stored
+) -> TaskOutcome:
+    """Claim, swap, store and record one task. Safe to call twice: a done task is skipped.
+
+    `read_template` decodes the template's file (run_inline passes one that has read it ahead)."""
     started = time.perf_counter()
     attempt = _claim(ctx, task_id)
     if attempt is None:
         return TaskOutcome(task_id, "skipped", claimed=False)
     try:
-        result = _run_claimed(ctx, task_id, attempt)
+        result = _run_claimed(ctx, task_id, attempt, read_template)
     except _LeaseLost:
         return TaskOutcome(task_id, "skipped", claimed=False)
     except (PipelineError, ServiceError) as exc:
@@ -232,7 +258,9 @@ def _claim(ctx: AppContext, task_id: str) -> int | None:
         return int(attempts)
 
 
-def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
+def _run_claimed(
+    ctx: AppContext, task_id: str, attempt: int, read_template: Callable[[Path], RGBImage]
+) -> float:
     with ctx.sessions() as session:
         task = session.execute(select(SwapTask).where(SwapTask.task_id == task_id)).scalar_one()
         batch = session.execute(select(Batch).where(Batch.batch_id == task.batch_id)).scalar_one()
@@ -251,7 +279,7 @@ def _run_claimed(ctx: AppContext, task_id: str, attempt: int) -> float:
         faces = template_service.stored_faces(ctx, template_id, viewer=session_id)  # upgraded on first use
     husband = SourceFace(Face.from_dict(faces_json["husband"]), ctx.image_cache.read(husband_path))
     wife = SourceFace(Face.from_dict(faces_json["wife"]), ctx.image_cache.read(wife_path))
-    pixels = read_stored(template_path)
+    pixels = read_template(template_path)
     if faces is None:
         faces = engine.detect(pixels)
     swap_started = time.perf_counter()

@@ -18,6 +18,7 @@ from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, QueueBusy
 from app.services import batches
 from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
+from app.storage import ReadAhead
 from db.models import Batch, SwapTask
 from pipeline.mapping import parse_id
 
@@ -164,8 +165,15 @@ def start_from_files(
 def run_inline(
     ctx: AppContext, batch_id: str, on_done: Callable[[batches.TaskOutcome], None] | None = None
 ) -> None:
-    """Execute every pending task of a batch in this process, in order."""
-    for task_id in batches.pending_task_ids(ctx, batch_id):
-        outcome = batches.execute_task(ctx, task_id)
-        if on_done is not None:
-            on_done(outcome)
+    """Execute every pending task of a batch in this process, in order; the next task's template is
+    decoded on a thread while the current one is swapped."""
+    task_ids = batches.pending_task_ids(ctx, batch_id)
+    paths = batches.pending_template_paths(ctx, batch_id)
+    with ReadAhead() as ahead:
+        for index, task_id in enumerate(task_ids):
+            following = paths.get(task_ids[index + 1]) if index + 1 < len(task_ids) else None
+            if following is not None:
+                ahead.request(following)
+            outcome = batches.execute_task(ctx, task_id, read_template=ahead.read)
+            if on_done is not None:
+                on_done(outcome)
