@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
@@ -59,5 +59,7 @@ FULL = BenchPlan(
     template_set="couples",
     face_sizes=(150, 300, 600),
 )
+# The quick plan's repeats on the full plan's realistic templates: the speed targets in a minute or two.
+QUICK_COUPLES = replace(QUICK, name="quick couples", template_set="couples", face_sizes=FULL.face_sizes)
 
-__all__ = ["FULL", "QUICK", "BenchPlan"]
+__all__ = ["FULL", "QUICK", "QUICK_COUPLES", "BenchPlan"]

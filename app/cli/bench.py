@@ -1,4 +1,4 @@
-"""`bench [--quick] [--json] [--plot] [--out DIR] [--markdown FILE] [--from-json FILE]`; `bench quality`."""
+"""`bench [--quick [--couples]] [--json] [--plot] [--out DIR] [--markdown FILE] [--from-json FILE]`; `bench quality`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def register(sub: Any) -> None:
         description="Warm, repeated measurements in a temporary data dir and database (never the user's).",
     )
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller batches (under a minute)")
+    parser.add_argument(
+        "--couples",
+        action="store_true",
+        help="with --quick: the full plan's 1.6-2 MP couple templates (faces 250-450 px) instead of t1.jpg crops",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     parser.add_argument("--plot", action="store_true", help="also run the sweeps; write bench.json and the plot")
     parser.add_argument("--out", type=Path, default=Path("docs"), metavar="DIR", help="where --plot writes (docs)")
@@ -65,14 +70,15 @@ def bench_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _measure(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    from app.bench.plan import FULL, QUICK
+    from app.bench.plan import FULL, QUICK, QUICK_COUPLES
     from app.bench.runner import run_bench
 
     root = logging.getLogger()
     if root.getEffectiveLevel() >= logging.INFO:
         for name in QUIET_WHILE_BENCHING:
             logging.getLogger(name).setLevel(logging.WARNING)
-    return run_bench(settings, QUICK if args.quick else FULL, sweeps=args.plot)
+    plan = (QUICK_COUPLES if args.couples else QUICK) if args.quick else FULL
+    return run_bench(settings, plan, sweeps=args.plot)
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`python app.py bench --quick --json` runs end to end on scratch data; keys and types only, never timings."""
+"""`python app.py bench --quick --couples --json` runs end to end on scratch data; keys and types only, never timings."""
 
 from __future__ import annotations
 
@@ -26,12 +26,20 @@ MACHINE = {"cpu": str, "cores_logical": int, "cores_physical": int, "ram_gb": fl
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("user-data")
-    result = run_cli("bench", "--quick", "--json", env={"FACESWAP_DATA_DIR": str(home)}, timeout=240)
+    result = run_cli("bench", "--quick", "--couples", "--json", env={"FACESWAP_DATA_DIR": str(home)}, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     assert list(home.iterdir()) == [], "the bench wrote into the user's data dir"
     data = json.loads(result.stdout)
     assert isinstance(data, dict)
     return data
+
+
+def test_couples_runs_on_the_realistic_templates(quick: dict[str, Any]) -> None:
+    from pipeline.sample_portraits import opencv_doc_available
+
+    expected = "couples" if opencv_doc_available() else "t1 crops"  # the documented fallback without opencv-doc
+    assert quick["template_set"] == expected
+    assert sorted(int(size) for size in quick["swap_seconds_by_face_size"]) == [150, 300, 600]
 
 
 def _is_stat(value: Any) -> bool:

@@ -184,7 +184,7 @@ def test_gate_identity_moves_to_the_source(report: dict[str, Any]) -> None:
 
 
 # Issue 10 is open: with the edge light match, 2 faces (the dim side-lit still on t1.jpg's ~100 px faces)
-# are over the chroma limit and 7 (of 30) over the seam limit. The issue's gates stay here, expected to fail until the engine meets them;
+# are over the chroma limit and 7 (of 30, 4 of them on t1.jpg) over the seam limit. The issue's gates stay here, expected to fail until the engine meets them;
 # the regression caps below fail as soon as the engine gets worse than it is now.
 OPEN_ISSUE = "issue 10 open: the dim side-lit still on t1.jpg over the chroma limit, 7 jaw seams over 5"
 CHROMA_P95_CAP, CHROMA_OVER_CAP = 14.0, 2  # worst 12.5 and 2 faces over 12 with the edge light match
