@@ -160,11 +160,11 @@ class ReadAhead:
     """Decodes the next stored image on one thread while the caller works on the current one.
 
     OpenCV's decoder releases the GIL, so on a machine with a spare core the decode of a 2 MP PNG
-    (about 30 ms) overlaps the swap. At most `depth` images wait decoded; a path never requested
-    is read on the caller's thread. A decode error is raised by `read`, as a direct read would.
+    (about 30 ms) overlaps the swap. At most `depth` images wait decoded (2: the one about to be read
+    and the next; the oldest is dropped); a path never requested is read on the caller's thread. A decode error is raised by `read`, as a direct read would.
     """
 
-    def __init__(self, read: Callable[[Path], RGBImage] = read_stored, depth: int = 1) -> None:
+    def __init__(self, read: Callable[[Path], RGBImage] = read_stored, depth: int = 2) -> None:
         self._read = read
         self._depth = depth
         self._pending: dict[Path, Future[RGBImage]] = {}

@@ -52,3 +52,21 @@ def test_only_depth_images_wait_and_a_decode_error_reaches_the_reader(tmp_path: 
         with pytest.raises(FileNotFoundError):
             ahead.read(tmp_path / "missing.png")
     assert paths[2] in calls
+
+
+def test_in_run_inline_order_every_image_but_the_first_comes_decoded_ahead(tmp_path: Path) -> None:
+    """run_inline requests task i+1's template before task i reads its own: both must survive."""
+    paths = [_write(tmp_path / f"{n}.png", n * 30) for n in range(4)]
+    threads: dict[Path, str] = {}
+
+    def reader(path: Path) -> RGBImage:
+        threads[path] = threading.current_thread().name
+        return read_stored(path)
+
+    with ReadAhead(reader) as ahead:
+        for index, path in enumerate(paths):
+            if index + 1 < len(paths):
+                ahead.request(paths[index + 1])
+            np.testing.assert_array_equal(ahead.read(path), read_stored(path))
+    assert threads[paths[0]] == threading.current_thread().name
+    assert all(threads[path].startswith("read-ahead") for path in paths[1:])
