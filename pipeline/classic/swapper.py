@@ -53,6 +53,8 @@ MOUTH_FEATHER_SHARE: Final = 0.015
 TONE_FACE_SIZE: Final = 128.0  # light, colour, detail and occlusion run with the face at most this large
 EXEMPT_GROW_SHARE: Final = 0.12  # eyes, brows and lips masks grown by this share of the eye distance
 EXEMPT_BROW_SHARE: Final = 0.15  # brow band thickness, as a share of the eye distance
+EYES_REGION_SHARE: Final = 1.2  # the eyes grown by this share of the eye distance: their light stays the source's
+EYES_REGION_EDGE: Final = (0.8, 1.2)  # ... fully inside that ellipse's radius 0.8, fading out by 1.2
 MOUTH_OPEN: Final = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
 HALF_FILL_YAW: Final = 28.0  # a source turned further: its far half is filled from the mirrored near half
 HALF_FILL_MARGIN: Final = 12.0  # ... when the target is at least this much more frontal
@@ -328,7 +330,8 @@ def _tone(
     cheeks, exempt = _face_parts(mesh_xy * scale_xy, canonical, (work[1], work[0]))
     corrected = transfer_light_and_colour(warped_t, target_t, face, skin_mask=face * (1.0 - exempt))
     corrected = match_detail(corrected, target_t, face)
-    corrected = match_edge_light(corrected, target_t, face, size * tone_scale)
+    eyes = _eyes_region(mesh_xy * scale_xy, (work[1], work[0]))
+    corrected = match_edge_light(corrected, target_t, face, size * tone_scale, keep_light=eyes)
     kept = occlusion_mask(target_t, face, cheeks, exempt)  # the target's hair, hands, glasses
     # The same skin model on the warped source: its own side hair is not pasted either.
     kept = np.maximum(kept, occlusion_mask(warped_t, face, cheeks, exempt))
@@ -342,6 +345,30 @@ def _tone(
     # Added detail must not saturate (the tone stage keeps its own output inside 1..254 too).
     np.clip(corrected_full, 1.0, 254.0, out=corrected_full)
     return corrected_full, cv2.resize(kept, full, interpolation=cv2.INTER_LINEAR)
+
+
+def _eyes_region(mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int]) -> NDArray[np.float32]:
+    """The eyes and the skin around them (sockets, lids, the top of the cheeks), 0..1, in box pixels:
+    where the source's lightness carries its identity, so match_edge_light leaves it alone.
+
+    Each eye's box grown by EYES_REGION_SHARE x the eye distance sideways and half that up and down,
+    as a soft ellipse computed from the coordinates (no rasterising: stored and fresh meshes, which
+    differ by rounding, give the same mask).
+    """
+    height, width = shape_hw
+    eye_distance = float(np.hypot(*(mesh_xy[list(LEFT_EYE)].mean(axis=0) - mesh_xy[list(RIGHT_EYE)].mean(axis=0))))
+    grow = EYES_REGION_SHARE * eye_distance
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    region = np.zeros((height, width), dtype=np.float32)
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        points = mesh_xy[list(ring)]
+        centre_x, centre_y = points.mean(axis=0)
+        half_width = float(np.ptp(points[:, 0])) / 2.0 + grow
+        half_height = float(np.ptp(points[:, 1])) / 2.0 + grow / 2.0
+        radius = np.sqrt(((cols - centre_x) / half_width) ** 2 + ((rows - centre_y) / half_height) ** 2)
+        np.maximum(region, np.clip((EYES_REGION_EDGE[1] - radius) / (EYES_REGION_EDGE[1] - EYES_REGION_EDGE[0]), 0, 1), out=region)
+    return region
 
 
 def _eye_points(face: Face, mesh_xy: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -56,8 +56,8 @@ MIN_MASK_PIXELS: Final = 16
 TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this big (longer side)
 STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
 FEATHER_WORK_SIZE: Final = 128  # longer side of the copy feather_alpha works on
-EDGE_BAND_SHARE: Final = 0.35  # match_edge_light: depth of the band next to the mask's border, share of the face size
-EDGE_SIGMA_SHARE: Final = 0.06  # ... and the scale of the difference it takes from the target there
+EDGE_BAND_SHARE: Final = 0.55  # match_edge_light: depth of the band next to the mask's border, share of the face size
+EDGE_SIGMA_SHARE: Final = 0.05  # ... and the scale of the difference it takes from the target there
 
 
 @dataclass(frozen=True)
@@ -399,6 +399,11 @@ def _to_lab(image: RGB) -> NDArray[np.float32]:
     return lab
 
 
+def _to_lab_exact(image: RGB) -> NDArray[np.float32]:
+    """CIELAB in the same units as _to_lab, through the float conversion (no rounding)."""
+    return cv2.cvtColor(np.ascontiguousarray(image, dtype=np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
 def _from_lab(lab: NDArray[np.float32]) -> NDArray[np.float32]:
     return cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_LAB2RGB)
 
@@ -423,14 +428,19 @@ def _check_pair(source: RGB, target: RGB) -> None:
         raise ValueError(f"expected two RGB crops of one size, got {source.shape} and {target.shape}")
 
 
-def match_edge_light(corrected: RGB, target: RGB, mask: FloatMask, face_size: float) -> RGB:
+def match_edge_light(
+    corrected: RGB, target: RGB, mask: FloatMask, face_size: float, keep_light: FloatMask | None = None
+) -> RGB:
     """`corrected` with the target's low frequencies near the mask's border, fading to none deeper in.
 
     The transfer matches light and colour at the scale of the whole face; what is left differs from
-    the template right where the face meets the untouched neck and cheeks (a seam). Here the
-    difference target - corrected, low-passed inside the mask at EDGE_SIGMA_SHARE of the face size,
-    is added with a weight of 1 at the border falling smoothly to 0 at EDGE_BAND_SHARE deep, so the
-    source's fine detail stays everywhere and its middle (eyes, nose, mouth) is not touched.
+    the template where the face meets the untouched neck and cheeks (a seam) and in the template's
+    colouring of its own skin. Here the CIELAB difference target - corrected, low-passed inside the
+    mask at EDGE_SIGMA_SHARE of the face size, is added with a weight of 1 at the border falling
+    smoothly to 0 at EDGE_BAND_SHARE deep; the source's fine detail stays everywhere. Where
+    `keep_light` (0..1) is set, the eyes' region say, the lightness stays the source's and only the
+    colour is matched: the recogniser's distance to the source rose by up to 0.1 when the template's
+    shading replaced the source's around the eyes.
     """
     _check_pair(corrected, target)
     face = _as_mask(mask, corrected.shape[:2])
@@ -440,10 +450,16 @@ def match_edge_light(corrected: RGB, target: RGB, mask: FloatMask, face_size: fl
     depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
     ramp = np.clip(1.0 - depth / max(1.0, EDGE_BAND_SHARE * face_size), 0.0, 1.0)
     weight = (ramp * ramp * (3.0 - 2.0 * ramp)) * inside  # smoothstep: no crease where the band ends
-    source = corrected.astype(np.float32)
-    difference = masked_low_pass(target.astype(np.float32) - source, inside.astype(np.float32), EDGE_SIGMA_SHARE * face_size)
-    out = source + difference * weight[..., None]
-    return np.clip(out + 0.5, 1.0, 254.0).astype(np.uint8)
+    # The exact float conversion: the 8-bit path's rounding, taken there and back over the whole crop,
+    # moved pixels by up to 3 levels where nothing was to change.
+    source = _to_lab_exact(corrected)
+    difference = masked_low_pass(
+        _to_lab_exact(target) - source, inside.astype(np.float32), EDGE_SIGMA_SHARE * face_size
+    )
+    light_weight = weight if keep_light is None else weight * (1.0 - _as_mask(keep_light, corrected.shape[:2]))
+    source[..., 0] += difference[..., 0] * light_weight
+    source[..., 1:] += difference[..., 1:] * weight[..., None]
+    return _lab_to_rgb_in_gamut(source)
 
 
 def feather_alpha(mask: NDArray[np.generic], width: float) -> FloatMask:
