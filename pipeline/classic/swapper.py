@@ -356,7 +356,7 @@ def _eyes_region(mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int]) -> NDA
     differ by rounding, give the same mask).
     """
     height, width = shape_hw
-    eye_distance = float(np.hypot(*(mesh_xy[list(LEFT_EYE)].mean(axis=0) - mesh_xy[list(RIGHT_EYE)].mean(axis=0))))
+    eye_distance = _eye_distance(mesh_xy)
     grow = EYES_REGION_SHARE * eye_distance
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
@@ -369,6 +369,10 @@ def _eyes_region(mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int]) -> NDA
         radius = np.sqrt(((cols - centre_x) / half_width) ** 2 + ((rows - centre_y) / half_height) ** 2)
         np.maximum(region, np.clip((EYES_REGION_EDGE[1] - radius) / (EYES_REGION_EDGE[1] - EYES_REGION_EDGE[0]), 0, 1), out=region)
     return region
+
+
+def _eye_distance(mesh_xy: NDArray[np.float32]) -> float:
+    return float(np.hypot(*(mesh_xy[list(LEFT_EYE)].mean(axis=0) - mesh_xy[list(RIGHT_EYE)].mean(axis=0))))
 
 
 def _eye_points(face: Face, mesh_xy: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -386,7 +390,7 @@ def _face_parts(
     taken for occluders and are left out of the light and colour measurement.
     """
     height, width = shape_hw
-    eye_distance = float(np.hypot(*(mesh_xy[list(LEFT_EYE)].mean(axis=0) - mesh_xy[list(RIGHT_EYE)].mean(axis=0))))
+    eye_distance = _eye_distance(mesh_xy)
     exempt = np.zeros((height, width), dtype=np.uint8)
     cv2.fillPoly(exempt, [_pixels(mesh_xy[list(ring)]) for ring in (RIGHT_EYE, LEFT_EYE, LIPS_OUTER)], 255)
     thickness = max(1, int(round(EXEMPT_BROW_SHARE * eye_distance)))
