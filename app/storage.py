@@ -14,8 +14,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 from pathlib import Path
+from types import TracebackType
 
 from sqlalchemy.orm import Session
 
@@ -161,7 +161,8 @@ class ReadAhead:
 
     OpenCV's decoder releases the GIL, so on a machine with a spare core the decode of a 2 MP PNG
     (about 30 ms) overlaps the swap. At most `depth` images wait decoded (2: the one about to be read
-    and the next; the oldest is dropped); a path never requested is read on the caller's thread. A decode error is raised by `read`, as a direct read would.
+    and the next; the oldest is dropped); a path never requested is read on the caller's thread. A
+    decode error is raised by `read`, as a direct read would.
     """
 
     def __init__(self, read: Callable[[Path], RGBImage] = read_stored, depth: int = 2) -> None:

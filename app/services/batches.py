@@ -187,9 +187,10 @@ def pending_template_paths(ctx: AppContext, batch_id: str) -> dict[str, Path]:
         store = template_service.store(ctx)
         for task_id, template_id in rows:
             try:
-                paths[task_id] = store.path_for(template_service.load_template(session, template_id, viewer).original_image)
+                template = template_service.load_template(session, template_id, viewer)
             except NotFound:
                 continue
+            paths[task_id] = store.path_for(template.original_image)
     return paths
 
 

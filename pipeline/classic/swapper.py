@@ -367,7 +367,8 @@ def _eyes_region(mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int]) -> NDA
         half_width = float(np.ptp(points[:, 0])) / 2.0 + grow
         half_height = float(np.ptp(points[:, 1])) / 2.0 + grow / 2.0
         radius = np.sqrt(((cols - centre_x) / half_width) ** 2 + ((rows - centre_y) / half_height) ** 2)
-        np.maximum(region, np.clip((EYES_REGION_EDGE[1] - radius) / (EYES_REGION_EDGE[1] - EYES_REGION_EDGE[0]), 0, 1), out=region)
+        inner, outer = EYES_REGION_EDGE
+        np.maximum(region, np.clip((outer - radius) / (outer - inner), 0.0, 1.0), out=region)
     return region
 
 

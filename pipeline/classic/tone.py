@@ -456,7 +456,9 @@ def match_edge_light(
     difference = masked_low_pass(
         _to_lab_exact(target) - source, inside.astype(np.float32), EDGE_SIGMA_SHARE * face_size
     )
-    light_weight = weight if keep_light is None else weight * (1.0 - _as_mask(keep_light, corrected.shape[:2]))
+    light_weight = weight
+    if keep_light is not None:
+        light_weight = weight * (1.0 - _as_mask(keep_light, corrected.shape[:2]))
     source[..., 0] += difference[..., 0] * light_weight
     source[..., 1:] += difference[..., 1:] * weight[..., None]
     return _lab_to_rgb_in_gamut(source)
