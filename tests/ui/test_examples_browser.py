@@ -3,6 +3,7 @@ feeds is run; any server-side traceback fails the test."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +14,8 @@ from tests.ui.test_browser import DESKTOP
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 EXAMPLE_ROWS = "table tr.tr-body, button.gallery-item"
+EXAMPLE_BLOCKS = f"div.block:has(> div.label):has({EXAMPLE_ROWS})"
+TAB_RENDER_SECONDS = 3.0  # a tab's content (and its accordions) may render a moment after the click
 
 
 @pytest.fixture(scope="module", params=["local", "public"])
@@ -56,6 +59,18 @@ def _open_all_accordions(page) -> None:  # type: ignore[no-untyped-def]
             toggle.click()
 
 
+def _visible_example_blocks(page) -> list:  # type: ignore[no-untyped-def]
+    """The tab's visible Examples sets, waiting briefly for a lazily rendered tab or accordion; a tab
+    without any gives an empty list after TAB_RENDER_SECONDS (one CI run skipped a set that was late)."""
+    deadline = time.monotonic() + TAB_RENDER_SECONDS
+    while True:
+        _open_all_accordions(page)
+        blocks = [block for block in page.locator(EXAMPLE_BLOCKS).all() if block.is_visible()]
+        if blocks or time.monotonic() > deadline:
+            return blocks
+        page.wait_for_timeout(200)
+
+
 def test_every_examples_set_runs_its_action(browser, examples_app: RunningServer) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport=DESKTOP)
     page.set_default_timeout(20_000)
@@ -66,11 +81,7 @@ def test_every_examples_set_runs_its_action(browser, examples_app: RunningServer
     assert tabs, "the page has no tabs"
     for tab_name in tabs:
         page.get_by_role("tab", name=tab_name).click()
-        _open_all_accordions(page)
-        blocks = page.locator(f"div.block:has(> div.label):has({EXAMPLE_ROWS})")
-        for block in blocks.all():
-            if not block.is_visible():
-                continue
+        for block in _visible_example_blocks(page):
             label = block.locator("> div.label").inner_text().strip()
             assert label in ACTIONS, f"Examples set {label!r} has no action in this test; add one"
             rows = block.locator(EXAMPLE_ROWS)
