@@ -40,6 +40,9 @@ L_LIMITS: Final = (1.0, 99.0)  # ... towards these asymptotes
 CHROMA_GAIN_RANGE: Final = (0.5, 1.0)  # source chroma detail is only ever softened, to the target's spread
 CHROMA_DETAIL_MAX: Final = 40.0  # largest a*/b* detail (source minus its low-pass) carried over
 CHROMA_DETAIL_SPREADS: Final = 1.5  # ... and at most this many times the target's own chroma detail spread
+CHROMA_SLOPE_MAX: Final = 1.0  # largest a* or b* change per unit of lightness taken from a face's own skin
+SKIN_L_PERCENTILES: Final = (2.0, 98.0)  # a face's range of skin lightness
+SKIN_L_HEADROOM: Final = 4.0  # lightness above the template's brightest skin is compressed into this much
 GAMUT_STEPS: Final = 4  # chroma reductions tried for out-of-gamut pixels
 GAMUT_MARGIN: Final = 1.5 / 255.0  # stay this far inside the RGB cube, so no channel rounds to 0 or 255
 FINE_SIGMA: Final = 1.0  # the fine band: image minus its blur at this sigma (pixels)
@@ -161,9 +164,20 @@ def _transfer_lab(
     highlight = max(HIGHLIGHT_MIN, HIGHLIGHT_SCALE * float(np.percentile(target_detail[inside], 99)))
     bright = detail > 0
     detail[bright] = highlight * np.tanh(detail[bright] / highlight)
+    # No skin brighter than the template's own brightest by more than SKIN_L_HEADROOM: a pale band.
+    darkest, brightest = np.percentile(target_lab[sample][..., 0][inside], SKIN_L_PERCENTILES)
+    light = light_t + detail
+    over = light > brightest
+    light[over] = brightest + SKIN_L_HEADROOM * np.tanh((light[over] - brightest) / SKIN_L_HEADROOM)
     out = np.empty_like(source_lab)
-    out[..., 0] = _soft_limit(light_t + detail)
+    out[..., 0] = _soft_limit(light)
+    # Skin's colour follows its light: shadows are warmer and richer than highlights. The source's own
+    # lightness-to-chroma slope is taken out of its detail with its shading, and the template's put in
+    # for the light the result has, so the source's shadows do not land grey on warm skin.
+    source_slope = _chroma_slope(source_lab[sample], weight[sample])
+    target_slope = _chroma_slope(target_lab[sample], weight[sample])
     chroma_detail = source_lab[..., 1:] - source_low[..., 1:]
+    chroma_detail -= (source_lab[..., :1] - light_s[..., None]) * source_slope
     source_spread = _rms(chroma_detail[sample], inside)
     target_spread = _rms(target_lab[sample][..., 1:] - target_low[sample][..., 1:], inside)
     chroma_gain = float(np.clip(target_spread / max(source_spread, 1e-3), *CHROMA_GAIN_RANGE))
@@ -171,7 +185,25 @@ def _transfer_lab(
     # shadows (blue-grey eye sockets) do not carry over as patches.
     bound = min(CHROMA_DETAIL_MAX, CHROMA_DETAIL_SPREADS * max(target_spread, 1.0))
     out[..., 1:] = target_low[..., 1:] + np.clip(chroma_detail * chroma_gain, -bound, bound)
+    # Within the template's own range of skin lightness: no extrapolated hue past its brightest or darkest.
+    shift = np.clip(out[..., :1], darkest, brightest) - np.clip(light_t[..., None], darkest, brightest)
+    out[..., 1:] += shift * target_slope
     return out
+
+
+def _chroma_slope(lab: NDArray[np.float32], weight: FloatMask) -> NDArray[np.float32]:
+    """a* and b* change per unit of lightness over the weighted pixels (least squares), bounded."""
+    w = weight.reshape(-1).astype(np.float64)
+    total = float(w.sum())
+    if total < MIN_MASK_PIXELS:
+        return np.zeros(2, dtype=np.float32)
+    values = lab.reshape(-1, 3).astype(np.float64)
+    centred = values - (w @ values) / total
+    variance = float(w @ centred[:, 0] ** 2)
+    if variance < 1e-6 * total:
+        return np.zeros(2, dtype=np.float32)
+    slope = (w * centred[:, 0]) @ centred[:, 1:] / variance
+    return np.clip(slope, -CHROMA_SLOPE_MAX, CHROMA_SLOPE_MAX).astype(np.float32)
 
 
 def match_detail(warped_source: RGB, target: RGB, mask: FloatMask, *, seed: int = 0) -> RGB:

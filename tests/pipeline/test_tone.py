@@ -223,3 +223,37 @@ def test_edge_light_takes_the_templates_tone_at_the_border_and_keeps_the_light_w
     assert border_error < 8.0, f"the border stays {border_error:.1f} levels off the template"
     assert kept_change < 2.0, f"the kept region's lightness moved {kept_change:.1f}"
     assert out.min() >= 1 and out.max() <= 254
+
+
+
+@pytest.mark.parametrize("name", ["dim", "dim side-lit warm"])
+@pytest.mark.parametrize("index", [1, 4])  # t1's two fair-skinned women, warm in shadow and pale in highlight
+def test_the_sources_shadows_take_the_templates_warmth_and_no_skin_outshines_it(
+    classic_engine: ClassicEngine,
+    t1_image: RGB,
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+    index: int,
+    name: str,
+) -> None:
+    """The grey nose shadow and the pale band across the eyes on t1's small faces."""
+    target, points = face_crop(t1_image, classic_engine.detect(t1_image)[index])
+    oval = face_parts_68(target.shape[:2], points).oval
+    source = cv2.resize(
+        DEGRADATIONS[name](astronaut_crop[0]), (target.shape[1], target.shape[0]), interpolation=cv2.INTER_AREA
+    )
+    result = transfer_light_and_colour(source, target, oval)
+    inner = inner_face(target.shape[:2], points)
+
+    def lab(image: RGB) -> NDArray[np.float32]:
+        return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[inner]
+
+    template, out = lab(target), lab(result)
+    shadow = np.percentile(template[:, 0], 25)
+    template_dark, out_dark = template[:, 0] < shadow, out[:, 0] < shadow
+    assert out_dark.sum() > 50
+    template_chroma = float(np.hypot(template[template_dark, 1], template[template_dark, 2]).mean())
+    out_chroma = float(np.hypot(out[out_dark, 1], out[out_dark, 2]).mean())
+    # Before the lightness-coupled chroma: 0.68-0.72 of the template's, and highlights 9-13 L brighter.
+    assert out_chroma > 0.78 * template_chroma, f"shadows at chroma {out_chroma:.1f}, the template's {template_chroma:.1f}"
+    excess = float(np.percentile(out[:, 0], 99) - np.percentile(template[:, 0], 99))
+    assert excess < 8.0, f"the brightest skin is {excess:.1f} L brighter than the template's"
