@@ -3,7 +3,8 @@
     python tools/measure_gender.py [--faceres FACERES.onnx] [--json docs/gender_eval.json]
 
 Candidates: the CC0 network alone (the engine before issue 10), the mini-Xception network alone, the
-two combined (the engine now), and, when given, HSE `faceres` converted by tools/convert_tfjs_gender.py
+two combined (the engine before the face-api network), face-api.js's gender network alone, the three
+combined (the engine now), and, when given, HSE `faceres` converted by tools/convert_tfjs_gender.py
 (measured only: its upstream repository has no licence, so it is not shipped).
 """
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.bench.gender_eval import Box, build_samples, evaluate, measure_classic  # noqa: E402
 from pipeline.classic.detector import LandmarkPredictor, Points  # noqa: E402
-from pipeline.classic.gender import UNSURE_BELOW, _xception_crop  # noqa: E402
+from pipeline.classic.gender import FACEAPI_INPUT_NAME, UNSURE_BELOW, _faceapi_crop, _xception_crop  # noqa: E402
 from pipeline.classic.models import classic_model_files  # noqa: E402
 from pipeline.face import Gender  # noqa: E402
 
@@ -42,6 +43,17 @@ def xception_alone(path: Path):
         crop = _xception_crop(image, box)[None]
         both = np.concatenate([crop, crop[:, :, ::-1]])
         return _decide(float(session.run(None, {"input": both})[0][:, 1].mean()))
+
+    return classify
+
+
+def faceapi_alone(path: Path):
+    """face-api.js's gender network on the engine's crop (the dlib box padded to a square), run once."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def classify(image: np.ndarray, box: Box, landmarks: Points) -> tuple[Gender, float]:
+        batch = _faceapi_crop(image, box)[None]
+        return _decide(float(session.run(None, {FACEAPI_INPUT_NAME: batch})[0][0, 1]))
 
     return classify
 
@@ -68,9 +80,15 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     files = classic_model_files()
-    before, after = measure_classic(files)
+    cc0, before, now = measure_classic(files)
     samples, missing = build_samples(LandmarkPredictor(files.landmarks_68))
-    reports = [before, evaluate("mini-Xception alone", xception_alone(files.gender_xception_onnx), samples, missing), after]
+    reports = [
+        cc0,
+        evaluate("mini-Xception alone", xception_alone(files.gender_xception_onnx), samples, missing),
+        before,
+        evaluate("face-api alone", faceapi_alone(files.gender_faceapi_onnx), samples, missing),
+        now,
+    ]
     if args.faceres:
         reports.append(evaluate("HSE faceres (not shipped: no licence)", faceres(args.faceres), samples, missing))
     text = json.dumps([report.as_dict() for report in reports], indent=1)

