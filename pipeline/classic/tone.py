@@ -60,6 +60,7 @@ TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this b
 STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
 FEATHER_WORK_SIZE: Final = 128  # longer side of the copy feather_alpha works on
 EDGE_BAND_SHARE: Final = 0.55  # match_edge_light: depth of the band next to the mask's border, share of the face size
+EDGE_PLATEAU_SHARE: Final = 0.2  # ... fully matched this deep
 EDGE_SIGMA_SHARE: Final = 0.05  # ... and the scale of the difference it takes from the target there
 
 
@@ -468,8 +469,10 @@ def match_edge_light(
     The transfer matches light and colour at the scale of the whole face; what is left differs from
     the template where the face meets the untouched neck and cheeks (a seam) and in the template's
     colouring of its own skin. Here the CIELAB difference target - corrected, low-passed inside the
-    mask at EDGE_SIGMA_SHARE of the face size, is added with a weight of 1 at the border falling
-    smoothly to 0 at EDGE_BAND_SHARE deep; the source's fine detail stays everywhere. Where
+    mask at EDGE_SIGMA_SHARE of the face size, is added with a weight of 1 from the border to
+    EDGE_PLATEAU_SHARE deep, falling smoothly to 0 at EDGE_BAND_SHARE deep; the source's fine detail
+    stays everywhere. The plateau took the last jaw seam of the harness (a goatee against the neck)
+    from 5.6 to 4.5. Where
     `keep_light` (0..1) is set, the eyes' region say, the lightness stays the source's and only the
     colour is matched: the recogniser's distance to the source rose by up to 0.1 when the template's
     shading replaced the source's around the eyes.
@@ -480,7 +483,8 @@ def match_edge_light(
     if int(inside.sum()) < MIN_MASK_PIXELS:
         return corrected.copy()
     depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    ramp = np.clip(1.0 - depth / max(1.0, EDGE_BAND_SHARE * face_size), 0.0, 1.0)
+    plateau = EDGE_PLATEAU_SHARE * face_size
+    ramp = np.clip(1.0 - (depth - plateau) / max(1.0, EDGE_BAND_SHARE * face_size - plateau), 0.0, 1.0)
     weight = (ramp * ramp * (3.0 - 2.0 * ramp)) * inside  # smoothstep: no crease where the band ends
     # The exact float conversion: the 8-bit path's rounding, taken there and back over the whole crop,
     # moved pixels by up to 3 levels where nothing was to change.

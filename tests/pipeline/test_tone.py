@@ -221,6 +221,10 @@ def test_edge_light_takes_the_templates_tone_at_the_border_and_keeps_the_light_w
     border_error = np.abs(out.astype(np.float32) - crop)[border].mean()
     kept_change = np.abs(lightness(out) - lightness(brighter))[kept].mean()
     assert border_error < 8.0, f"the border stays {border_error:.1f} levels off the template"
+    # The jaw a little deeper in (where a bearded chin met the neck) is matched fully too.
+    jaw = (depth > 0.1 * size) & (depth < 0.18 * size) & (keep < 0.5)
+    jaw_error = np.abs(out.astype(np.float32) - crop)[jaw].mean()
+    assert jaw.sum() > 100 and jaw_error < 4.0, f"{jaw_error:.1f} levels off, {0.1 * size:.0f}-{0.18 * size:.0f} px deep"
     assert kept_change < 2.0, f"the kept region's lightness moved {kept_change:.1f}"
     assert out.min() >= 1 and out.max() <= 254
 
