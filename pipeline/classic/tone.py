@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 import cv2
@@ -194,16 +195,17 @@ def _transfer_lab(
 
 def _chroma_slope(lab: NDArray[np.float32], weight: FloatMask) -> NDArray[np.float32]:
     """a* and b* change per unit of lightness over the weighted pixels (least squares), bounded."""
-    w = weight.reshape(-1).astype(np.float64)
+    w = np.ascontiguousarray(weight, dtype=np.float32).reshape(-1)
     total = float(w.sum())
     if total < MIN_MASK_PIXELS:
         return np.zeros(2, dtype=np.float32)
-    values = lab.reshape(-1, 3).astype(np.float64)
-    centred = values - (w @ values) / total
-    variance = float(w @ centred[:, 0] ** 2)
+    values = np.ascontiguousarray(lab, dtype=np.float32).reshape(-1, 3)
+    centred = values - (w @ values) / np.float32(total)
+    weighted_light = w * centred[:, 0]
+    variance = float(weighted_light @ centred[:, 0])
     if variance < 1e-6 * total:
         return np.zeros(2, dtype=np.float32)
-    slope = (w * centred[:, 0]) @ centred[:, 1:] / variance
+    slope = (weighted_light @ centred[:, 1:]) / np.float32(variance)
     return np.clip(slope, -CHROMA_SLOPE_MAX, CHROMA_SLOPE_MAX).astype(np.float32)
 
 
@@ -272,10 +274,16 @@ def _measure_window(inside: NDArray[np.bool_]) -> tuple[slice, slice]:
 
 def _grain_field(shape_hw: tuple[int, ...], sigma: float, seed: int) -> NDArray[np.float32]:
     """Seeded white noise, drawn as one GRAIN_TILE tile and repeated, so its cost is fixed."""
-    rng = np.random.default_rng(seed)
-    tile = rng.normal(0.0, sigma, size=(GRAIN_TILE, GRAIN_TILE)).astype(np.float32)
     reps = (-(-int(shape_hw[0]) // GRAIN_TILE), -(-int(shape_hw[1]) // GRAIN_TILE))
-    return np.tile(tile, reps)[: shape_hw[0], : shape_hw[1]]
+    return np.tile(_unit_grain(seed), reps)[: shape_hw[0], : shape_hw[1]] * np.float32(sigma)
+
+
+@lru_cache(maxsize=4)
+def _unit_grain(seed: int) -> NDArray[np.float32]:
+    """One GRAIN_TILE tile of standard normal noise per seed, drawn once (read-only)."""
+    tile = np.random.default_rng(seed).standard_normal((GRAIN_TILE, GRAIN_TILE), dtype=np.float32)
+    tile.setflags(write=False)
+    return tile
 
 
 def fine_energy(image: RGB, mask: FloatMask) -> float:
