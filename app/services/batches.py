@@ -32,6 +32,7 @@ from db.models import Batch, Image, SwapTask
 from db.session import transaction
 from pipeline.errors import PipelineError
 from pipeline.face import Face, RGBImage, SourceFace
+from pipeline.intake import encode_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,7 @@ def _run_claimed(
     swap_started = time.perf_counter()
     render = render_swap(engine, pixels, faces, husband, wife, overrides)
     swap_seconds = time.perf_counter() - swap_started
+    encoded = encode_jpeg(render.image)  # before the transaction: no row lock is held while it encodes
     with files_guard() as ledger, transaction(ctx.sessions) as session:
         # Lock order batch row, then task row: the second update of the task row below makes
         # PostgreSQL re-check its foreign keys (a KEY SHARE lock on the batch row), and two
@@ -316,6 +318,7 @@ def _run_claimed(
             kind="results",
             key=task_id,
             fmt="jpeg",
+            encoded=encoded,
             storage_type="temporary" if expires_at else "permanent",
             session_id=session_id,
             expires_at=expires_at,
