@@ -41,27 +41,20 @@ def test_engine_genders_sources(classic_engine: ClassicEngine, tom_hanks_image, 
     assert [face.gender.value for face in classic_engine.detect(astronaut_image)][:1] == ["female"]
 
 
-def test_committed_model_is_pinned(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "pinned"),
+    [("gender_xception_onnx", GENDER_XCEPTION_SHA256), ("gender_faceapi_onnx", GENDER_FACEAPI_SHA256)],
+)
+def test_committed_models_are_pinned(tmp_path: Path, field: str, pinned: str) -> None:
     files = classic_model_files()
-    data = files.gender_xception_onnx.read_bytes()
+    path: Path = getattr(files, field)
+    data = path.read_bytes()
     assert len(data) < 1_000_000
-    assert hashlib.sha256(data).hexdigest() == GENDER_XCEPTION_SHA256
-    empty = tmp_path / "gender_mini_xception.onnx"
-    empty.write_bytes(b"")
-    elsewhere = dataclasses.replace(files, gender_xception_onnx=empty)
-    with pytest.raises(ModelUnavailable):
-        ensure_present(elsewhere)
-
-
-def test_committed_faceapi_model_is_pinned(tmp_path: Path) -> None:
-    files = classic_model_files()
-    data = files.gender_faceapi_onnx.read_bytes()
-    assert len(data) < 1_000_000
-    assert hashlib.sha256(data).hexdigest() == GENDER_FACEAPI_SHA256
-    empty = tmp_path / "gender_faceapi.onnx"
+    assert hashlib.sha256(data).hexdigest() == pinned
+    empty = tmp_path / path.name
     empty.write_bytes(b"")
     with pytest.raises(ModelUnavailable):
-        ensure_present(dataclasses.replace(files, gender_faceapi_onnx=empty))
+        ensure_present(dataclasses.replace(files, **{field: empty}))
 
 
 def test_faceapi_network_needs_the_xception_one() -> None:
