@@ -7,7 +7,9 @@ Light and colour work in CIELAB, so lightness and chroma are separate:
 - the source's own low-frequency lightness (its shading) is taken out and the target's put in;
 - the remaining source detail is scaled by a bounded gain (the local light ratio, 0.6-1.6),
   softened towards the target's contrast and its highlights compressed (no white patches);
-- chroma is shifted additively (source detail + target low-frequency chroma), never multiplied;
+- chroma is shifted additively (source detail + target low-frequency chroma), never multiplied, and
+  follows the lightness as the template's own skin does (warmer shadows, paler highlights);
+- no skin comes out brighter than the template's brightest by more than a few L units;
 - lightness gets a soft knee before white and black, and out-of-gamut pixels lose chroma rather than
   clip a channel, so nothing newly saturates.
 The low-frequency work runs on a copy about 64 px wide, crops larger than TRANSFER_WORK_SIDE are
@@ -480,10 +482,9 @@ def match_edge_light(
     mask at EDGE_SIGMA_SHARE of the face size, is added with a weight of 1 from the border to
     EDGE_PLATEAU_SHARE deep, falling smoothly to 0 at EDGE_BAND_SHARE deep; the source's fine detail
     stays everywhere. The plateau took the last jaw seam of the harness (a goatee against the neck)
-    from 5.6 to 4.5. Where
-    `keep_light` (0..1) is set, the eyes' region say, the lightness stays the source's and only the
-    colour is matched: the recogniser's distance to the source rose by up to 0.1 when the template's
-    shading replaced the source's around the eyes.
+    from 5.6 to 4.5. Where `keep_light` (0..1) is set, the eyes' region say, the lightness stays the
+    source's and only the colour is matched: the recogniser's distance to the source rose by up to 0.1
+    when the template's shading replaced the source's around the eyes.
     """
     _check_pair(corrected, target)
     face = _as_mask(mask, corrected.shape[:2])
