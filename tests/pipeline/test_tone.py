@@ -258,6 +258,6 @@ def test_the_sources_shadows_take_the_templates_warmth_and_no_skin_outshines_it(
     template_chroma = float(np.hypot(template[template_dark, 1], template[template_dark, 2]).mean())
     out_chroma = float(np.hypot(out[out_dark, 1], out[out_dark, 2]).mean())
     # Before the lightness-coupled chroma: 0.68-0.72 of the template's, and highlights 9-13 L brighter.
-    assert out_chroma > 0.78 * template_chroma, f"shadows at chroma {out_chroma:.1f}, the template's {template_chroma:.1f}"
+    assert out_chroma > 0.78 * template_chroma, f"shadow chroma {out_chroma:.1f}, template {template_chroma:.1f}"
     excess = float(np.percentile(out[:, 0], 99) - np.percentile(template[:, 0], 99))
     assert excess < 8.0, f"the brightest skin is {excess:.1f} L brighter than the template's"
