@@ -10,7 +10,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.occlusion import has_glasses
+from pipeline.classic.glasses import has_glasses
 from pipeline.face import Face, RGBImage
 
 GLASSES_ADVICE: Final = "glasses on this photo: results look best without them"

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pipeline.classic.glasses import glasses_keep_mask, has_glasses, remove_frames
 from pipeline.classic.mesh import (
     CANONICAL_POINTS,
     CanonicalFace,
@@ -24,8 +25,12 @@ from pipeline.classic.mesh import (
     mouth_openness,
     similarity_transform,
 )
-from pipeline.classic.occlusion import glasses_keep_mask, has_glasses, occlusion_mask, remove_frames
-from pipeline.classic.tone import match_detail, match_edge_light, transfer_light_and_colour
+from pipeline.classic.occlusion import occlusion_mask
+from pipeline.classic.tone import (
+    match_detail,
+    match_edge_light,
+    transfer_light_and_colour,
+)
 from pipeline.face import Face
 from pipeline.masks import face_polygon
 from pipeline.mesh_topology import (
@@ -37,8 +42,8 @@ from pipeline.mesh_topology import (
     LIPS_INNER,
     LIPS_OUTER,
     NOSE_TIP,
-    RIGHT_CHEEK,
     RIGHT_BROW,
+    RIGHT_CHEEK,
     RIGHT_EYE,
 )
 from pipeline.pose import should_mirror, yaw_from_points

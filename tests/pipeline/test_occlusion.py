@@ -8,16 +8,15 @@ import pytest
 from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
-from pipeline.classic.occlusion import (
+from pipeline.classic.glasses import (
     eye_geometry,
-    face_parts_68,
     frame_mask,
     glasses_keep_mask,
     glasses_score,
     has_glasses,
-    occlusion_mask,
     remove_frames,
 )
+from pipeline.classic.occlusion import face_parts_68, occlusion_mask
 from pipeline.face import Assignment, Face, SourceFace
 from tests.pipeline.tone_helpers import dim, face_crop, grace_hopper_path, read_rgb
 
