@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,6 +33,26 @@ FRAME_GROW_SHARE: Final = 0.03  # the frame mask is grown by this share of the e
 FRAME_WORK_EYE_DISTANCE: Final = 64.0  # frames are found and inpainted with the eyes this far apart
 BROW_WIDTH_SHARE: Final = 0.16  # brow thickness cut out of the frame search
 FRAME_MIN_SAMPLES: Final = 30  # eye-band pixels needed to set the frame threshold
+LEVEL_EYE_DISTANCE: Final = 64.0  # the levelled face has its eye centres this far apart ...
+LEVEL_SIZE: Final = (160, 140)  # ... in an image this large (width, height) ...
+LEVEL_EYES_AT: Final = (80.0, 60.0)  # ... with the point between them here
+# Rims: rounded rectangles |x/a|^n + |y/b|^n = 1 around each eye centre, mirrored across the face,
+# searched over these sizes and offsets (shares of the eye distance) and exponents.
+RIM_HALF_WIDTHS: Final = (0.34, 0.38, 0.42, 0.46, 0.50, 0.54, 0.58, 0.62)
+RIM_HALF_HEIGHTS: Final = (0.20, 0.24, 0.28, 0.32, 0.36, 0.40, 0.44)
+RIM_OFFSETS_X: Final = (-0.08, -0.04, 0.0, 0.04, 0.08, 0.12)  # towards the nose (negative) or the temple
+RIM_OFFSETS_Y: Final = (-0.06, -0.02, 0.02, 0.06, 0.10, 0.14, 0.18)  # down from the eye line
+RIM_REFINE_REACH: Final = 0.02  # the best coarse shape is refined this far either way ...
+RIM_REFINE_STEP: Final = 0.01  # ... in steps this small
+RIM_EXPONENTS: Final = (2.0, 3.0, 5.0)  # 2: an ellipse; larger: squarer corners
+RIM_SAMPLES: Final = 48  # points per rim
+RIM_RIDGE_SIGMAS: Final = (1.2, 2.4)  # Hessian scales (levelled pixels) of the ridge filter
+RIM_RIDGE_SPREAD: Final = 1.0  # the ridge map is blurred this much, so a rim a pixel off still counts
+RIM_RIDGE_LEVEL: Final = 12.0  # ridge strength (normalised contrast) a rim point reaches on a frame
+RIM_THICKNESS_SHARE: Final = 0.1  # the fitted rim is masked this thick
+RIM_BAR_SHARE: Final = 0.06  # dark lines this close to a rim are frame even on the brows
+RIM_ZONE_SHARE: Final = 0.12  # dark lines this close to a rim (or on the bridge, the temples) are frame
+TEMPLE_REACH_SHARE: Final = 0.5  # the temple arms are looked for this far beyond the rims
 
 _MESH_POINTS: Final = (468, 478)
 
@@ -93,7 +114,7 @@ def eye_geometry(points: Points) -> EyeGeometry:
             left_outer=p[263, :2],
             right_lower=p[145, :2],
             left_lower=p[374, :2],
-            brow_centre=p[168, :2],
+            brow_centre=(p[65, :2] + p[295, :2]) / 2.0,  # level with dlib's inner brow ends (21, 22)
             nose_bridge=p[197, :2],
             brows=(p[[70, 63, 105, 66, 107], :2], p[[336, 296, 334, 293, 300], :2]),
         )
@@ -134,7 +155,7 @@ def glasses_score(image: RGB, points: Points) -> float:
     level = _level_face(image, eye_geometry(points))
     if level is None:
         return 0.0
-    grey, geo = level
+    grey, geo = cv2.GaussianBlur(level.grey, (0, 0), 1.0), level.geometry
     centre = (geo.right_inner[0] + geo.left_inner[0]) / 2.0
     half = BRIDGE_WIDTH_SHARE * (geo.left_inner[0] - geo.right_inner[0])
     rows = slice(max(1, int(geo.brow_centre[1] + 4)), min(grey.shape[0] - 1, int(geo.nose_bridge[1] + 4)))
@@ -215,22 +236,152 @@ def _frame_work(
     offset = np.array([left, top], dtype=np.float32)
     small_points = np.asarray(points, dtype=np.float32)[:, :2]
     small_points = (small_points - offset) * factors
-    return top, left, box, crop, _frame_lines(crop, eye_geometry(small_points))
+    rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors)
+    return top, left, box, crop, _frame_lines(crop, eye_geometry(small_points), rims)
 
 
-def _frame_lines(image: RGB, geometry: EyeGeometry) -> NDArray[np.uint8]:
+def _rims_in_crop(
+    image: RGB,
+    geometry: EyeGeometry,
+    shape_hw: tuple[int, ...],
+    offset: NDArray[np.float32],
+    factors: NDArray[np.float32],
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8]] | None:
+    """(the fitted rims, the zone where frame lines may lie), 0/255, in the reduced crop's pixels."""
+    level = _level_face(image, geometry)
+    if level is None:
+        return None
+    rims, zone = _rim_masks(level)
+    to_image = cv2.invertAffineTransform(level.matrix)
+    to_crop = np.diag(factors.astype(np.float64)) @ to_image
+    to_crop[:, 2] -= offset * factors
+    size = (shape_hw[1], shape_hw[0])
+    return (
+        cv2.warpAffine(rims, to_crop, size, flags=cv2.INTER_NEAREST),
+        cv2.warpAffine(zone, to_crop, size, flags=cv2.INTER_NEAREST),
+    )
+
+
+def _rim_masks(level: LevelFace) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """The two rims that best follow dark ridges around the eyes, drawn RIM_THICKNESS_SHARE thick, and
+    the zone around them (grown by RIM_ZONE_SHARE, plus the temples), in levelled pixels.
+
+    Every candidate shape is sampled at once on a ridge map (the largest Hessian eigenvalue, which is
+    high along dark lines) with the eyes and brows cut out; the shape whose points most often reach
+    RIM_RIDGE_LEVEL wins. Frames are worn level and symmetric, so one shape is mirrored to both eyes.
+    """
+    distance = LEVEL_EYE_DISTANCE
+    ridge = _dark_ridges(level.grey)
+    ridge[_eyes_and_brows(ridge.shape, level.geometry, distance) > 0] = -1.0
+    grid = _shape_grid(RIM_EXPONENTS, RIM_HALF_WIDTHS, RIM_HALF_HEIGHTS, RIM_OFFSETS_X, RIM_OFFSETS_Y)
+    coarse = _best_rim(ridge, grid)
+    n, a, b, dx, dy = (float(value) for value in coarse)
+    steps = np.arange(-RIM_REFINE_REACH, RIM_REFINE_REACH + 1e-6, RIM_REFINE_STEP)
+    fine = _best_rim(ridge, _shape_grid((n,), a + steps, b + steps, dx + steps, dy + steps))
+    right, left = _rim_outlines(fine[None, :])
+    outlines = [right[0], left[0]]
+    rims = np.zeros(ridge.shape, dtype=np.uint8)
+    thickness = max(2, int(round(RIM_THICKNESS_SHARE * distance)))
+    cv2.polylines(rims, [np.rint(outline).astype(np.int32) for outline in outlines], True, 255, thickness)
+    grow = max(1, int(round(RIM_ZONE_SHARE * distance)))
+    zone = cv2.dilate(rims, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    # Inside the lenses only the rim's own width: shadows under the eyes are not frame.
+    lenses = np.zeros(ridge.shape, dtype=np.uint8)
+    cv2.fillPoly(lenses, [np.rint(outline).astype(np.int32) for outline in outlines], 255)
+    zone[cv2.erode(lenses, np.ones((thickness + 1, thickness + 1), np.uint8)) > 0] = 0
+    reach = TEMPLE_REACH_SHARE * distance
+    for outline, side in zip(outlines, (-1.0, 1.0)):
+        outer = float(outline[:, 0].min() if side < 0 else outline[:, 0].max())
+        top, middle = float(outline[:, 1].min()), float(outline[:, 1].mean())
+        x0, x1 = sorted((outer, outer + side * reach))
+        cv2.rectangle(zone, (int(x0), int(top - grow)), (int(np.ceil(x1)), int(np.ceil(middle))), 255, -1)
+    return rims, zone
+
+
+def _shape_grid(*axes: Sequence[float]) -> NDArray[np.float32]:
+    """Every combination of (exponent, half width, half height, offset x, offset y), one per row."""
+    return np.stack(np.meshgrid(*[np.asarray(axis, dtype=np.float32) for axis in axes], indexing="ij"), -1).reshape(
+        -1, len(axes)
+    )
+
+
+def _best_rim(ridge: NDArray[np.float32], shapes: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The shape whose mirrored pair of rims most often lies on a ridge (ties: the stronger ridge)."""
+    right, left = _rim_outlines(shapes)
+    map_x = np.concatenate([right[..., 0], left[..., 0]], axis=1)
+    map_y = np.concatenate([right[..., 1], left[..., 1]], axis=1)
+    values = cv2.remap(ridge, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
+    valid = values >= 0.0  # off the image or on the eyes and brows: not counted
+    coverage = (values >= RIM_RIDGE_LEVEL).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+    strength = np.where(valid, np.minimum(values, 3.0 * RIM_RIDGE_LEVEL), 0.0).mean(axis=1)
+    return shapes[int(np.argmax(coverage + 1e-3 * strength))]
+
+
+def _rim_outlines(shapes: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """The right and left rims of each shape: S x RIM_SAMPLES x 2 points each, in levelled pixels.
+
+    The right eye's rim moves away from the nose by the offset, the left's mirrors it.
+    """
+    distance = LEVEL_EYE_DISTANCE
+    x, y = _rim_points(shapes, distance)
+    centre_y = LEVEL_EYES_AT[1] + shapes[:, 4:5] * distance
+    offset_x = shapes[:, 3:4] * distance
+    right_x, left_x = LEVEL_EYES_AT[0] - distance / 2.0, LEVEL_EYES_AT[0] + distance / 2.0
+    right = np.stack([right_x - offset_x + x, centre_y + y], axis=-1).astype(np.float32)
+    left = np.stack([left_x + offset_x - x, centre_y + y], axis=-1).astype(np.float32)
+    return right, left
+
+
+def _rim_points(shapes: NDArray[np.float32], distance: float) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """RIM_SAMPLES points on each rounded rectangle (columns n, a, b, ...), centred on the origin."""
+    angle = np.linspace(0.0, 2.0 * np.pi, RIM_SAMPLES, endpoint=False, dtype=np.float32)
+    power = 2.0 / shapes[:, 0:1]
+    cos, sin = np.cos(angle)[None, :], np.sin(angle)[None, :]
+    x = shapes[:, 1:2] * distance * np.sign(cos) * np.abs(cos) ** power
+    y = shapes[:, 2:3] * distance * np.sign(sin) * np.abs(sin) ** power
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def _dark_ridges(grey: NDArray[np.float32]) -> NDArray[np.float32]:
+    """How strongly each pixel lies on a thin dark line: the larger Hessian eigenvalue, scale-normalised."""
+    ridge = np.zeros_like(grey)
+    for sigma in RIM_RIDGE_SIGMAS:
+        smooth = cv2.GaussianBlur(grey, (0, 0), sigma)
+        xx = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=3)
+        yy = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=3)
+        xy = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3)
+        largest = (xx + yy) / 2.0 + np.sqrt(((xx - yy) / 2.0) ** 2 + xy**2)
+        np.maximum(ridge, np.maximum(largest, 0.0) * sigma**2, out=ridge)
+    return cv2.GaussianBlur(ridge, (0, 0), RIM_RIDGE_SPREAD)
+
+
+def _eyes_and_brows(
+    shape_hw: tuple[int, ...], geometry: EyeGeometry, distance: float, *, brows: bool = True
+) -> NDArray[np.uint8]:
+    """The eyes (ellipses) and, unless told not to, the brows (thick lines), 0/255: dark, but not frame."""
+    excluded = np.zeros(shape_hw[:2], dtype=np.uint8)
+    angle = float(np.degrees(np.arctan2(*(geometry.left_outer - geometry.right_outer)[::-1])))
+    for outer, inner in ((geometry.right_outer, geometry.right_inner), (geometry.left_outer, geometry.left_inner)):
+        _ellipse(excluded, (outer + inner) / 2.0, (0.27 * distance, 0.13 * distance), angle)
+    if brows:
+        brow_width = max(2, int(round(BROW_WIDTH_SHARE * distance)))
+        for brow in geometry.brows:
+            cv2.polylines(excluded, [np.rint(brow).astype(np.int32)], False, 255, brow_width)
+    return excluded
+
+
+def _frame_lines(
+    image: RGB, geometry: EyeGeometry, rims: tuple[NDArray[np.uint8], NDArray[np.uint8]] | None
+) -> NDArray[np.uint8]:
+    """Frame pixels of the reduced crop, 0/255: dark lines (black-hat, Otsu) in the rims' zone, and the
+    rims themselves, outside the eyes and brows."""
     height, width = image.shape[:2]
     distance = geometry.eye_distance
     band = np.zeros((height, width), dtype=np.uint8)
     centre = (geometry.right_outer + geometry.left_outer) / 2.0
     angle = float(np.degrees(np.arctan2(*(geometry.left_outer - geometry.right_outer)[::-1])))
     _ellipse(band, centre + np.array([0.0, 0.08 * distance]), (1.05 * distance, 0.45 * distance), angle)
-    excluded = np.zeros((height, width), dtype=np.uint8)
-    for outer, inner in ((geometry.right_outer, geometry.right_inner), (geometry.left_outer, geometry.left_inner)):
-        _ellipse(excluded, (outer + inner) / 2.0, (0.27 * distance, 0.13 * distance), angle)
-    brow_width = max(2, int(round(BROW_WIDTH_SHARE * distance)))
-    for brow in geometry.brows:
-        cv2.polylines(excluded, [np.rint(brow).astype(np.int32)], False, 255, brow_width)
+    excluded = _eyes_and_brows((height, width), geometry, distance)
     lines = np.zeros((height, width), dtype=np.uint8)
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     size = max(3, int(round(FRAME_KERNEL_SHARE * distance)) | 1)
@@ -244,8 +395,16 @@ def _frame_lines(image: RGB, geometry: EyeGeometry) -> NDArray[np.uint8]:
     found = ((blackhat > max(FRAME_MIN_CONTRAST, otsu)) & search).astype(np.uint8)
     grow = max(1, int(round(FRAME_GROW_SHARE * distance)))
     found = cv2.dilate(found, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    found[excluded > 0] = 0
-    return found * 255
+    if rims is None:
+        found[excluded > 0] = 0
+        return found * 255
+    # Near the rims, dark lines are frame even on the brows (a thick top bar); only the eyes stay out.
+    ring, zone = rims
+    near = max(1, int(round(RIM_BAR_SHARE * distance)))
+    bar = cv2.dilate(ring, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * near + 1, 2 * near + 1)))
+    eyes = _eyes_and_brows((height, width), geometry, distance, brows=False)
+    lines_near = (found > 0) & (((zone > 0) & (excluded == 0)) | (bar > 0))
+    return (((lines_near | (ring > 0)) & (eyes == 0)) * 255).astype(np.uint8)
 
 
 def _upsample_mask(mask: NDArray[np.uint8], box: tuple[int, int]) -> FloatMask:
@@ -267,20 +426,29 @@ def _ellipse(mask: NDArray[np.uint8], centre: NDArray[np.float32], axes: tuple[f
     )
 
 
-def _level_face(image: RGB, geometry: EyeGeometry) -> tuple[NDArray[np.float32], EyeGeometry] | None:
-    """Grey face rotated so the eyes are level and scaled so the eye centres are 64 px apart."""
+@dataclass(frozen=True)
+class LevelFace:
+    """The face rotated level and scaled (LEVEL_EYE_DISTANCE), contrast-normalised grey, with its geometry
+    and the 2 x 3 matrix from image pixels to levelled pixels."""
+
+    grey: NDArray[np.float32]
+    geometry: EyeGeometry
+    matrix: NDArray[np.float64]
+
+
+def _level_face(image: RGB, geometry: EyeGeometry) -> LevelFace | None:
     distance = geometry.eye_distance
     if distance < 8.0:
         return None
     centre_r = (geometry.right_outer + geometry.right_inner) / 2.0
     centre_l = (geometry.left_outer + geometry.left_inner) / 2.0
     angle = float(np.degrees(np.arctan2(centre_l[1] - centre_r[1], centre_l[0] - centre_r[0])))
-    scale = 64.0 / distance
+    scale = LEVEL_EYE_DISTANCE / distance
     middle = (centre_r + centre_l) / 2.0
     matrix = cv2.getRotationMatrix2D((float(middle[0]), float(middle[1])), angle, scale)
-    matrix[:, 2] += np.array([80.0, 60.0]) - middle
+    matrix[:, 2] += np.array(LEVEL_EYES_AT) - middle
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    level = cv2.warpAffine(grey, matrix, (160, 140), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+    level = cv2.warpAffine(grey, matrix, LEVEL_SIZE, flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
 
     def move(points: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -293,7 +461,7 @@ def _level_face(image: RGB, geometry: EyeGeometry) -> tuple[NDArray[np.float32],
     band = level[40:100, 16:144]
     low, high = np.percentile(band, (5, 95))
     level = ((level - float(low)) * (CONTRAST_SPAN / max(float(high - low), 20.0))).astype(np.float32)
-    return cv2.GaussianBlur(level, (0, 0), 1.0), moved
+    return LevelFace(level, moved, matrix)
 
 
 def _row_coverage(strong: NDArray[np.bool_]) -> float:
