@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pipeline.classic.deblock import BLOCK as JPEG_BLOCK
+from pipeline.classic.deblock import deblock
 from pipeline.classic.glasses import glasses_keep_mask, has_glasses, remove_frames
 from pipeline.classic.mesh import (
     CANONICAL_POINTS,
@@ -104,14 +106,16 @@ def prepare_source(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFac
     size = face_size(mesh)
     margin = SOURCE_CROP_MARGIN * size
     height, width = image.shape[:2]
-    x0 = int(max(0, np.floor(mesh[:, 0].min() - margin)))
-    y0 = int(max(0, np.floor(mesh[:, 1].min() - margin)))
+    # The corner stays on the photo's 8 x 8 grid, so a heavy JPEG's blocks can be found in the crop.
+    x0 = int(max(0, np.floor(mesh[:, 0].min() - margin))) // JPEG_BLOCK * JPEG_BLOCK
+    y0 = int(max(0, np.floor(mesh[:, 1].min() - margin))) // JPEG_BLOCK * JPEG_BLOCK
     x1 = int(min(width, np.ceil(mesh[:, 0].max() + margin)))
     y1 = int(min(height, np.ceil(mesh[:, 1].max() + margin)))
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
     local = mesh.copy()
     local[:, 0] -= x0
     local[:, 1] -= y0
+    crop = deblock(crop)  # a heavy JPEG's block grid would show as tiles on the target's skin
     # Frames pasted onto another face end at its temples: inpaint them out of the source.
     glasses = has_glasses(crop, local)
     if glasses:
