@@ -194,3 +194,36 @@ def test_missing_model_file_raises_model_unavailable(tmp_path: Path) -> None:
     files = replace(classic_model_files(), landmarks_68=tmp_path / "missing.dat")
     with pytest.raises(ModelUnavailable):
         ClassicEngine(files).warmup()
+
+
+def test_a_batch_prepares_each_source_once(
+    monkeypatch: pytest.MonkeyPatch,
+    t1_image: np.ndarray,
+    couple_assignments: list[Assignment],
+    swapped_t1: np.ndarray,
+    sources: dict[str, SourceFace],
+) -> None:
+    import pipeline.classic.engine as engine_module
+
+    prepared: list[int] = []
+    real = engine_module.prepare_source
+
+    def counting(*args: object, **kwargs: object) -> object:
+        prepared.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "prepare_source", counting)
+    engine = ClassicEngine()
+    first = engine.swap(t1_image, couple_assignments)
+    again = engine.swap(t1_image.copy(), couple_assignments)  # the next template of the batch
+    assert len(prepared) == 2  # husband and wife, once each
+    assert np.array_equal(first, again) and np.array_equal(first, swapped_t1)
+    target = couple_assignments[0].target
+    husband, wife = sources["husband"], sources["wife"]
+    engine.swap(t1_image, [Assignment(target, SourceFace(husband.face, husband.image.copy()))])
+    assert len(prepared) == 2  # the same photo in another array: known by its fingerprint
+    mirrored = SourceFace(wife.face, np.ascontiguousarray(wife.image[:, ::-1]))
+    engine.swap(t1_image, [Assignment(target, mirrored)])
+    assert len(prepared) == 3  # another photo; it pushes out the least recently used (the wife)
+    engine.swap(t1_image, [Assignment(target, wife)])
+    assert len(prepared) == 4
