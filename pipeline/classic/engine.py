@@ -11,42 +11,13 @@ from typing import Final
 
 import numpy as np
 
-from pipeline.classic.detector import (
-    FaceDetector,
-    HogDetector,
-    LandmarkPredictor,
-    Points,
-    five_points,
-)
+from pipeline.classic.detector import FaceDetector, HogDetector, LandmarkPredictor, Points, five_points
 from pipeline.classic.gender import GenderAgeClassifier
-from pipeline.classic.mesh import (
-    MESH_POINTS,
-    CanonicalFace,
-    FaceMesher,
-    Mesh,
-    mesh_model_path,
-)
-from pipeline.classic.models import (
-    ClassicModelFiles,
-    classic_model_files,
-    ensure_present,
-)
-from pipeline.classic.swapper import (
-    GEOMETRY_SHARE,
-    OUTLINE_SHARE,
-    PreparedSource,
-    prepare_source,
-    swap_into,
-)
+from pipeline.classic.mesh import MESH_POINTS, CanonicalFace, FaceMesher, Mesh, mesh_model_path
+from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
+from pipeline.classic.swapper import GEOMETRY_SHARE, OUTLINE_SHARE, PreparedSource, prepare_source, swap_into
 from pipeline.errors import ImageRejected
-from pipeline.face import (
-    Assignment,
-    EngineName,
-    Face,
-    RGBImage,
-    SourceFace,
-    order_left_to_right,
-)
+from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
 from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
 
 PREPARED_SOURCES_KEPT: Final = 2  # a couple's two sources: a batch prepares each once, not per template

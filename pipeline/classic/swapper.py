@@ -28,11 +28,7 @@ from pipeline.classic.mesh import (
     similarity_transform,
 )
 from pipeline.classic.occlusion import occlusion_mask
-from pipeline.classic.tone import (
-    match_detail,
-    match_edge_light,
-    transfer_light_and_colour,
-)
+from pipeline.classic.tone import match_detail, match_edge_light, transfer_light_and_colour
 from pipeline.face import Face
 from pipeline.masks import face_polygon
 from pipeline.mesh_topology import (
