@@ -91,6 +91,16 @@ class EyeGeometry:
         return float(np.hypot(*(centre_l - centre_r)))
 
 
+@dataclass(frozen=True)
+class LevelFace:
+    """The face rotated level and scaled (LEVEL_EYE_DISTANCE), contrast-normalised grey, with its geometry
+    and the 2 x 3 matrix from image pixels to levelled pixels."""
+
+    grey: NDArray[np.float32]
+    geometry: EyeGeometry
+    matrix: NDArray[np.float64]
+
+
 def eye_geometry(points: Points) -> EyeGeometry:
     """Eye geometry from 5 key points (eye centres first), 68 dlib points or a 468/478-point mesh."""
     p = np.asarray(points, dtype=np.float32)
@@ -426,17 +436,8 @@ def _ellipse(mask: NDArray[np.uint8], centre: NDArray[np.float32], axes: tuple[f
     )
 
 
-@dataclass(frozen=True)
-class LevelFace:
-    """The face rotated level and scaled (LEVEL_EYE_DISTANCE), contrast-normalised grey, with its geometry
-    and the 2 x 3 matrix from image pixels to levelled pixels."""
-
-    grey: NDArray[np.float32]
-    geometry: EyeGeometry
-    matrix: NDArray[np.float64]
-
-
 def _level_face(image: RGB, geometry: EyeGeometry) -> LevelFace | None:
+    """The face levelled (None when the eyes are under 8 px apart); its grey is not blurred."""
     distance = geometry.eye_distance
     if distance < 8.0:
         return None
