@@ -17,7 +17,7 @@ from pipeline.face import Face
 # canonical model: eye centres at x = +-3.1, nose tip 3.9 in front of them).
 NOSE_DEPTH_PER_HALF_EYE: Final = 1.25
 MAX_YAW_DIFFERENCE: Final = 35.0  # degrees the warp handles between source and target
-MIRROR_BEYOND: Final = 12.0  # both faces turned at least this far, to opposite sides: mirror the source
+MIRROR_BEYOND: Final = 8.0  # both faces turned at least this far, to opposite sides: mirror the source
 MESH_NOSE_TIP: Final = 1
 MESH_EYE_CORNERS: Final = (33, 133, 362, 263)  # subject's right eye outer/inner, left eye inner/outer
 

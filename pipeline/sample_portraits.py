@@ -58,6 +58,10 @@ PORTRAITS: Final[dict[str, PortraitSpec]] = {
     "blonde_woman": PortraitSpec(
         "opencv-doc", "12.jpg", (0, 19, 512, 480), "female", (283.1, 208.6), 284.0, "indoor movie still, looking down"
     ),
+    "talking_woman": PortraitSpec(
+        "opencv-doc", "05.jpg", (0, 0, 512, 460), "female", (259.1, 307.9), 290.0,
+        "dim movie still (left panel of 3): talking, a pencil at her lips, head turned ~11 deg",
+    ),
     "astronaut": PortraitSpec("scikit-image", "astronaut", None, "female", (224.0, 127.5), 93.0, "closed-lip smile"),
     "grace_hopper": PortraitSpec("matplotlib", "grace_hopper.jpg", None, "female", (266.5, 240.5), 177.0, "glasses"),
     "tom_hanks": PortraitSpec("insightface", "Tom_Hanks_54745.png", None, "male", (53.1, 73.9), 86.0, "112 px crop"),

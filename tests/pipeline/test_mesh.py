@@ -177,3 +177,42 @@ def test_closed_source_mouth_keeps_the_targets_open_mouth(
     assert np.abs(result[core].astype(int) - t1_image[core].astype(int)).max() <= 2  # teeth stay
     lips = mesh_region_mask(t1_image.shape[:2], target, "lips") > 0
     assert np.abs(result[lips].astype(int) - t1_image[lips].astype(int)).mean() > 3  # lips are the source's
+
+
+def _stretched_share(destination: np.ndarray, source: np.ndarray, triangles: np.ndarray) -> float:
+    """Share of the target face's area whose source triangle is stretched over 2x the face's average."""
+
+    def areas(points: np.ndarray) -> np.ndarray:
+        a, b, c = (points[triangles[:, k]].astype(np.float64) for k in range(3))
+        return 0.5 * np.abs((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+    target, texture = areas(destination), areas(source)
+    ratio = (target / np.maximum(texture, 1e-9)) / (target.sum() / texture.sum())
+    return float(target[ratio > 2.0].sum() / target.sum())
+
+
+def test_a_source_turned_the_other_way_is_mirrored_not_stretched(classic_engine: ClassicEngine) -> None:
+    """The quality harness's 'facing the other way' pair: sources turned 11-17 deg one way onto the
+    couple's faces turned 10-11 deg the other. Unmirrored, a quarter of each face took its texture
+    from the source's far cheek stretched over 2x (27 % and 25 %: a smeared eye); mirrored, 3 % and 1 %."""
+    from app.bench.quality.stress import mirrored
+    from pipeline.classic.swapper import blend_geometry, mesh_yaw, prepare_source
+    from pipeline.sample_portraits import OPENCV_DOC_HINT, compose_couple, load_portrait, opencv_doc_available
+    from tests.conftest import require_service
+
+    require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")
+    canonical = FaceMesher().canonical
+    couple = compose_couple("smiling_man", "blonde_woman")
+    targets = sorted(classic_engine.detect(couple.image), key=lambda face: face.bbox[0])
+    pairs = ((mirrored(load_portrait("bearded_man")), targets[0]), (load_portrait("talking_woman"), targets[1]))
+    for photo, target in pairs:
+        mesh = classic_engine.detect(photo)[0].mesh_array()
+        target_mesh = target.mesh_array()
+        assert mesh is not None and target_mesh is not None
+        source = prepare_source(photo, mesh, canonical)
+        target_yaw = mesh_yaw(target_mesh)
+        assert source.yaw * target_yaw < 0 and min(abs(source.yaw), abs(target_yaw)) > 9.0
+        assert should_mirror(source.yaw, target_yaw)
+        texture = source.mirrored_mesh[:, :2]
+        destination = blend_geometry(target_mesh[:468, :2].astype(np.float32), texture[:468], 1.0)
+        assert _stretched_share(destination, texture[:468], canonical.triangles) < 0.08

@@ -91,6 +91,10 @@ def heavy_jpeg(image: RGBImage, quality: int = HEAVY_JPEG_QUALITY) -> RGBImage:
     return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=np.uint8)
 
 
+def mirrored(image: RGBImage) -> RGBImage:
+    return np.ascontiguousarray(image[:, ::-1])
+
+
 def greyscale(image: RGBImage) -> RGBImage:
     luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     return np.ascontiguousarray(np.repeat(luma[:, :, None], 3, axis=2))
@@ -146,7 +150,7 @@ class StressSet:
 
 def build_stress_set() -> StressSet:
     """The cases of `bench quality` (PhotoMissing when a package photo is absent)."""
-    keys = ("bearded_man", "astronaut", "smiling_man", "blonde_woman", "glasses_man", "grace_hopper")
+    keys = ("bearded_man", "astronaut", "smiling_man", "blonde_woman", "glasses_man", "grace_hopper", "talking_woman")
     images = {key: load_portrait(key) for key in keys}
     first = compose_couple("smiling_man", "blonde_woman", images=images)
     couple = Template("couple", first.image, first.man_at, first.woman_at, "smiling_man (open smile) + blonde_woman")
@@ -200,6 +204,13 @@ def build_stress_set() -> StressSet:
             variant("blonde_woman", "dim+side-lit", lambda image: side_lit(dim(image))),
             group,
             "the indoor movie still (and the smiling man), dimmed and side-lit, onto t1.jpg",
+        ),
+        Case(
+            "facing the other way",
+            variant("bearded_man", "mirrored", mirrored),
+            Source("talking_woman", images["talking_woman"]),
+            couple,
+            "sources turned 11-17 deg one way onto faces turned 10-11 deg the other; the woman talks",
         ),
     ]
     return StressSet(cases=cases, photos={key: f"{PORTRAITS[key].package} {PORTRAITS[key].file}: {PORTRAITS[key].note}" for key in keys})
