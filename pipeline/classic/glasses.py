@@ -49,7 +49,8 @@ RIM_SAMPLES: Final = 48  # points per rim
 RIM_RIDGE_SIGMAS: Final = (1.2, 2.4)  # Hessian scales (levelled pixels) of the ridge filter
 RIM_RIDGE_SPREAD: Final = 1.0  # the ridge map is blurred this much, so a rim a pixel off still counts
 RIM_RIDGE_LEVEL: Final = 12.0  # ridge strength (normalised contrast) a rim point reaches on a frame
-RIM_THICKNESS_SHARE: Final = 0.1  # the fitted rim is masked this thick
+RIM_THICKNESS_SHARE: Final = 0.1  # the fitted rim is masked this thick (a target's frames, kept)
+REMOVED_RIM_THICKNESS_SHARE: Final = 0.16  # ... and this thick when inpainted out of a source (lens edges too)
 RIM_BAR_SHARE: Final = 0.06  # dark lines this close to a rim are frame even on the brows
 RIM_ZONE_SHARE: Final = 0.12  # dark lines this close to a rim (or on the bridge, the temples) are frame
 TEMPLE_REACH_SHARE: Final = 0.5  # the temple arms are looked for this far beyond the rims
@@ -177,16 +178,17 @@ def glasses_score(image: RGB, points: Points) -> float:
     return min(_row_coverage(gradient > EDGE_LEVEL), _row_coverage(ridge > RIDGE_LEVEL))
 
 
-def frame_mask(image: RGB, points: Points) -> FloatMask:
-    """Dark frame lines around the eyes, outside the eyes and brows themselves, 0 or 1.
+def frame_mask(image: RGB, points: Points, *, rim_thickness: float = RIM_THICKNESS_SHARE) -> FloatMask:
+    """The frames around the eyes, outside the eyes themselves, 0 or 1.
 
-    A black-hat (closing minus image) with a kernel 0.3 eye distances wide finds every dark
-    structure thinner than that; inside a band around both eyes, what is left after the eyes and
-    brows are cut out and an Otsu threshold is the frame. The work runs on a copy of the eye band
-    scaled so the eyes are FRAME_WORK_EYE_DISTANCE pixels apart.
+    The two rims are fitted (see _rim_masks) and drawn `rim_thickness` eye distances thick; a
+    black-hat (closing minus image) with a kernel 0.3 eye distances wide and an Otsu threshold adds
+    the dark lines near them: the bridge, the temples, a thick top bar even where it covers the
+    brows. The work runs on a copy of the eye band scaled so the eyes are FRAME_WORK_EYE_DISTANCE
+    pixels apart. remove_frames inpaints this mask at REMOVED_RIM_THICKNESS_SHARE.
     """
     mask = np.zeros(image.shape[:2], dtype=np.float32)
-    work = _frame_work(image, points)
+    work = _frame_work(image, points, rim_thickness)
     if work is not None:
         top, left, box, _, small_mask = work
         mask[top : top + box[0], left : left + box[1]] = _upsample_mask(small_mask, box)
@@ -203,7 +205,7 @@ def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
 def remove_frames(image: RGB, points: Points) -> RGB:
     """The face with frame lines inpainted away (Telea, on the reduced eye band), the rest untouched."""
     result = image.copy()
-    work = _frame_work(image, points)
+    work = _frame_work(image, points, REMOVED_RIM_THICKNESS_SHARE)
     if work is None:
         return result
     top, left, box, small, small_mask = work
@@ -222,7 +224,7 @@ def remove_frames(image: RGB, points: Points) -> RGB:
 
 
 def _frame_work(
-    image: RGB, points: Points
+    image: RGB, points: Points, rim_thickness: float = RIM_THICKNESS_SHARE
 ) -> tuple[int, int, tuple[int, int], RGB, NDArray[np.uint8]] | None:
     """(top, left, box size, reduced eye-band crop, its 0/255 frame mask), or None for tiny faces."""
     geometry = eye_geometry(points)
@@ -246,7 +248,7 @@ def _frame_work(
     offset = np.array([left, top], dtype=np.float32)
     small_points = np.asarray(points, dtype=np.float32)[:, :2]
     small_points = (small_points - offset) * factors
-    rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors)
+    rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors, rim_thickness)
     return top, left, box, crop, _frame_lines(crop, eye_geometry(small_points), rims)
 
 
@@ -256,12 +258,13 @@ def _rims_in_crop(
     shape_hw: tuple[int, ...],
     offset: NDArray[np.float32],
     factors: NDArray[np.float32],
+    rim_thickness: float,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]] | None:
     """(the fitted rims, the zone where frame lines may lie), 0/255, in the reduced crop's pixels."""
     level = _level_face(image, geometry)
     if level is None:
         return None
-    rims, zone = _rim_masks(level)
+    rims, zone = _rim_masks(level, rim_thickness)
     to_image = cv2.invertAffineTransform(level.matrix)
     to_crop = np.diag(factors.astype(np.float64)) @ to_image
     to_crop[:, 2] -= offset * factors
@@ -272,8 +275,10 @@ def _rims_in_crop(
     )
 
 
-def _rim_masks(level: LevelFace) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
-    """The two rims that best follow dark ridges around the eyes, drawn RIM_THICKNESS_SHARE thick, and
+def _rim_masks(
+    level: LevelFace, rim_thickness: float = RIM_THICKNESS_SHARE
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """The two rims that best follow dark ridges around the eyes, drawn `rim_thickness` thick, and
     the zone around them (grown by RIM_ZONE_SHARE, plus the temples), in levelled pixels.
 
     Every candidate shape is sampled at once on a ridge map (the largest Hessian eigenvalue, which is
@@ -291,7 +296,7 @@ def _rim_masks(level: LevelFace) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     right, left = _rim_outlines(fine[None, :])
     outlines = [right[0], left[0]]
     rims = np.zeros(ridge.shape, dtype=np.uint8)
-    thickness = max(2, int(round(RIM_THICKNESS_SHARE * distance)))
+    thickness = max(2, int(round(rim_thickness * distance)))
     cv2.polylines(rims, [np.rint(outline).astype(np.int32) for outline in outlines], True, 255, thickness)
     grow = max(1, int(round(RIM_ZONE_SHARE * distance)))
     zone = cv2.dilate(rims, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
