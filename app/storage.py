@@ -155,6 +155,10 @@ class DecodedImageCache:
         with self._lock:
             self._entries.clear()
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
 
 class ReadAhead:
     """Decodes the next stored image on one thread while the caller works on the current one.

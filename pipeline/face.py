@@ -137,3 +137,7 @@ class FaceEngine(Protocol):
     def swap(self, image: RGBImage, assignments: list[Assignment]) -> RGBImage:
         """A new image with every assignment applied; pixels outside the face masks stay identical."""
         ...
+
+    def forget_sources(self) -> None:
+        """Drop whatever the engine kept in memory from earlier source photos (they were deleted)."""
+        ...

@@ -13,6 +13,9 @@ sure they do); then it goes as a whole.
 file of the session at once, including its pending and running tasks. A worker that is running
 one of them notices at its fenced completion (the row is gone) and writes nothing.
 
+Both also drop this process's decoded copies (the image cache, the engine's prepared sources) once
+they delete images; other worker processes keep theirs until their next couple replaces them.
+
 Only one expiry cleaner runs at a time: on PostgreSQL a transaction-level advisory lock, tried
 without waiting (a second cleaner reports "skipped"); on SQLite the write lock, taken first.
 """
@@ -117,6 +120,8 @@ def cleanup_expired(ctx: AppContext, now: datetime, *, limit: int = DEFAULT_LIMI
         kept_in_use=len(expired) - len(image_ids),
         templates=templates,
     )
+    if report.images:
+        _forget_decoded(ctx)
     if report.changed:
         log.info("expiry cleanup: %s", report.summary())
     return report
@@ -158,8 +163,19 @@ def delete_session_data(ctx: AppContext, session_id: str) -> CleanupReport:
         cancelled_tasks=cancelled,
         templates=templates,
     )
+    if report.images:
+        _forget_decoded(ctx)
     log.info("session data deleted: %s", report.summary())
     return report
+
+
+def _forget_decoded(ctx: AppContext) -> None:
+    """Deleted photos leave no decoded copy in this process: the image cache and what the engine kept
+    from its sources are dropped (the next batch decodes and prepares its own again)."""
+    ctx.image_cache.clear()
+    engine = ctx.loaded_face_engine()
+    if engine is not None:
+        engine.forget_sources()
 
 
 def _take_cleaner_lock(session: Session) -> bool:

@@ -127,6 +127,14 @@ class ClassicEngine:
         restrict_in_place(original, result, [assignment.target for assignment in assignments])
         return result
 
+    def forget_sources(self) -> None:
+        self._prepared.clear()
+
+    @property
+    def kept_sources(self) -> int:
+        """How many prepared sources the engine holds in memory now."""
+        return self._prepared.count
+
     def _mesh(self, image: RGBImage, face: Face) -> Mesh:
         """The face's stored mesh, or one computed now from its 5 keypoints."""
         mesh = face.mesh_array()
@@ -154,7 +162,8 @@ class ClassicEngine:
 class _PreparedSources:
     """The last few prepared sources (cropped, deblocked, frames inpainted), keyed by a fingerprint of
     the photo and its mesh. Held in this process's memory only, at most `size` of them, each replaced
-    by the next couple's; a batch stops paying the glasses and JPEG steps once per template."""
+    by the next couple's or dropped when photos are deleted (`forget_sources`); a batch stops paying the
+    glasses and JPEG steps once per template."""
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -173,6 +182,15 @@ class _PreparedSources:
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return prepared
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def _fingerprint(image: RGBImage, mesh: Mesh) -> bytes:

@@ -81,6 +81,9 @@ class InsightFaceEngine:
     def prepare_source(self, source: SourceFace) -> Face:
         return self.embed(source)
 
+    def forget_sources(self) -> None:
+        """Nothing to drop: embeddings live on the caller's faces, not in the engine."""
+
     def embed(self, source: SourceFace) -> Face:
         """The source face with its normed ArcFace embedding (what inswapper needs)."""
         embedding = self._embedding(source)

@@ -117,3 +117,12 @@ def test_swap_does_not_modify_its_input(
 def test_warmup_is_repeatable(face_engine: FaceEngine, warmups: int) -> None:
     for _ in range(warmups):
         face_engine.warmup()
+
+
+def test_forgetting_sources_changes_no_result(
+    face_engine: FaceEngine, t1_image: np.ndarray, astronaut_image: np.ndarray
+) -> None:
+    assignments = [Assignment(T1_ROSS, _source(face_engine, astronaut_image))]
+    before = face_engine.swap(t1_image, assignments)
+    face_engine.forget_sources()
+    assert np.array_equal(face_engine.swap(t1_image, assignments), before)

@@ -159,3 +159,19 @@ def test_the_banner_says_what_is_kept_and_for_how_long(ctx: AppContext) -> None:
     _public(ctx, temporary_ttl_hours=6)
     text = public_demo.banner(ctx) or ""
     assert "Public demo" in text and "deleted after 6 hours" in text and "10 own templates" in text
+
+
+def test_deleted_photos_leave_no_decoded_copy_in_the_process(ctx: AppContext, photos: SamplePhotos) -> None:
+    from pipeline.classic import ClassicEngine
+
+    engine = ctx.face_engine()
+    assert isinstance(engine, ClassicEngine)
+    alice = sessions.new_session_id()
+    template = template_service.add_template_files(ctx, [str(photos.t1)])[0].id
+    batch_id = runs.start_from_files(ctx, str(photos.husband), str(photos.wife), [template], {}, session_id=alice)
+    runs.run_inline(ctx, batch_id)
+    assert engine.kept_sources == 2 and len(ctx.image_cache) >= 2
+
+    cleanup.delete_session_data(ctx, alice)
+
+    assert engine.kept_sources == 0 and len(ctx.image_cache) == 0
