@@ -69,12 +69,18 @@ class InterruptingEngine:
     def detect(self, image: Any) -> Any:
         return self.engine.detect(image)
 
+    def prepare_source(self, source: Any) -> Any:
+        return self.engine.prepare_source(source)
+
     def swap(self, image: Any, assignments: Any) -> Any:
         result = self.engine.swap(image, assignments)
         action, self._during_swap = self._during_swap, None
         if action is not None:
             action()
         return result
+
+    def forget_sources(self) -> None:
+        self.engine.forget_sources()
 
 
 @pytest.fixture
