@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from db.models import Image, StorageType
 from pipeline.intake import encode_jpeg, encode_png, sha256_hex
 from pipeline.face import RGBImage
+from pipeline.recent import RecentValues
 
 
 @dataclass
@@ -129,35 +130,22 @@ class DecodedImageCache:
     """
 
     def __init__(self, capacity: int = 6) -> None:
-        from collections import OrderedDict
-        from threading import Lock
-
-        self._capacity = capacity
-        self._entries: OrderedDict[tuple[str, int, int], RGBImage] = OrderedDict()
-        self._lock = Lock()
+        self._images: RecentValues[tuple[str, int, int], RGBImage] = RecentValues(capacity)
 
     def read(self, path: Path) -> RGBImage:
         stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-        pixels = read_stored(path)
-        pixels.setflags(write=False)
-        with self._lock:
-            self._entries[key] = pixels
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
-        return pixels
+        return self._images.get((str(path), stat.st_size, stat.st_mtime_ns), lambda: _read_only(read_stored(path)))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._images.clear()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._images)
+
+
+def _read_only(pixels: RGBImage) -> RGBImage:
+    pixels.setflags(write=False)
+    return pixels
 
 
 class ReadAhead:

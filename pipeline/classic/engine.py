@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
@@ -13,12 +12,13 @@ import numpy as np
 
 from pipeline.classic.detector import FaceDetector, HogDetector, LandmarkPredictor, Points, five_points
 from pipeline.classic.gender import GenderAgeClassifier
-from pipeline.classic.mesh import MESH_POINTS, CanonicalFace, FaceMesher, Mesh, mesh_model_path
+from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
 from pipeline.classic.swapper import GEOMETRY_SHARE, OUTLINE_SHARE, PreparedSource, prepare_source, swap_into
 from pipeline.errors import ImageRejected
 from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
 from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
+from pipeline.recent import RecentValues
 
 PREPARED_SOURCES_KEPT: Final = 2  # a couple's two sources: a batch prepares each once, not per template
 
@@ -58,7 +58,9 @@ class ClassicEngine:
         self._detector = detector
         self._models: _Models | None = None
         self._load_lock = threading.Lock()
-        self._prepared = _PreparedSources(PREPARED_SOURCES_KEPT)
+        # The last prepared sources (cropped, deblocked, frames inpainted) by a fingerprint of photo and
+        # mesh: a batch swaps one couple into every template. Dropped by forget_sources on deletion.
+        self._prepared: RecentValues[bytes, PreparedSource] = RecentValues(PREPARED_SOURCES_KEPT)
 
     @property
     def provider(self) -> str:
@@ -117,7 +119,10 @@ class ClassicEngine:
             key = id(source)
             if key not in prepared:
                 source_pixels = _rgb_pixels(source.image)
-                prepared[key] = self._prepared.get(source_pixels, self._mesh(source_pixels, source.face), canonical)
+                mesh = self._mesh(source_pixels, source.face)
+                prepared[key] = self._prepared.get(
+                    _fingerprint(source_pixels, mesh), lambda: prepare_source(source_pixels, mesh, canonical)
+                )
             target_mesh = self._mesh(original, assignment.target)
             swap_into(
                 result, assignment.target, target_mesh, prepared[key], canonical,
@@ -133,7 +138,7 @@ class ClassicEngine:
     @property
     def kept_sources(self) -> int:
         """How many prepared sources the engine holds in memory now."""
-        return self._prepared.count
+        return len(self._prepared)
 
     def _mesh(self, image: RGBImage, face: Face) -> Mesh:
         """The face's stored mesh, or one computed now from its 5 keypoints."""
@@ -157,40 +162,6 @@ class ClassicEngine:
                         mesher=FaceMesher(self._mesh_model or mesh_model_path()),
                     )
         return self._models
-
-
-class _PreparedSources:
-    """The last few prepared sources (cropped, deblocked, frames inpainted), keyed by a fingerprint of
-    the photo and its mesh. Held in this process's memory only, at most `size` of them, each replaced
-    by the next couple's or dropped when photos are deleted (`forget_sources`); a batch stops paying the
-    glasses and JPEG steps once per template."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[bytes, PreparedSource] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, image: RGBImage, mesh: Mesh, canonical: CanonicalFace) -> PreparedSource:
-        key = _fingerprint(image, mesh)
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-        prepared = prepare_source(image, mesh, canonical)
-        with self._lock:
-            self._entries[key] = prepared
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return prepared
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 def _fingerprint(image: RGBImage, mesh: Mesh) -> bytes:
