@@ -11,6 +11,9 @@ import hashlib
 import io
 import os
 import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -24,6 +27,8 @@ ALLOWED_FORMATS: Final = ("JPEG", "PNG", "WEBP")
 DEFAULT_MAX_SIDE: Final = 2048
 DEFAULT_MAX_PIXELS: Final = 40_000_000
 DEFAULT_MAX_BYTES: Final = 25_000_000
+MAX_ASPECT_RATIO: Final = 12.0  # long side / short side; a 1 x 39,000,000 strip is refused unread
+DECODE_BUDGET_PIXELS: Final = 48_000_000  # pixels being decoded at once in one process (about 19 bytes each)
 _FORMAT_HINT: Final = "use JPEG, PNG or WEBP"
 
 # Magic numbers of formats we refuse, only to name them in the message.
@@ -75,10 +80,13 @@ def decode_image(
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
             source_format = "JPEG" if image.format == "MPO" else str(image.format)  # MPO: camera JPEG
             _check_pixel_count(image.size, max_pixels)
-            image.load()
-            rgb = _to_rgb(_upright(image))
-            capped = _cap_long_side(rgb, max_side)
-            array = np.ascontiguousarray(np.asarray(capped, dtype=np.uint8))
+            _check_aspect_ratio(image.size)
+            with DECODE_BUDGET.hold(image.size[0] * image.size[1]):
+                image.load()
+                rgb = _to_rgb(_upright(image))
+                capped = _cap_long_side(rgb, max_side)
+                array = np.ascontiguousarray(np.asarray(capped, dtype=np.uint8))
+                del rgb, capped
     except ImageRejected:
         raise
     except Image.UnidentifiedImageError as error:
@@ -144,6 +152,44 @@ def _check_pixel_count(size: tuple[int, int], max_pixels: int) -> None:
         raise ImageRejected(
             f"image too large ({width}x{height} pixels); the limit is {max_pixels / 1e6:g} megapixels"
         )
+
+
+def _check_aspect_ratio(size: tuple[int, int]) -> None:
+    width, height = size
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageRejected(
+            f"image too narrow ({width}x{height} pixels); the sides may differ by a factor of {MAX_ASPECT_RATIO:g} at most"
+        )
+
+
+class DecodeBudget:
+    """At most `pixels` pixels are decoded at once; a decode that does not fit waits for others to end.
+
+    The header's size is checked first, so the wait is for what the decode will really need. One image
+    larger than the budget takes the whole budget. This bounds the decoders' peak memory whatever the
+    number of concurrent uploads.
+    """
+
+    def __init__(self, pixels: int) -> None:
+        self._total = pixels
+        self._free = pixels
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        need = max(1, min(pixels, self._total))
+        with self._changed:
+            self._changed.wait_for(lambda: self._free >= need)
+            self._free -= need
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += need
+                self._changed.notify_all()
+
+
+DECODE_BUDGET: Final = DecodeBudget(DECODE_BUDGET_PIXELS)  # one per process: memory is per process
 
 
 def _upright(image: Image.Image) -> Image.Image:
