@@ -1,41 +1,44 @@
-"""Advice about a couple member's photo, shown at upload. Engine-neutral: it needs only a `Face`.
+"""Advice about a couple member's photo, shown at upload. Engine-neutral: it needs a `Face`, and asks the
+engine (an injected check) whether the face wears glasses, so the note and the swap agree.
 
 Each piece of advice is one short sentence; an empty list means nothing to say.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
-import numpy as np
-from numpy.typing import NDArray
-
-from pipeline.classic.glasses import has_glasses
-from pipeline.face import Face, RGBImage
+from pipeline.face import Face, RGBImage, SourceFace
 
 GLASSES_ADVICE: Final = "glasses on this photo: results look best without them"
 SMALL_FACE_ADVICE: Final = "the face on this photo is small: a closer photo gives a sharper result"
 SMALL_FACE_PX: Final = 80.0  # faces narrower than this (bbox width, pixels) get blurry once upscaled
-_DENSE_POINT_COUNTS: Final = (68, 468, 478)
+
+GlassesCheck = Callable[[SourceFace], bool]  # the engine's own answer: does the swap treat it as glasses?
 
 
-def source_advice(image: RGBImage, face: Face) -> list[str]:
-    """What to tell the user about this source photo and face (glasses, a small face)."""
+def glasses_advice(role: str | None = None) -> str:
+    """The glasses note, naming the photo when the role (husband, wife) is known."""
+    return GLASSES_ADVICE if role is None else GLASSES_ADVICE.replace("this photo", f"the {role} photo")
+
+
+def small_face_advice(role: str | None = None) -> str:
+    return SMALL_FACE_ADVICE if role is None else SMALL_FACE_ADVICE.replace("this photo", f"the {role} photo")
+
+
+def source_advice(
+    image: RGBImage, face: Face, *, wears_glasses: GlassesCheck | None = None, role: str | None = None
+) -> list[str]:
+    """What to tell the user about this source photo and face (glasses, a small face).
+
+    Glasses are reported only through `wears_glasses`, the engine's check (e.g. ClassicEngine.wears_glasses),
+    which is the very decision its swap acts on; without one, nothing is said about glasses.
+    """
     advice: list[str] = []
-    points = _eye_points(face)
-    if points is not None and has_glasses(np.asarray(image), points):
-        advice.append(GLASSES_ADVICE)
+    if wears_glasses is not None and wears_glasses(SourceFace(face, image)):
+        advice.append(glasses_advice(role))
     x1, _, x2, _ = face.bbox
     if x2 - x1 < SMALL_FACE_PX:
-        advice.append(SMALL_FACE_ADVICE)
+        advice.append(small_face_advice(role))
     return advice
-
-
-def _eye_points(face: Face) -> NDArray[np.float32] | None:
-    """Dense landmarks when the engine gave them, else the 5 key points (eye centres first)."""
-    landmarks = face.landmarks_array()
-    if landmarks is not None and len(landmarks) in _DENSE_POINT_COUNTS:
-        return landmarks
-    if len(face.kps) >= 5:
-        return face.kps_array()[:5]
-    return None

@@ -141,3 +141,7 @@ class FaceEngine(Protocol):
     def forget_sources(self) -> None:
         """Drop whatever the engine kept in memory from earlier source photos (they were deleted)."""
         ...
+
+    def wears_glasses(self, source: SourceFace) -> bool:
+        """Whether this engine's swap treats the source face as wearing glasses (for the upload note)."""
+        ...

@@ -61,8 +61,10 @@ def detect_source(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> tuple[
     engine = ctx.face_engine()
     faces = engine.detect(pixels)
     face, note = choose_face(faces, role)
-    advice = "; ".join(filter(None, [note, *source_advice(pixels, face)]))  # e.g. glasses on this photo
-    return engine.prepare_source(SourceFace(face, pixels)), len(faces), advice or None
+    prepared = engine.prepare_source(SourceFace(face, pixels))
+    # The engine says whether its swap takes the face for a glasses wearer: the note and the result agree.
+    advice = source_advice(pixels, prepared, wears_glasses=engine.wears_glasses, role=role)
+    return prepared, len(faces), "; ".join(filter(None, [note, *advice])) or None
 
 
 def prepare_photo(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> CouplePhoto:

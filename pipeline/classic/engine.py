@@ -132,6 +132,15 @@ class ClassicEngine:
         restrict_in_place(original, result, [assignment.target for assignment in assignments])
         return result
 
+    def wears_glasses(self, source: SourceFace) -> bool:
+        """Whether the swap takes this source for a glasses wearer (and inpaints its frames): the very
+        prepared source the swap uses, kept for it."""
+        pixels = _rgb_pixels(source.image)
+        mesh = self._mesh(pixels, source.face)
+        canonical = self._loaded().mesher.canonical
+        prepared = self._prepared.get(_fingerprint(pixels, mesh), lambda: prepare_source(pixels, mesh, canonical))
+        return prepared.had_glasses
+
     def forget_sources(self) -> None:
         self._prepared.clear()
 

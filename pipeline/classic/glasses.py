@@ -1,7 +1,10 @@
 """Glasses on a face: whether there are any, where their frames are, and faces without them.
 
-- `has_glasses`: a frame across the nose bridge, from 5 key points, 68 dlib points or a
-  468/478-point MediaPipe mesh.
+- `has_glasses`: frames found for sure: a line across the nose bridge AND a rim around each eye (below
+  it too), the two rims alike. From 5 key points, 68 dlib points or a 468/478-point MediaPipe mesh.
+  A source is inpainted only then: strong brows, a fringe, deep-set eyes or a grimace cross the bridge
+  too, and erased eyes are far worse than a kept frame.
+- `may_have_glasses`: the bridge line alone, the lenient test for a target's own frames (kept).
 - `frame_mask`: the frame lines around the eyes: the two rims, fitted as rounded rectangles, and the
   dark lines (bridge, temples, thick rims) next to them.
 - `remove_frames`: a source face with its frames inpainted away, before it is transferred.
@@ -54,6 +57,14 @@ REMOVED_RIM_THICKNESS_SHARE: Final = 0.16  # ... and this thick when inpainted o
 RIM_BAR_SHARE: Final = 0.06  # dark lines this close to a rim are frame even on the brows
 RIM_ZONE_SHARE: Final = 0.12  # dark lines this close to a rim (or on the bridge, the temples) are frame
 TEMPLE_REACH_SHARE: Final = 0.5  # the temple arms are looked for this far beyond the rims
+# Rims confirmed one eye at a time: only shapes that clear the eye (a rim, not the lids or the crease).
+EVIDENCE_HALF_WIDTHS: Final = (0.38, 0.42, 0.46, 0.50, 0.54, 0.58, 0.62)
+EVIDENCE_HALF_HEIGHTS: Final = (0.28, 0.32, 0.36, 0.40, 0.44, 0.50, 0.56)
+EVIDENCE_LOWER_SINE: Final = 0.3  # rim points this far below the rim's centre (sine of the angle) make its lower arc
+RIM_MIN_COVERAGE: Final = 0.85  # share of each rim's points on a dark ridge, at both eyes
+RIM_MIN_LOWER_COVERAGE: Final = 0.8  # ... and of its lower arc (under the eye, where brows and fringes never are)
+RIMS_MAX_DROP: Final = 0.1  # the two rims' centres differ by at most this much vertically (eye distances)
+RIMS_MAX_HEIGHT_GAP: Final = 0.12  # ... and their half heights by at most this much
 
 _MESH_POINTS: Final = (468, 478)
 
@@ -150,9 +161,58 @@ def _from_eye_centres(right: NDArray[np.float32], left: NDArray[np.float32]) -> 
     )
 
 
+@dataclass(frozen=True)
+class RimEvidence:
+    """The best rim found around each eye (subject's right first), fitted one eye at a time."""
+
+    coverage: tuple[float, float]  # share of the rim's points on a dark ridge
+    lower_coverage: tuple[float, float]  # ... of its lower arc
+    shapes: tuple[tuple[float, ...], tuple[float, ...]]  # (exponent, half width, half height, offset x, offset y)
+
+    @property
+    def found(self) -> bool:
+        """A rim at both eyes, lower arcs included, and the two alike (frames are worn level)."""
+        (right, left) = self.shapes
+        return (
+            min(self.coverage) >= RIM_MIN_COVERAGE
+            and min(self.lower_coverage) >= RIM_MIN_LOWER_COVERAGE
+            and abs(right[4] - left[4]) <= RIMS_MAX_DROP
+            and abs(right[2] - left[2]) <= RIMS_MAX_HEIGHT_GAP
+        )
+
+
 def has_glasses(image: RGB, points: Points) -> bool:
-    """True when a frame crosses the nose bridge between the eyes."""
+    """True only when frames are found for sure: a line across the bridge and a rim at each eye."""
+    if glasses_score(image, points) < GLASSES_THRESHOLD:
+        return False
+    level = _level_face(image, eye_geometry(points))
+    return level is not None and rim_evidence(level).found
+
+
+def may_have_glasses(image: RGB, points: Points) -> bool:
+    """True when a line crosses the nose bridge (glasses, but also some brows, fringes or creases)."""
     return glasses_score(image, points) >= GLASSES_THRESHOLD
+
+
+def rim_evidence(level: LevelFace) -> RimEvidence:
+    """Each eye's best rim on the ridge map (eyes and brows cut out), scored by the lower of its whole
+    coverage and its lower arc's."""
+    ridge = _dark_ridges(level.grey)
+    ridge[_eyes_and_brows(ridge.shape, level.geometry, LEVEL_EYE_DISTANCE) > 0] = -1.0
+    shapes = _shape_grid(RIM_EXPONENTS, EVIDENCE_HALF_WIDTHS, EVIDENCE_HALF_HEIGHTS, RIM_OFFSETS_X, RIM_OFFSETS_Y)
+    lower = np.sin(np.linspace(0.0, 2.0 * np.pi, RIM_SAMPLES, endpoint=False)) > EVIDENCE_LOWER_SINE
+    found = []
+    for outline in _rim_outlines(shapes):
+        values = cv2.remap(ridge, outline[..., 0], outline[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
+        valid, hit = values >= 0.0, values >= RIM_RIDGE_LEVEL
+        coverage = hit.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+        low = hit[:, lower].sum(axis=1) / np.maximum(valid[:, lower].sum(axis=1), 1)
+        strength = np.where(valid, np.minimum(values, 3.0 * RIM_RIDGE_LEVEL), 0.0).mean(axis=1)
+        best = int(np.argmax(np.minimum(coverage, low) + 1e-3 * strength))
+        found.append((float(coverage[best]), float(low[best]), tuple(float(v) for v in shapes[best])))
+    (cov_r, low_r, shape_r), (cov_l, low_l, shape_l) = found
+    return RimEvidence((cov_r, cov_l), (low_r, low_l), (shape_r, shape_l))
 
 
 def glasses_score(image: RGB, points: Points) -> float:
@@ -196,8 +256,10 @@ def frame_mask(image: RGB, points: Points, *, rim_thickness: float = RIM_THICKNE
 
 
 def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
-    """The target's own frames, to keep from the template (zeros when it wears no glasses)."""
-    if not has_glasses(image, points):
+    """The target's own frames, to keep from the template (zeros when no line crosses its bridge).
+
+    Lenient on purpose: keeping a template's dark lines costs little, erasing half its frames a lot."""
+    if not may_have_glasses(image, points):
         return np.zeros(image.shape[:2], dtype=np.float32)
     return frame_mask(image, points)
 

@@ -84,6 +84,10 @@ class InsightFaceEngine:
     def forget_sources(self) -> None:
         """Nothing to drop: embeddings live on the caller's faces, not in the engine."""
 
+    def wears_glasses(self, source: SourceFace) -> bool:
+        """Never: inswapper draws the face from the identity embedding, so no source frames reach the result."""
+        return False
+
     def embed(self, source: SourceFace) -> Face:
         """The source face with its normed ArcFace embedding (what inswapper needs)."""
         embedding = self._embedding(source)

@@ -82,6 +82,9 @@ class InterruptingEngine:
     def forget_sources(self) -> None:
         self.engine.forget_sources()
 
+    def wears_glasses(self, source: Any) -> bool:
+        return self.engine.wears_glasses(source)
+
 
 @pytest.fixture
 def ctx(settings: Settings, classic: FaceEngine) -> Iterator[AppContext]:

@@ -9,7 +9,7 @@ import matplotlib
 from app.context import AppContext
 from app.services.photos import prepare_photo
 from app.services.swapping import render_swap
-from pipeline.advice import GLASSES_ADVICE
+from pipeline.advice import glasses_advice
 from pipeline.face import SourceFace
 from pipeline.intake import read_image_file
 from pipeline.samples import sample_paths
@@ -22,9 +22,9 @@ def _read(path: Path, ctx: AppContext):  # type: ignore[no-untyped-def]
 def test_a_couple_photo_with_glasses_says_so_at_upload(ctx: AppContext) -> None:
     grace = _read(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg", ctx)
     photo = prepare_photo(ctx, grace, "wife")
-    assert photo.note is not None and GLASSES_ADVICE in photo.note
+    assert photo.note is not None and glasses_advice("wife") in photo.note
     hanks = prepare_photo(ctx, _read(sample_paths().tom_hanks, ctx), "husband")
-    assert hanks.note is None or GLASSES_ADVICE not in hanks.note
+    assert hanks.note is None or glasses_advice("husband") not in hanks.note
 
 
 def test_a_head_turned_far_from_its_source_gets_a_note(ctx: AppContext) -> None:
