@@ -23,7 +23,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), alias="FACESWAP_DATA_DIR")
     models_dir_override: Path | None = Field(default=None, alias="FACESWAP_MODELS_DIR")
     engine: EngineChoice = Field(default="auto", alias="FACESWAP_ENGINE")
+    # Long-side caps at decoding: couple photos (only their face is used) and templates (results come
+    # back at the template's size, so a phone photo keeps its resolution up to this cap).
     max_image_side: int = Field(default=2048, alias="FACESWAP_MAX_SIDE", ge=256, le=8192)
+    max_template_side: int = Field(default=4096, alias="FACESWAP_MAX_TEMPLATE_SIDE", ge=256, le=8192)
     max_upload_mb: int = Field(default=15, alias="FACESWAP_MAX_UPLOAD_MB", ge=1, le=100)
     temporary_ttl_hours: float = Field(default=24.0, alias="FACESWAP_TEMP_TTL_HOURS", gt=0)
     task_lease_seconds: int = Field(default=300, alias="FACESWAP_TASK_LEASE_SECONDS", ge=5)

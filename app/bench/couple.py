@@ -57,7 +57,7 @@ def bench_templates(ctx: AppContext, count: int, template_set: str = T1_CROPS) -
         images = _t1_crops(count)
     ids = []
     for number, image in enumerate(images):
-        decoded = decode_image(encode_png(image), max_side=ctx.settings.max_image_side)
+        decoded = decode_image(encode_png(image), max_side=ctx.settings.max_template_side)
         summary = add_template_image(ctx, decoded, name=f"bench pair {number + 1}")
         if summary.status != "completed":
             raise BenchError(f"bench template {number + 1} was not preprocessed: {summary.error}")

@@ -85,6 +85,7 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
         )
     lines.append(f"  {'templates of the marginal and batch figures':<44} {data.get('template_set', '?'):>14}")
     lines += [f"  {line}" for line in face_size_lines(data.get("swap_seconds_by_face_size"))]
+    lines += [f"  {line}" for line in resolution_lines(data.get("template_resolution"))]
     for target in TARGETS:
         value = figure_value(data, target.key)
         lines.append(_target_line(target, value))
@@ -102,6 +103,23 @@ def face_size_lines(figure: Any) -> list[str]:
         f"{value['median']:.4f} s   {spread(value, 4)}"
         for size, value in figure.items()
     ]
+
+
+def resolution_lines(figure: Any) -> list[str]:
+    """One line per template resolution (task, swap, decode + encode), then the 12 MP / 2 MP ratios."""
+    if not isinstance(figure, dict):
+        return []
+    lines = [
+        f"task into a {key} MP template ({value['image']}): {value['task_seconds']['median']:.3f} s "
+        f"(swap {value['swap_seconds']['median']:.3f} s, decode + encode {value['codec_seconds']['median']:.3f} s)"
+        for key, value in figure.items()
+        if isinstance(value, dict)
+    ]
+    lines.append(
+        f"12 MP / 2 MP: task {figure['task_ratio']:.2f} ×, swap {figure['swap_ratio']:.2f} ×, "
+        f"task without decode + encode {figure['outside_codec_ratio']:.2f} ×"
+    )
+    return lines
 
 
 HEADLINES: Final[tuple[tuple[str, str, str, int], ...]] = (
@@ -175,6 +193,10 @@ def render_markdown(data: dict[str, Any], *, plot: str | None = None) -> str:
         "",
         _face_size_table(data.get("swap_seconds_by_face_size"), data.get("template_set")),
         "",
+        "### Time per task against template resolution",
+        "",
+        _resolution_table(data.get("template_resolution")),
+        "",
         "### use_preprocessed: stored faces against detecting again",
         "",
         _use_preprocessed_table(data["use_preprocessed"]),
@@ -223,6 +245,30 @@ def _face_size_table(figure: Any, template_set: Any) -> str:
     ]
     return "\n".join(
         [head, "", "| jaw px | engine box px | image | s per face (median) | spread |", "|---:|---:|---|---:|---|", *rows]
+    )
+
+
+def _resolution_table(figure: Any) -> str:
+    """One task (service path, default mapping) into the same 2-face template at 2 MP and at 12 MP."""
+    head = (
+        "One task on the service path (read the stored PNG, swap both faces, watermark, JPEG result, database) "
+        "into the same 2-face template kept at 2 MP and at 12 MP, runs alternating; decode + encode is the "
+        "stored template's PNG decoding plus a JPEG encoding of its size, timed alone."
+    )
+    if not isinstance(figure, dict):
+        return f"{head}\n\nNot measured in this run."
+    rows = [
+        f"| {key} | {value['image']} | {value['task_seconds']['median']:.3f} | {value['swap_seconds']['median']:.3f} "
+        f"| {value['codec_seconds']['median']:.3f} | {spread(value['task_seconds'])} |"
+        for key, value in figure.items()
+        if isinstance(value, dict)
+    ]
+    rows.append(
+        f"| **12 / 2** | | **{figure['task_ratio']:.2f} ×** | **{figure['swap_ratio']:.2f} ×** | "
+        f"| without decode + encode: {figure['outside_codec_ratio']:.2f} × |"
+    )
+    return "\n".join(
+        [head, "", "| MP | size | task s | swap s | decode + encode s | task spread |", "|---:|---|---:|---:|---:|---|", *rows]
     )
 
 

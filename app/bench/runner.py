@@ -32,6 +32,7 @@ FIGURE_KEYS: tuple[str, ...] = (
     "gender_accuracy",
     "use_preprocessed",
     "swap_seconds_by_face_size",
+    "template_resolution",
     "template_set",
 )
 REPORT_KEYS: tuple[str, ...] = ("engine", "provider", "machine", *FIGURE_KEYS)
@@ -67,6 +68,7 @@ def measure_figures(
     from app.bench.queue import measure_first_result, measure_throughputs
     from app.bench.couple import bench_template_set, bench_templates
     from app.bench.face_size import swap_seconds_by_face_size
+    from app.bench.resolution import template_resolution
     from app.bench.throughput import measure_queue_overhead
 
     figures: dict[str, Any] = {}
@@ -81,6 +83,7 @@ def measure_figures(
 
     pairs = bench_templates(ws.ctx, plan.marginal_base + plan.marginal_extra, template_set)
     figures["template_seconds_marginal"] = marginal_template_seconds(ws, pairs, plan)
+    figures["template_resolution"] = template_resolution(ws, min(plan.runs, 5), template_set)
     first = measure_first_result(
         ws, pairs[:2], runs=plan.first_result_runs, idle_seconds=plan.first_result_idle_seconds
     )

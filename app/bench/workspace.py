@@ -23,7 +23,7 @@ from pipeline.intake import decode_image, encode_png
 
 log = logging.getLogger("coswap.bench")
 
-BENCH_MAX_SIDE = 4096  # the 4 MP sweep template is 2404 px wide
+BENCH_MAX_SIDE = 4096  # the 4 MP sweep template is 2404 px wide, the 12 MP one 4000
 BENCH_QUEUE = "coswap_bench"
 
 
@@ -40,7 +40,7 @@ class Workspace:
 
     def add_template(self, image: RGBImage, name: str) -> int:
         """Store and preprocess `image` as a template; refuse one where no face was found."""
-        decoded = decode_image(encode_png(image), max_side=self.settings.max_image_side)
+        decoded = decode_image(encode_png(image), max_side=self.settings.max_template_side)
         summary = add_template_image(self.ctx, decoded, name=name)
         if summary.status != "completed":
             raise BenchFailed(f"bench template {name!r} was not preprocessed: {summary.error}")
@@ -81,6 +81,7 @@ def bench_settings(base: Settings, data_dir: Path) -> Settings:
         FACESWAP_ENGINE=engine,
         FACESWAP_MODELS_DIR=base.models_dir,
         FACESWAP_MAX_SIDE=BENCH_MAX_SIDE,
+        FACESWAP_MAX_TEMPLATE_SIDE=BENCH_MAX_SIDE,
         FACESWAP_QUEUE_NAME=BENCH_QUEUE,
     )  # type: ignore[call-arg]
 

@@ -97,7 +97,7 @@ def seed_shared_gallery(ctx: AppContext, samples: list[Sample] | None = None) ->
 
 def _decoded(ctx: AppContext, pixels: RGBImage) -> DecodedImage:
     """Through the same safe intake as an upload (size limit, orientation, format)."""
-    return decode_image(encode_png(pixels), max_side=ctx.settings.max_image_side)
+    return decode_image(encode_png(pixels), max_side=ctx.settings.max_template_side)
 
 
 def _shared_count(ctx: AppContext) -> int:

@@ -64,7 +64,7 @@ class TemplateSummary:
 
 
 def decode_upload(ctx: AppContext, data: bytes) -> DecodedImage:
-    return decode_image(data, max_side=ctx.settings.max_image_side)
+    return decode_image(data, max_side=ctx.settings.max_template_side)
 
 
 def add_template_image(
@@ -150,7 +150,7 @@ def add_files(
 
     def decode(path: str) -> DecodedImage:
         if read is None:
-            return read_image_file(path, max_side=ctx.settings.max_image_side)
+            return read_image_file(path, max_side=ctx.settings.max_template_side)
         return decode_upload(ctx, read(path))
 
     decoded: dict[int, DecodedImage] = {}

@@ -14,7 +14,8 @@ from pipeline.classic.detector import FaceDetector, HogDetector, LandmarkPredict
 from pipeline.classic.gender import GenderAgeClassifier
 from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
-from pipeline.classic.swapper import GEOMETRY_SHARE, OUTLINE_SHARE, PreparedSource, prepare_source, swap_into
+from pipeline.classic.large_faces import reduction, swap_reduced
+from pipeline.classic.swapper import GEOMETRY_SHARE, OUTLINE_SHARE, PreparedSource, face_size, prepare_source, swap_into
 from pipeline.errors import ImageRejected
 from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
 from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
@@ -124,11 +125,20 @@ class ClassicEngine:
                     _fingerprint(source_pixels, mesh), lambda: prepare_source(source_pixels, mesh, canonical)
                 )
             target_mesh = self._mesh(original, assignment.target)
-            swap_into(
-                result, assignment.target, target_mesh, prepared[key], canonical,
-                geometry_share=self._geometry_share,
-                outline_share=self._outline_share,
-            )
+            source_face = prepared[key]
+
+            def swap_face(pixels: RGBImage, target: Face, mesh: Mesh, source: PreparedSource = source_face) -> None:
+                swap_into(
+                    pixels, target, mesh, source, canonical,
+                    geometry_share=self._geometry_share,
+                    outline_share=self._outline_share,
+                )
+
+            scale = reduction(face_size(target_mesh), source_face.face_size)
+            if scale < 1.0:  # a large face (full-resolution phone photo): swapped on a reduced crop
+                swap_reduced(result, assignment.target, target_mesh, scale, swap_face)
+            else:
+                swap_face(result, assignment.target, target_mesh)
         restrict_in_place(original, result, [assignment.target for assignment in assignments])
         return result
 
