@@ -53,8 +53,9 @@ def choose_face(faces: list[Face], role: CoupleRole) -> tuple[Face, str | None]:
     if len(faces) == 1:
         return faces[0], None
     chosen = max(faces, key=lambda f: f.prominence)
-    position = faces.index(chosen) + 1
-    return chosen, f"{len(faces)} faces in the {role} photo; using the most prominent (face {position} from the left)"
+    index = faces.index(chosen)  # numbered as template faces are: 0-based, left to right
+    note = f"{len(faces)} faces in the {role} photo; using the most prominent (face {index}, counting from 0 on the left)"
+    return chosen, note
 
 
 def detect_source(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> tuple[Face, int, str | None]:

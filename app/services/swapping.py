@@ -62,13 +62,20 @@ def render_swap(
 
 
 def pose_notes(faces: list[Face], assignments: list[Assignment]) -> list[str]:
-    """'face N: …' for each swapped face turned too differently from its source (face numbers from 1)."""
+    """'face N: …' for each swapped face turned too differently from its source; N is the face's JSON
+    `index` (and `--mapping` key): 0-based, left to right."""
     notes = []
     for assignment in assignments:
         note = pose_note(assignment.source.face, assignment.target)
         if note:
-            notes.append(f"face {faces.index(assignment.target) + 1}: {note}")
+            notes.append(f"{face_name(faces.index(assignment.target))}: {note}")
     return notes
+
+
+def face_name(index: int) -> str:
+    """How every user-facing text names a template face: by its JSON `index` and `--mapping` key
+    (0-based, left to right), so 'face 4' in a note is "4" in the mapping."""
+    return f"face {index}"
 
 
 def face_report(faces: list[Face], roles: Mapping[int, Role] | None = None) -> list[dict[str, Any]]:

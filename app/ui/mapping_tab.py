@@ -60,7 +60,7 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup, session: gr.State
                                 radio = gr.Radio(
                                     list(ROLE_CHOICES),
                                     value=face.role,
-                                    label=f"Face {face.index + 1} · {rendering.gender_word(face.gender)}",
+                                    label=f"Face {face.index} · {rendering.gender_word(face.gender)}",  # the JSON index
                                     interactive=True,
                                     key=f"role-{view.template_id}-{face.index}",
                                     elem_id=f"role-{view.template_id}-{face.index}",

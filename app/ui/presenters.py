@@ -118,8 +118,8 @@ def template_markdown(summary: template_service.TemplateSummary) -> str:
             f"{summary.female_face_count} female · {status}"
         ),
     ]
-    for number, face in enumerate(summary.faces, start=1):
-        lines.append(f"- **{number}** · {rendering.gender_word(face['gender'])} ({face['gender_score']:.0%} sure)")
+    for face in summary.faces:  # numbered by the JSON index, as --mapping and the notes number them
+        lines.append(f"- **{face['index']}** · {rendering.gender_word(face['gender'])} ({face['gender_score']:.0%} sure)")
     return "\n".join(lines)
 
 

@@ -72,10 +72,10 @@ def draw_faces(
 
 
 def template_boxes(faces: Sequence[dict[str, Any]]) -> list[FaceBox]:
-    """Numbered boxes (1, 2, ... left to right) for a template's stored faces."""
+    """Boxes numbered by the faces' JSON index (0, 1, ... left to right), as --mapping and the notes number them."""
     return [
-        FaceBox(tuple(face["bbox"]), face["gender"], f"{number} · {gender_word(face['gender'])}")  # type: ignore[arg-type]
-        for number, face in enumerate(faces, start=1)
+        FaceBox(tuple(face["bbox"]), face["gender"], f"{face['index']} · {gender_word(face['gender'])}")  # type: ignore[arg-type]
+        for face in faces
     ]
 
 

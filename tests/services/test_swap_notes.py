@@ -34,6 +34,6 @@ def test_a_head_turned_far_from_its_source_gets_a_note(ctx: AppContext) -> None:
     frontal = SourceFace(faces[0], t1)
     turned_only = {"1": "keep", "2": "keep", "3": "keep", "4": "husband", "5": "keep", "0": "keep"}
     render = render_swap(engine, t1, faces, frontal, frontal, turned_only, steps=[])
-    assert [note for note in render.notes if note.startswith("face 5: head turned")], render.notes
+    assert [note for note in render.notes if note.startswith("face 4: head turned")], render.notes
     level_only = {"1": "keep", "2": "husband", "3": "keep", "4": "keep", "5": "keep", "0": "keep"}
     assert not [n for n in render_swap(engine, t1, faces, frontal, frontal, level_only, steps=[]).notes if "turned" in n]

@@ -49,7 +49,7 @@ def test_a_couple_swap_in_the_browser(browser, served_app: ServedApp) -> None:  
         "[...document.querySelectorAll('.cs-mapping-card img')].every(i => i.complete && i.naturalWidth)"
     )
     pair = served_app.template_ids[0]
-    page.locator(f"#role-{pair}-0 label:has-text('husband')").click()  # face 1: wife -> husband
+    page.locator(f"#role-{pair}-0 label:has-text('husband')").click()  # face 0: wife -> husband
     page.locator(f"#role-{pair}-2 label:has-text('wife')").click()  # face 3: husband -> wife
     page.screenshot(path=str(ARTIFACTS / "ui-3-mapping.png"), full_page=True)
 
