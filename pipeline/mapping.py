@@ -96,6 +96,8 @@ def parse_mapping_json(text: str) -> dict[int, Role]:
         data = json.loads(text)
     except (json.JSONDecodeError, TypeError) as error:
         raise MappingError(f"mapping is not valid JSON ({_first_line(error)})") from error
+    except RecursionError:
+        raise MappingError("mapping is nested too deeply") from None
     return parse_face_roles(data)
 
 
@@ -126,6 +128,8 @@ def parse_batch_mapping(
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise MappingError(f"{label} is not valid JSON ({error.msg})") from error
+    except RecursionError:
+        raise MappingError(f"{label} is nested too deeply") from None
     if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
         return {_template_key(key, template_ids, label): _face_role_strings(faces) for key, faces in data.items()}
     if not per_face_allowed:

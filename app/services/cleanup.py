@@ -10,8 +10,8 @@ with its photos and the results it already has, until its tasks finish (the reco
 sure they do); then it goes as a whole.
 
 `delete_session_data` is the "delete my photos and results now" button: it removes every row and
-file of the session at once, including its pending and running tasks. A worker that is running
-one of them notices at its fenced completion (the row is gone) and writes nothing.
+file of the session at once, including its pending and running tasks, and every copy the web UI
+served it (app/served.py). A worker that is running one of them notices at its fenced completion (the row is gone) and writes nothing.
 
 Both also drop this process's decoded copies (the image cache, the engine's prepared sources) once
 they delete images; other worker processes keep theirs until their next couple replaces them.
@@ -32,6 +32,7 @@ from sqlalchemy import delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import served
 from app.context import AppContext
 from db.models import Batch, Image, SwapTask, Template, TemplatePreprocessing
 from db.session import transaction
@@ -54,6 +55,7 @@ class CleanupReport:
     cancelled_tasks: int = 0
     templates: int = 0  # private templates removed with their originals
     skipped: str | None = None
+    served_copies: int = 0  # copies the web UI had served (Gradio's cache), removed
 
     @property
     def changed(self) -> bool:
@@ -74,6 +76,8 @@ class CleanupReport:
             text_ += f"; kept {self.kept_in_use} images still needed by pending or running tasks"
         if self.files_missing:
             text_ += f"; {self.files_missing} files were already gone"
+        if self.served_copies:
+            text_ += f"; {self.served_copies} served copies"
         return text_
 
     def to_json(self) -> dict[str, object]:
@@ -88,7 +92,8 @@ class _Deleted:
 
 
 def cleanup_expired(ctx: AppContext, now: datetime, *, limit: int = DEFAULT_LIMIT) -> CleanupReport:
-    """Delete expired temporary images and the batches and tasks that depend on them."""
+    """Delete expired temporary images and the batches and tasks that depend on them, and served
+    copies older than the TTL (or the served-copy age, if shorter)."""
     try:
         with transaction(ctx.sessions) as session:
             if not _take_cleaner_lock(session):
@@ -111,7 +116,9 @@ def cleanup_expired(ctx: AppContext, now: datetime, *, limit: int = DEFAULT_LIMI
         # A batch was created on an expiring photo while we ran; nothing was deleted.
         return CleanupReport(skipped="a concurrent change referenced an expiring image; the next run retries")
     removed, missing = _remove_files(ctx, deleted.paths + mask_paths)
+    served_age = min(served.SERVED_MAX_AGE_SECONDS, ctx.settings.temporary_ttl_hours * 3600)
     report = CleanupReport(
+        served_copies=served.sweep(max_age=served_age),
         batches=deleted.batches,
         tasks=deleted.tasks,
         images=len(deleted.paths) + len(mask_paths),
@@ -155,6 +162,7 @@ def delete_session_data(ctx: AppContext, session_id: str) -> CleanupReport:
         paths = _delete_images(session, image_ids) + mask_paths
     removed, missing = _remove_files(ctx, paths)
     report = CleanupReport(
+        served_copies=served.delete_visitor_files(session_id),
         batches=deleted_tasks_batches.batches,
         tasks=deleted_tasks_batches.tasks,
         images=len(paths),

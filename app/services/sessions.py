@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app import served
 from app.context import AppContext
 from app.errors import InvalidRequest, NotFound
 from app.services import batches
@@ -39,6 +40,7 @@ def new_session_id() -> str:
 def require_session(session_id: str | None) -> str:
     if not isinstance(session_id, str) or not session_id or len(session_id) > MAX_SESSION_ID_LENGTH:
         raise InvalidRequest("this page has no session; reload it and try again")
+    served.note_visitor(session_id)  # the web UI files what this event serves under this visitor
     return session_id
 
 
