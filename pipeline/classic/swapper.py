@@ -76,6 +76,8 @@ MIN_FACE_SIZE: Final = 8.0
 BOX_PAD: Final = 2
 DLIB_POINTS: Final = 68
 MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
+MAX_STRETCHED_SHARE: Final = 0.2  # more of the face than this overstretched: the template face is kept whole
+FAR_BLEND_BAND: Final = (0.05, 0.5)  # the hidden side's mirrored fill ramps in across this share of the half width
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
 
@@ -172,29 +174,41 @@ def swap_into(
     weights = _barycentric(destination, canonical.triangles, triangle_ids, grid)
     map_small = _mapped(weights, texture_mesh[:, :2], canonical.triangles, triangle_ids)
     source_corners = texture_mesh[:CANONICAL_POINTS, :2][canonical.triangles].astype(np.float64)
+    far_small: NDArray[np.float32] | None = None
     if fill_far_half:
+        # The hidden side comes from the mirrored near side, blended in texture space over a band of the
+        # canonical face (never switched along a line: that left a crack from brow to chin).
         mirrored, mirrored_mesh = _mirrored(texture, texture_mesh, canonical)
-        far = _far_side_triangles(canonical, yaw)
-        far_ids = np.where(triangle_ids >= 0, far[np.maximum(triangle_ids, 0)], False)
         mirror_map = _mapped(weights, mirrored_mesh[:, :2], canonical.triangles, triangle_ids)
-        # Sample the mirrored texture where the far side is: same crop size, so one remap serves both.
-        texture = np.concatenate([texture, mirrored], axis=1)
-        mirror_map[..., 0] += texture.shape[1] // 2
-        map_small = np.where(far_ids[..., None], mirror_map, map_small)
+        far_vertex = _far_side_weights(canonical, yaw)
+        far_small = _per_pixel(weights, far_vertex, canonical.triangles, triangle_ids)
+        far = far_vertex[canonical.triangles].mean(axis=1) > 0.5
         source_corners[far] = mirrored_mesh[:CANONICAL_POINTS, :2][canonical.triangles[far]]
 
     mask_small, kept_mouth = _face_mask_small(
         destination, target, origin, scale, (small_h, small_w), target_mesh, source, target_xy, canonical
     )
-    mask_small = cv2.bitwise_and(mask_small, _inside(map_small, texture.shape[:2]))
+    inside = _inside(map_small, texture.shape[:2])
+    if far_small is not None:
+        inside = np.where(far_small > 0.5, _inside(mirror_map, texture.shape[:2]), inside)
+    mask_small = cv2.bitwise_and(mask_small, inside)
     stretched = _overstretched(destination[canonical.triangles].astype(np.float64), source_corners)
-    mask_small[(triangle_ids >= 0) & stretched[np.maximum(triangle_ids, 0)]] = 0
+    stretched_px = (triangle_ids >= 0) & stretched[np.maximum(triangle_ids, 0)] & (mask_small > 0)
+    face_px = int(np.count_nonzero(mask_small))
+    if face_px == 0 or stretched_px.sum() > MAX_STRETCHED_SHARE * face_px:
+        return  # beyond what the warp can do: the template face stays (pose_note says so)
+    mask_small[stretched_px] = 0
     if not mask_small.any():
         return
     target_box = result[y0:y1, x0:x1]
     full = (box_w, box_h)
     map_full = cv2.resize(map_small, full, interpolation=cv2.INTER_LINEAR)
     warped = cv2.remap(texture, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if far_small is not None:
+        mirror_full = cv2.resize(mirror_map, full, interpolation=cv2.INTER_LINEAR)
+        far_warped = cv2.remap(mirrored, mirror_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        far_full = cv2.resize(far_small, full, interpolation=cv2.INTER_LINEAR)[..., None]
+        warped = np.clip(warped + far_full * (far_warped.astype(np.float32) - warped) + 0.5, 0, 255).astype(np.uint8)
     corrected, kept = _tone(warped, target_box, mask_small, target_xy - origin, canonical, size)
     kept = np.maximum(kept, glasses_keep_mask(target_box, _eye_points(target, target_xy) - origin))
     alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
@@ -574,11 +588,26 @@ def _mirrored(
     return np.ascontiguousarray(image[:, ::-1]), mirror_mesh(mesh, image.shape[1], canonical.mirror)
 
 
-def _far_side_triangles(canonical: CanonicalFace, yaw: float) -> NDArray[np.bool_]:
-    """Triangles on the side of the face that a source turned by `yaw` hides (canonical x < 0 is the
-    subject's right, the image left of a frontal face; a positive yaw turns the image-right side away)."""
-    centroid_x = canonical.vertices[canonical.triangles, 0].mean(axis=1)
-    return centroid_x > 0 if yaw > 0 else centroid_x < 0
+def _far_side_weights(canonical: CanonicalFace, yaw: float) -> NDArray[np.float32]:
+    """Per canonical vertex, 0..1: how much of the mirrored near side fills the side of the face that a
+    source turned by `yaw` hides (canonical x < 0 is the subject's right, the image left of a frontal face;
+    a positive yaw turns the image-right side away). A smooth ramp across FAR_BLEND_BAND of the half width,
+    so the two textures meet in a wide blend, never along a line."""
+    x = canonical.vertices[:CANONICAL_POINTS, 0]
+    far_x = (x if yaw > 0 else -x) / max(float(np.abs(x).max()), 1e-6)
+    start, end = FAR_BLEND_BAND
+    t = np.clip((far_x - start) / (end - start), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+def _per_pixel(
+    weights: NDArray[np.float32], values: NDArray[np.float32], triangles: NDArray[np.int32], ids: NDArray[np.int32]
+) -> NDArray[np.float32]:
+    """A per-vertex value interpolated at every grid point (0 where no triangle covers it)."""
+    corners = values[triangles][np.maximum(ids, 0)]  # H x W x 3
+    field = (weights * corners).sum(axis=2).astype(np.float32)
+    field[ids < 0] = 0.0
+    return field
 
 
 def _pixels(points: NDArray[np.float32]) -> NDArray[np.int32]:

@@ -1,0 +1,76 @@
+"""A crack measure: long thin lines inside a swapped face that the template did not have.
+
+A turned source once came out with a jagged dark line from brow to chin (the seam between its own half and
+a mirrored half, or where overstretched triangles kept the template). Such a line is an edge in the result
+that is in neither photo. The measure: thin-line strength (Hessian) on the result's skin (the face oval, eroded,
+without eyes and brows, whose edges the source brings) above the template's own (dilated, so a
+shifted edge is not counted), kept only where it forms connected lines 15 % of the face tall or more;
+the score is the share of the skin on such lines, in per cent.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.classic.mesh import CanonicalFace
+from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE
+
+RGB = NDArray[np.uint8]
+EDGE_SIGMA_SHARE: Final = 0.004  # gradients at this scale (share of the face size)
+NEW_EDGE_LEVEL: Final = 5.0  # line strength (grey levels) above the template's own
+LONG_SHARE: Final = 0.15  # a line at least this long (share of the face size) is a crack
+ERODE_SHARE: Final = 0.06
+FEATURE_GROW_SHARE: Final = 0.18  # eyes, brows, nose, lips grown by this share of the eye distance
+
+
+def skin_region(shape_hw: tuple[int, ...], mesh: NDArray[np.float32]) -> NDArray[np.bool_]:
+    xy = mesh[:, :2]
+    size = float(np.sqrt(np.prod(np.ptp(xy[list(FACE_OVAL)], axis=0))))
+    oval = np.zeros(shape_hw[:2], np.uint8)
+    cv2.fillPoly(oval, [np.rint(xy[list(FACE_OVAL)]).astype(np.int32)], 255)
+    erode = max(1, int(ERODE_SHARE * size))
+    oval = cv2.erode(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode + 1, 2 * erode + 1)))
+    features = np.zeros(shape_hw[:2], np.uint8)
+    for ring in (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW):  # nose and lips stay: a crack runs through them
+        cv2.fillPoly(features, [np.rint(xy[list(ring)]).astype(np.int32)], 255)
+    distance = float(np.hypot(*(xy[list(LEFT_EYE)].mean(axis=0) - xy[list(RIGHT_EYE)].mean(axis=0))))
+    grow = max(1, int(FEATURE_GROW_SHARE * distance))
+    features = cv2.dilate(features, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    return (oval > 0) & (features == 0)
+
+
+def _edges(image: RGB, sigma: float) -> NDArray[np.float32]:
+    """Thin-line strength: the larger Hessian eigenvalue magnitude (dark or bright lines), scale-normalised."""
+    grey = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), sigma)
+    xx = cv2.Sobel(grey, cv2.CV_32F, 2, 0, ksize=3)
+    yy = cv2.Sobel(grey, cv2.CV_32F, 0, 2, ksize=3)
+    xy = cv2.Sobel(grey, cv2.CV_32F, 1, 1, ksize=3)
+    root = np.sqrt(((xx - yy) / 2.0) ** 2 + xy**2)
+    return np.maximum(np.abs((xx + yy) / 2.0 + root), np.abs((xx + yy) / 2.0 - root)) * sigma**2 / 4.0
+
+
+def crack_map(result: RGB, template: RGB, mesh: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """Pixels of the face's skin on long edges that the template does not have."""
+    xy = mesh[:, :2]
+    size = float(np.sqrt(np.prod(np.ptp(xy[list(FACE_OVAL)], axis=0))))
+    sigma = max(0.8, EDGE_SIGMA_SHARE * size)
+    region = skin_region(result.shape, mesh)
+    grow = max(1, int(round(1.5 * sigma)))
+    own = cv2.dilate(_edges(template, sigma), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    new = (_edges(result, sigma) - own > NEW_EDGE_LEVEL) & region
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(new.astype(np.uint8), connectivity=8)
+    long = np.zeros(count, bool)
+    long[1:] = stats[1:, cv2.CC_STAT_HEIGHT] >= LONG_SHARE * size  # cracks run brow to chin
+    return long[labels] & new
+
+
+def crack_score(result: RGB, template: RGB, mesh: NDArray[np.float32], canonical: CanonicalFace | None = None) -> float:
+    """Per cent of the face's skin on long edges that the template does not have (0 on a clean swap)."""
+    region = skin_region(result.shape, mesh)
+    if not region.any():
+        return 0.0
+    return 100.0 * float(crack_map(result, template, mesh).sum()) / float(region.sum())
