@@ -6,7 +6,7 @@ import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.engine_choice import EngineChoice
@@ -38,11 +38,37 @@ class Settings(BaseSettings):
     max_private_templates: int = Field(default=10, alias="FACESWAP_MAX_PRIVATE_TEMPLATES", ge=0)
     max_pending_tasks: int = Field(default=24, alias="FACESWAP_MAX_PENDING_TASKS", ge=1)
     max_uploads_per_hour: int = Field(default=60, alias="FACESWAP_MAX_UPLOADS_PER_HOUR", ge=1)
+    # The same three quotas per client address (several visitors may share one NAT), public mode.
+    max_private_templates_per_address: int = Field(default=30, alias="FACESWAP_MAX_PRIVATE_TEMPLATES_PER_ADDRESS", ge=0)
+    max_pending_tasks_per_address: int = Field(default=48, alias="FACESWAP_MAX_PENDING_TASKS_PER_ADDRESS", ge=1)
+    max_uploads_per_hour_per_address: int = Field(default=150, alias="FACESWAP_MAX_UPLOADS_PER_HOUR_PER_ADDRESS", ge=1)
+    # Proxies whose X-Forwarded-For is believed (comma-separated CIDRs); empty: the peer address is used.
+    trusted_proxies: str = Field(default="", alias="FACESWAP_TRUSTED_PROXIES")
+    # Bytes all visitors together may store (photos, private templates, results), public mode.
+    visitor_storage_mb: int = Field(default=2048, alias="FACESWAP_VISITOR_STORAGE_MB", ge=1)
+    # Unfinished swaps on the whole server before new runs are refused as busy (UI and API).
+    max_queued_tasks: int = Field(default=200, alias="FACESWAP_MAX_QUEUED_TASKS", ge=1)
+    # Gradio sessions kept in memory; older ones are evicted (a visitor's data follows its token instead).
+    session_capacity: int = Field(default=10000, alias="FACESWAP_SESSION_CAPACITY", ge=10)
     seed_templates: bool = Field(default=True, alias="FACESWAP_SEED_TEMPLATES")
     auto_download: bool = Field(default=False, alias="FACESWAP_AUTO_DOWNLOAD")
     models_base_url: str | None = Field(default=None, alias="FACESWAP_MODELS_BASE_URL")
     # Threads of the consumer that `serve` embeds on the embedded default (None: one per core, at most 2).
     embedded_workers: int | None = Field(default=None, alias="FACESWAP_EMBEDDED_WORKERS", ge=1, le=16)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def visitor_storage_bytes(self) -> int:
+        return self.visitor_storage_mb * 1024 * 1024
 
     @property
     def embedded_worker_count(self) -> int:
@@ -84,6 +110,21 @@ class Settings(BaseSettings):
     @property
     def is_embedded(self) -> bool:
         return self.database_url is None or self.sqlalchemy_url.startswith("sqlite")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """'10.0.0.0/8, 172.16.0.0/12' → networks; a bad entry raises ValueError (refused at startup)."""
+    networks = []
+    for item in value.replace(";", ",").split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"not an address or CIDR: {item.strip()[:60]!r}") from None
+    return tuple(networks)
 
 
 def is_loopback(host: str | None) -> bool:

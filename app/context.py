@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from app.config import Settings
-from app.ratelog import RateLog
+from app.ratelog import AddressBook, RateLog
 from app.storage import DecodedImageCache
 from db.session import SessionFactory, make_engine, make_session_factory
 
@@ -33,7 +33,8 @@ class AppContext:
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     model_download: BackgroundDownload | None = field(default=None, repr=False)  # FACESWAP_AUTO_DOWNLOAD
     model_manifest: ModelManifest | None = field(default=None, repr=False)  # None: the pinned insightface set
-    upload_log: RateLog = field(default_factory=RateLog, repr=False)  # photo uploads per session, this process
+    upload_log: RateLog = field(default_factory=RateLog, repr=False)  # uploads per visitor and address, this process
+    address_book: AddressBook = field(default_factory=AddressBook, repr=False)  # visitor keys per address
 
     def engine_decision(self) -> EngineDecision:
         from pipeline.engines import resolve_engine

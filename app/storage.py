@@ -2,6 +2,10 @@
 
 A file is written (atomically) before its row is flushed; if the surrounding
 transaction fails, `FileLedger.rollback` removes the files it created.
+
+Stored formats: photographs (couple photos, template originals, results) are high-quality JPEG
+encoded afresh from the decoded pixels, so they carry no metadata and stay near the upload's size
+(a PNG of a phone photo is about three times its JPEG); masks are lossless PNG.
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ from db.models import Image, StorageType
 from pipeline.intake import encode_jpeg, encode_png, sha256_hex
 from pipeline.face import RGBImage
 from pipeline.recent import RecentValues
+
+
+PHOTO_FORMAT = "jpeg"
+PHOTO_QUALITY = 94  # 4:2:0; visually lossless for photographs, about a third of a PNG
+
+
+def encode_photo(pixels: RGBImage) -> bytes:
+    """A photograph as stored: baseline JPEG without EXIF, XMP, ICC or comments."""
+    return encode_jpeg(pixels, quality=PHOTO_QUALITY)
 
 
 @dataclass
@@ -63,7 +76,7 @@ class ImageStore:
         Each row owns its own file. `key` makes the path deterministic, so a rerun
         of the same task overwrites its result instead of adding a second one.
         """
-        data = encoded if encoded is not None else encode_png(pixels) if fmt == "png" else encode_jpeg(pixels)
+        data = encoded if encoded is not None else encode_png(pixels) if fmt == "png" else encode_photo(pixels)
         digest = sha256_hex(data)
         token = key or uuid.uuid4().hex
         suffix = "jpg" if fmt == "jpeg" else fmt

@@ -76,12 +76,21 @@ def create_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None
     return record_batch(ctx, request, enqueue)
 
 
-def record_batch(ctx: AppContext, request: BatchRequest, enqueue: Enqueue | None = None) -> str:
+def record_batch(
+    ctx: AppContext,
+    request: BatchRequest,
+    enqueue: Enqueue | None = None,
+    *,
+    admit: Callable[[Session, int], None] | None = None,
+) -> str:
     """One batch row and N task rows in one transaction (templates already validated by the caller);
-    task ids are enqueued only after commit."""
+    task ids are enqueued only after commit. `admit(session, n)` runs first in that transaction (a
+    locked capacity check that may refuse)."""
     template_ids = list(dict.fromkeys(request.template_ids))
     batch_id = str(uuid.uuid4())
     with transaction(ctx.sessions) as session:
+        if admit is not None:
+            admit(session, len(template_ids))
         photos = _couple_images(session, request)
         batch = Batch(
             batch_id=batch_id,

@@ -8,7 +8,7 @@ from typing import Literal
 
 from app.context import AppContext
 from app.errors import InvalidRequest
-from app.storage import files_guard
+from app.storage import PHOTO_FORMAT, files_guard
 from app.services.templates import store
 from db.base import utcnow
 from db.session import transaction
@@ -96,6 +96,7 @@ def store_photos(
     ctx: AppContext, prepared: list[CouplePhoto], *, session_id: str | None, keep: bool = False
 ) -> list[CouplePhoto]:
     """Store prepared photos in one transaction (all or none)."""
+    refuse_keep_in_public(ctx, keep)
     expires = None if keep else temporary_expiry(ctx)
     with files_guard() as ledger, transaction(ctx.sessions) as session:
         images = [
@@ -104,6 +105,7 @@ def store_photos(
                 ledger,
                 photo.pixels,
                 kind="photos",
+                fmt=PHOTO_FORMAT,
                 storage_type="permanent" if keep else "temporary",
                 session_id=session_id,
                 expires_at=expires,
@@ -112,6 +114,16 @@ def store_photos(
         ]
         ids = [image.id for image in images]
     return [replace(p, image_id=image_id, keep=keep) for image_id, p in zip(ids, prepared, strict=True)]
+
+
+def refuse_keep_in_public(ctx: AppContext, keep: bool) -> None:
+    """The public demo stores nothing permanently: 'Keep' is refused there."""
+    if keep and ctx.settings.is_public_demo:
+        hours = f"{ctx.settings.temporary_ttl_hours:g}"
+        raise InvalidRequest(
+            f"this public demo keeps nothing permanently; photos are deleted after {hours} hours, choose the "
+            "temporary storage"
+        )
 
 
 def temporary_expiry(ctx: AppContext) -> datetime:

@@ -40,8 +40,9 @@ def banner(ctx: AppContext) -> str | None:
     hours = settings.temporary_ttl_hours
     ttl = f"{hours:g} hours" if hours != 1 else "1 hour"
     return (
-        f"**Public demo.** Your photos, your own templates and your results are private to this browser tab "
-        f"and are deleted after {ttl} (or now, with *Delete my photos and results now*). "
+        f"**Public demo.** Your photos, your own templates and your results are private to this browser "
+        f"(a random key it keeps) and are deleted after {ttl} (or now, with *Delete my photos and results now*). "
+        "Nothing is kept longer. "
         f"Limits per visitor: {settings.max_private_templates} own templates, "
         f"{settings.max_pending_tasks} swaps waiting, {settings.max_uploads_per_hour} uploads an hour. "
         "The shared gallery is curated by the operator."
@@ -56,15 +57,17 @@ def add_templates_for(
     name: str | None = None,
     read: template_service.ReadFile,
     on_progress: template_service.Progress | None = None,
+    address: str | None = None,
 ) -> list[template_service.FileOutcome]:
-    """Add a visitor's images as templates: private to the session in public mode (under quotas),
+    """Add a visitor's images as templates: private to the visitor in public mode (under quotas),
     shared in local mode. One bad file does not stop the others; quotas refuse the whole call."""
     if not paths:
         raise InvalidRequest("choose one or more image files to add")
     private_to = sessions.require_session(session_id) if uploads_are_private(ctx) else None
     if private_to is not None:
-        quotas.check_private_templates(ctx, private_to, len(paths))
-        quotas.record_uploads(ctx, private_to, len(paths))
+        quotas.check_private_templates(ctx, private_to, len(paths), address)
+        quotas.check_storage(ctx, quotas.file_sizes(paths))
+        quotas.record_uploads(ctx, private_to, len(paths), address)
     return template_service.add_files(
         ctx, paths, name, keep_going=True, read=read, on_progress=on_progress, private_to=private_to
     )

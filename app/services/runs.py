@@ -12,17 +12,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, QueueBusy
-from app.services import batches
+from app.services import batches, quotas
 from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
 from app.storage import ReadAhead
 from db.models import Batch, SwapTask
 from pipeline.mapping import parse_id
 
 CLI_SESSION = "cli"
+QUEUE_LOCK_KEY = 0x0C05_0A11_0CA9  # pg advisory lock id: admitting new tasks, one request at a time
 CONSENT_MESSAGE = 'tick "I have the consent of the people in these photos" before swapping'
 
 Submit = Callable[[str], None]  # takes a committed batch id
@@ -33,8 +35,9 @@ class RunLimits:
     """Limits for shared servers (the UI and its API); the CLI runs without them."""
 
     max_templates: int = 12
-    max_session_backlog: int = 24  # unfinished tasks one session may have (FACESWAP_MAX_PENDING_TASKS)
+    max_session_backlog: int = 24  # unfinished tasks one visitor may have (FACESWAP_MAX_PENDING_TASKS)
     max_backlog: int = 200  # unfinished tasks on the whole server before "busy, try again"
+    max_address_backlog: int | None = None  # unfinished tasks of one client address (public mode)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class CheckedRequest:
     template_ids: list[int]
     mappings: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     session_id: str = CLI_SESSION
+    limits: RunLimits | None = None  # checked again, atomically, when the batch is recorded
+    address: str | None = None
 
 
 def require_consent(consent: bool) -> None:
@@ -84,6 +89,7 @@ def check_request(
     session_id: str = CLI_SESSION,
     limits: RunLimits | None = None,
     consent: bool | None = None,
+    address: str | None = None,
 ) -> CheckedRequest:
     """Validate once, before anything is stored: consent (when asked for), templates, mappings,
     and (with limits) size and capacity."""
@@ -95,28 +101,62 @@ def check_request(
         raise InvalidRequest(f"pick at most {limits.max_templates} templates per run")
     ids = batches.validate_templates(ctx, template_ids, mappings, viewer=session_id)
     if limits is not None:
-        check_capacity(ctx, session_id, len(ids), limits)
-    return CheckedRequest(ids, dict(mappings), session_id)
+        check_capacity(ctx, session_id, len(ids), limits, address=address)
+    return CheckedRequest(ids, dict(mappings), session_id, limits, address)
 
 
-def check_capacity(ctx: AppContext, session_id: str, wanted: int, limits: RunLimits) -> None:
-    """Refuse new work with a clear 'busy' when the server or this session has too much waiting."""
-    unfinished = SwapTask.status.in_(("pending", "running"))
+def check_capacity(
+    ctx: AppContext, session_id: str, wanted: int, limits: RunLimits, *, address: str | None = None
+) -> None:
+    """Refuse new work with a clear 'busy' when the server, this visitor or this address has too much
+    waiting. A quick check before anything is stored; `start_batch` checks again under a lock."""
     with ctx.sessions() as session:
-        total = session.execute(select(func.count()).select_from(SwapTask).where(unfinished)).scalar_one()
-        mine = session.execute(
-            select(func.count())
-            .select_from(SwapTask)
-            .join(Batch, SwapTask.batch_id == Batch.batch_id)
-            .where(unfinished, Batch.session_id == session_id)
-        ).scalar_one()
+        _admit(session, _owners(ctx, session_id, address, limits), wanted, limits)
+
+
+def _owners(ctx: AppContext, session_id: str, address: str | None, limits: RunLimits) -> list[str]:
+    if limits.max_address_backlog is None or not address:
+        return [session_id]
+    return quotas.keys_of_address(ctx, session_id, address)
+
+
+def _admit(session: Session, owners: list[str], wanted: int, limits: RunLimits) -> None:
+    """Count the unfinished tasks (all, this visitor's, its address's) and refuse past a limit.
+    `owners[0]` is the visitor; the rest are other keys its address used."""
+    unfinished = SwapTask.status.in_(("pending", "running"))
+    total = session.execute(select(func.count()).select_from(SwapTask).where(unfinished)).scalar_one()
     if total + wanted > limits.max_backlog:
         raise QueueBusy(f"the server is busy ({total} swaps waiting); try again in a minute")
+    per_owner = dict(
+        session.execute(
+            select(Batch.session_id, func.count())
+            .select_from(SwapTask)
+            .join(Batch, SwapTask.batch_id == Batch.batch_id)
+            .where(unfinished, Batch.session_id.in_(owners))
+            .group_by(Batch.session_id)
+        ).all()
+    )
+    mine = int(per_owner.get(owners[0], 0))
     if mine + wanted > limits.max_session_backlog:
         raise QueueBusy(
             f"you already have {mine} swaps waiting or running and may have at most {limits.max_session_backlog}; "
             "let them finish first"
         )
+    together = sum(int(count) for count in per_owner.values())
+    if limits.max_address_backlog is not None and together + wanted > limits.max_address_backlog:
+        raise QueueBusy(
+            f"visitors from your address have {together} swaps waiting or running; one address may have at most "
+            f"{limits.max_address_backlog}. Let them finish first"
+        )
+
+
+def _lock_queue(session: Session) -> None:
+    """Serialise admissions: a transaction-level advisory lock on PostgreSQL; on SQLite a write first,
+    which holds the database's write lock until commit. Count and insert then happen as one unit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK_KEY})
+    else:
+        session.execute(text("DELETE FROM faceswap_tasks WHERE 1 = 0"))
 
 
 def start_batch(
@@ -139,7 +179,16 @@ def start_batch(
         mappings=checked.mappings,
         session_id=checked.session_id,
     )
-    batch_id = batches.record_batch(ctx, request)
+    admit = None
+    if checked.limits is not None:
+        limits = checked.limits
+        owners = _owners(ctx, checked.session_id, checked.address, limits)
+
+        def admit(session: Session, wanted: int) -> None:
+            _lock_queue(session)
+            _admit(session, owners, wanted, limits)
+
+    batch_id = batches.record_batch(ctx, request, admit=admit)
     if submit is not None:
         submit(batch_id)
     return batch_id

@@ -25,13 +25,13 @@ from app.services.preprocessing import PreprocessingKept, ensure_current, load_t
 from app.services.preprocessing import face_data_version as version_of
 from app.services.swapping import resolve_roles
 from app.services.template_scope import EVERYONE, Viewer, visible_templates, visible_to
-from app.storage import ImageStore, files_guard, read_stored
+from app.storage import PHOTO_FORMAT, ImageStore, encode_photo, files_guard, read_stored
 from db.base import utcnow
 from db.models import Image, Template, TemplatePreprocessing
 from db.session import transaction
 from pipeline.errors import PipelineError
 from pipeline.face import Face, RGBImage
-from pipeline.intake import DecodedImage, decode_image, encode_png, read_image_file, sha256_hex
+from pipeline.intake import DecodedImage, decode_image, read_image_file, sha256_hex
 from pipeline.mapping import Role
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def add_template_image(
     """
     if preprocess:
         ctx.face_engine()  # an unusable engine refuses before anything is written
-    encoded = encode_png(decoded.array)
+    encoded = encode_photo(decoded.array)  # compact, without metadata (see app.storage)
     digest = sha256_hex(encoded)
     viewer: Viewer = private_to if private_to is not None else None
     with ctx.sessions() as session:
@@ -103,7 +103,9 @@ def add_template_image(
         expires = utcnow() + timedelta(hours=ctx.settings.temporary_ttl_hours)
         private = {"storage_type": "temporary", "session_id": private_to, "expires_at": expires}
     with files_guard() as ledger, transaction(ctx.sessions) as session:
-        image = store(ctx).save(session, ledger, decoded.array, kind="templates", encoded=encoded, **private)
+        image = store(ctx).save(
+            session, ledger, decoded.array, kind="templates", fmt=PHOTO_FORMAT, encoded=encoded, **private
+        )
         template = Template(name=name[:200], original_image_id=image.id, source_url=source_url, category=category)
         session.add(template)
         session.flush()

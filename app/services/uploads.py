@@ -1,6 +1,6 @@
 """Uploaded files from the web UI and its API: size-checked reads, couple photos, the `/swap` use case.
 
-Nothing here keeps per-user data; callers pass the session id every time.
+Nothing here keeps per-user data; callers pass the visitor's key (and address) every time.
 """
 
 from __future__ import annotations
@@ -45,12 +45,20 @@ def prepare_upload(ctx: AppContext, path: str | None, role: CoupleRole) -> Coupl
 
 
 def upload_photo(
-    ctx: AppContext, path: str | None, *, role: CoupleRole, session_id: str | None, keep: bool
+    ctx: AppContext,
+    path: str | None,
+    *,
+    role: CoupleRole,
+    session_id: str | None,
+    keep: bool,
+    address: str | None = None,
 ) -> CouplePhoto:
-    """`prepare_upload`, then stored for this session (temporary unless `keep`)."""
+    """`prepare_upload`, then stored for this visitor (temporary unless `keep`, which public mode refuses)."""
     sid = sessions.require_session(session_id)
+    photos.refuse_keep_in_public(ctx, keep)
     if path:
-        quotas.record_uploads(ctx, sid, 1)  # public mode: photo uploads an hour
+        quotas.check_storage(ctx, quotas.file_sizes([path]))
+        quotas.record_uploads(ctx, sid, 1, address)  # public mode: uploads an hour
     [photo] = photos.store_photos(ctx, [prepare_upload(ctx, path, role)], session_id=sid, keep=keep)
     return photo
 
@@ -67,14 +75,16 @@ def swap_files(
     consent: bool,
     limits: runs.RunLimits,
     timeout: float = 120.0,
+    address: str | None = None,
 ) -> BatchReport:
     """The `/swap` endpoint: consent first, then every input is checked before anything is stored."""
     sid = sessions.require_session(session_id)
     runs.require_consent(consent)
     ids = runs.parse_template_ids(template_ids)
     mappings = parse_batch_mapping(mapping_json, ids, label="mapping_json", per_face_allowed=False)
-    checked = runs.check_request(ctx, ids, mappings, session_id=sid, limits=limits)
-    quotas.record_uploads(ctx, sid, 2)
+    checked = runs.check_request(ctx, ids, mappings, session_id=sid, limits=limits, address=address)
+    quotas.check_storage(ctx, quotas.file_sizes([husband_path, wife_path]))
+    quotas.record_uploads(ctx, sid, 2, address)
     husband = prepare_upload(ctx, husband_path, "husband")
     wife = prepare_upload(ctx, wife_path, "wife")
     batch_id = runs.start_batch(ctx, checked, husband, wife, submit=submit)
