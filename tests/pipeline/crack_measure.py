@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.mesh import CanonicalFace
+from pipeline.classic.mesh import CanonicalFace, mirror_mesh
 from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE
 
 RGB = NDArray[np.uint8]
@@ -24,6 +24,7 @@ EDGE_SIGMA_SHARE: Final = 0.004  # gradients at this scale (share of the face si
 NEW_EDGE_LEVEL: Final = 5.0  # line strength (grey levels) above the template's own
 LONG_SHARE: Final = 0.15  # a line at least this long (share of the face size) is a crack
 ERODE_SHARE: Final = 0.06
+JOIN_SHARE: Final = 0.03  # pieces of a line this far apart (share of the face size, vertically) are one line
 FEATURE_GROW_SHARE: Final = 0.18  # eyes, brows, nose, lips grown by this share of the eye distance
 
 
@@ -53,24 +54,69 @@ def _edges(image: RGB, sigma: float) -> NDArray[np.float32]:
     return np.maximum(np.abs((xx + yy) / 2.0 + root), np.abs((xx + yy) / 2.0 - root)) * sigma**2 / 4.0
 
 
-def crack_map(result: RGB, template: RGB, mesh: NDArray[np.float32]) -> NDArray[np.bool_]:
-    """Pixels of the face's skin on long edges that the template does not have."""
+def crack_map(
+    result: RGB, template: RGB, mesh: NDArray[np.float32], source: tuple[RGB, NDArray[np.float32]] | None = None,
+    canonical: CanonicalFace | None = None,
+) -> NDArray[np.bool_]:
+    """Pixels of the face's skin on long lines that neither the template nor (when given with the
+    canonical face) the source has; the source's lines, and its mirror image's, are warped onto the
+    target's mesh first."""
     xy = mesh[:, :2]
     size = float(np.sqrt(np.prod(np.ptp(xy[list(FACE_OVAL)], axis=0))))
     sigma = max(0.8, EDGE_SIGMA_SHARE * size)
     region = skin_region(result.shape, mesh)
     grow = max(1, int(round(1.5 * sigma)))
-    own = cv2.dilate(_edges(template, sigma), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    known = _edges(template, sigma)
+    if source is not None and canonical is not None:
+        image, source_mesh = source
+        source_size = float(np.sqrt(np.prod(np.ptp(source_mesh[list(FACE_OVAL), :2], axis=0))))
+        lines = _edges(image, max(0.8, EDGE_SIGMA_SHARE * source_size))
+        mirrored = np.ascontiguousarray(lines[:, ::-1])
+        mirrored_mesh = mirror_mesh(source_mesh, image.shape[1], canonical.mirror)
+        for values, points in ((lines, source_mesh), (mirrored, mirrored_mesh)):
+            np.maximum(known, _warped(values, points, mesh, canonical.triangles, result.shape[:2]), out=known)
+    own = cv2.dilate(known, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     new = (_edges(result, sigma) - own > NEW_EDGE_LEVEL) & region
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(new.astype(np.uint8), connectivity=8)
+    # A crack is broken where it crosses the nose and lips: pieces a little apart along it are joined.
+    reach = max(1, int(round(JOIN_SHARE * size)))
+    joined = cv2.dilate(new.astype(np.uint8), np.ones((2 * reach + 1, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     long = np.zeros(count, bool)
     long[1:] = stats[1:, cv2.CC_STAT_HEIGHT] >= LONG_SHARE * size  # cracks run brow to chin
     return long[labels] & new
 
 
-def crack_score(result: RGB, template: RGB, mesh: NDArray[np.float32], canonical: CanonicalFace | None = None) -> float:
-    """Per cent of the face's skin on long edges that the template does not have (0 on a clean swap)."""
+def crack_score(
+    result: RGB, template: RGB, mesh: NDArray[np.float32], source: tuple[RGB, NDArray[np.float32]] | None = None,
+    canonical: CanonicalFace | None = None,
+) -> float:
+    """Per cent of the face's skin on long lines in neither photo (0 on a clean swap)."""
     region = skin_region(result.shape, mesh)
     if not region.any():
         return 0.0
-    return 100.0 * float(crack_map(result, template, mesh).sum()) / float(region.sum())
+    return 100.0 * float(crack_map(result, template, mesh, source, canonical).sum()) / float(region.sum())
+
+
+def _warped(
+    values: NDArray[np.float32], source_mesh: NDArray[np.float32], target_mesh: NDArray[np.float32],
+    triangles: NDArray[np.int32], shape_hw: tuple[int, ...],
+) -> NDArray[np.float32]:
+    """`values` (in source pixels) carried onto the target mesh, triangle by triangle (0 off the mesh)."""
+    out = np.zeros(shape_hw[:2], np.float32)
+    src, dst = source_mesh[:, :2].astype(np.float32), target_mesh[:, :2].astype(np.float32)
+    for tri in triangles:
+        d = dst[tri]
+        x0, y0 = np.floor(d.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(d.max(axis=0)).astype(int) + 1
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, shape_hw[1]), min(y1, shape_hw[0])
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            continue
+        matrix = cv2.getAffineTransform((d - [x0, y0]).astype(np.float32), src[tri])
+        patch = cv2.warpAffine(values, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT)
+        inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(inside, np.rint(d - [x0, y0]).astype(np.int32), 1)
+        view = out[y0:y1, x0:x1]
+        np.maximum(view, np.where(inside > 0, patch, 0.0), out=view)
+    return out
