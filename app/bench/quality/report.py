@@ -16,8 +16,9 @@ from app.bench.quality.harness import (
     CaseResult,
     QualityRunner,
 )
+from app.bench.quality.pool_run import run_pool
 from app.bench.quality.probe import IdentityProbe
-from app.bench.quality.sheet import render_sheet, save_sheet
+from app.bench.quality.sheet import render_pool_sheet, render_sheet, save_sheet
 from app.bench.quality.stress import build_stress_set
 from pipeline.face import FaceEngine
 
@@ -27,14 +28,25 @@ MEASURES: Final = ("identity_to_source", "identity_to_original", "chroma_p95", "
 FAILURE_KINDS: Final = ("identity", "identity_vs_original", "chroma", "seam", "clipping")
 
 
-def run_quality(engine: FaceEngine, *, sheet: Path | None = None) -> tuple[dict[str, Any], list[CaseResult]]:
-    """Build the stress set, swap every case with `engine`, measure; write the sheet when asked."""
+def run_quality(
+    engine: FaceEngine, *, sheet: Path | None = None, pool: bool = False, pool_per_half: int | None = None
+) -> tuple[dict[str, Any], list[CaseResult]]:
+    """Build the stress set, swap every case with `engine`, measure; write the sheet when asked.
+    With `pool`, the evaluation pool's two halves too (report["pool"]; one sheet per half beside `sheet`)."""
     started = time.perf_counter()
     probe = IdentityProbe()
     stress = build_stress_set()
     results = QualityRunner(engine, probe).run(stress)
     if sheet is not None:
         save_sheet(render_sheet(results, engine.name), sheet)
+    pool_report: dict[str, Any] | None = None
+    if pool:
+        pool_report, by_half = run_pool(engine, probe, per_half=pool_per_half)
+        pool_report["targets"] = pool_targets(pool_report)
+        if sheet is not None:
+            for half, faces in by_half.items():
+                title = f"bench quality pool, {half} half, engine {engine.name}: id = to source / to original"
+                save_sheet(render_pool_sheet(faces, title), pool_sheet_path(sheet, half))
     report = {
         "engine": engine.name,
         "provider": engine.provider,
@@ -51,7 +63,27 @@ def run_quality(engine: FaceEngine, *, sheet: Path | None = None) -> tuple[dict[
         "templates": {case.template.key: case.template.note for case in stress.cases},
         "seconds": round(time.perf_counter() - started, 1),
     }
+    if pool_report is not None:
+        report["pool"] = pool_report
     return report, results
+
+
+def pool_sheet_path(sheet: Path, half: str) -> Path:
+    """Where a pool half's sheet goes beside the stress set's: sheet.png -> sheet-validation.png."""
+    return sheet.with_name(f"{sheet.stem}-{half}{sheet.suffix or '.png'}")
+
+
+def pool_targets(pool: dict[str, Any]) -> dict[str, bool]:
+    """Issue 22's targets, measured on the validation half (the detector figures on the whole pool)."""
+    validation = pool["halves"]["validation"]
+    moved = validation["identity_moved"]
+    return {
+        "validation_pass_rate_90": validation["pass_rate"] >= 0.9,
+        "gap_within_10_points": abs(pool["gap_points"]) <= 10.0,
+        "glasses_precision_recall_95": pool["glasses"]["precision"] >= 0.95 and pool["glasses"]["recall"] >= 0.95,
+        "detection_recall_95": (pool["detection"]["target_60px_yaw60"]["recall"] or 0.0) >= 0.95,
+        "identity_moved_not_below_baseline": moved["engine"] >= moved["baseline"],
+    }
 
 
 def summarize(results: Sequence[CaseResult]) -> dict[str, Any]:
@@ -95,6 +127,29 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"  {summary['faces_passed']}/{summary['faces']} faces and {summary['cases_passed']}/{summary['cases']} "
         f"cases pass the gate; failures: {failures}"
     )
+    if "pool" in report:
+        lines += pool_lines(report["pool"])
+    return lines
+
+
+def pool_lines(pool: dict[str, Any]) -> list[str]:
+    """The pool's halves, the gap, the detector figures and the targets, in plain text."""
+    lines = ["pool (faces pass the gate and eyes kept, no cracks, no occluder leakage):"]
+    for half, summary in pool["halves"].items():
+        failures = ", ".join(f"{kind} {count}" for kind, count in summary["failures"].items() if count) or "none"
+        moved = summary["identity_moved"]
+        lines.append(
+            f"  {half:<10} {summary['passed']}/{summary['faces']} pass ({100 * summary['pass_rate']:.0f} %); "
+            f"identity moved: engine {moved['engine']}, plain swap {moved['baseline']}; failures: {failures}"
+        )
+    glasses, detection = pool["glasses"], pool["detection"]["target_60px_yaw60"]
+    lines.append(
+        f"  gap {pool['gap_points']:+.1f} points; glasses precision {glasses['precision']:.2f} recall "
+        f"{glasses['recall']:.2f} ({glasses['with_glasses']} with glasses of {glasses['faces']}); detection "
+        f"{detection['found']}/{detection['faces']} faces of 60 px+ and yaw up to 60"
+    )
+    unmet = [name for name, met in pool.get("targets", {}).items() if not met]
+    lines.append("  targets: " + ("all met" if not unmet else "not met: " + ", ".join(unmet)))
     return lines
 
 
@@ -163,6 +218,76 @@ def update_markdown(path: Path, after: dict[str, Any], *, before: dict[str, Any]
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+POOL_BEGIN: Final = "<!-- quality-pool:begin (generated by `python app.py bench quality --markdown BENCHMARKS.md`) -->"
+POOL_END: Final = "<!-- quality-pool:end -->"
+
+
+def render_pool_markdown(
+    pool: dict[str, Any], *, before: dict[str, Any] | None = None, sheets: dict[str, str] | None = None
+) -> str:
+    """The pool's figures per half (before -> now when a saved report has them) and its sheets."""
+    def cell(report: dict[str, Any] | None, half: str, figure: str) -> str:
+        if report is None:
+            return ""
+        summary = report["halves"][half]
+        if figure == "pass":
+            return f"{summary['passed']}/{summary['faces']} ({100 * summary['pass_rate']:.0f} %)"
+        if figure in ("engine", "baseline"):
+            return str(summary["identity_moved"][figure])
+        if figure in summary.get("failures", {}):
+            return str(summary["failures"][figure])
+        return "n/a"
+
+    rows = [("faces passing every measure", "pass"), ("identity moved, engine", "engine"),
+            ("identity moved, plain landmark swap", "baseline")]
+    rows += [(f"failing: {kind}", kind) for kind in ("identity", "identity_vs_original", "chroma", "seam", "clipping", "eyes", "cracks", "leakage")]
+    head = "| figure | " + " | ".join(
+        (f"{half} before | {half} now" if before else half) for half in ("tuning", "validation")
+    ) + " |"
+    lines = ["## Evaluation pool (`python app.py bench quality`)", "", head,
+             "|---|" + "---|" * (4 if before else 2)]
+    for label, figure in rows:
+        cells = []
+        for half in ("tuning", "validation"):
+            if before:
+                cells.append(cell(before, half, figure) or "n/a")
+            cells.append(cell(pool, half, figure))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    glasses, detection = pool["glasses"], pool["detection"]
+    lines += [
+        "",
+        f"Gap (tuning - validation pass rate): {pool['gap_points']:+.1f} points.",
+        f"Glasses (`has_glasses` on the engine's landmarks, every pool source): precision {glasses['precision']:.2f}, "
+        f"recall {glasses['recall']:.2f}; {glasses['with_glasses']} of {glasses['faces']} sources wear glasses, "
+        f"{glasses['reported']} reported; false positives: {', '.join(glasses['false_positives']) or 'none'}; "
+        f"missed: {', '.join(glasses['missed']) or 'none'}.",
+        "Detection recall (engine `detect`, every labelled face and variant): "
+        + "; ".join(f"{name} px {v['found']}/{v['faces']}" for name, v in detection["by_size"].items() if v["faces"])
+        + "; " + "; ".join(f"yaw {name} {v['found']}/{v['faces']}" for name, v in detection["by_yaw"].items() if v["faces"])
+        + f"; sunglasses {detection['sunglasses']['found']}/{detection['sunglasses']['faces']}"
+        + f"; 60 px+ and yaw up to 60: {detection['target_60px_yaw60']['found']}/{detection['target_60px_yaw60']['faces']}"
+        + f" (missed: {', '.join(detection['missed']) or 'none'}).",
+        "Targets (validation half): " + ", ".join(f"{name} {'met' if met else 'NOT met'}" for name, met in pool.get("targets", {}).items()) + ".",
+    ]
+    if sheets:
+        lines += [""] + [f"![pool {half} half: source, template, engine result, plain swap]({path})" for half, path in sheets.items()]
+    return "\n".join(lines)
+
+
+def update_pool_markdown(
+    path: Path, pool: dict[str, Any], *, before: dict[str, Any] | None, sheets: dict[str, str] | None
+) -> None:
+    """Replace the text between POOL_BEGIN and POOL_END in `path` (appended when absent)."""
+    block = f"{POOL_BEGIN}\n{render_pool_markdown(pool, before=before, sheets=sheets)}\n{POOL_END}"
+    text = path.read_text() if path.exists() else ""
+    if POOL_BEGIN in text and POOL_END in text:
+        head, rest = text.split(POOL_BEGIN, 1)
+        text = head + block + rest.split(POOL_END, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text)

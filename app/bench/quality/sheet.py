@@ -9,6 +9,7 @@ from typing import Final
 from PIL import Image, ImageDraw, ImageFont
 
 from app.bench.quality.harness import TILE, CaseResult, FaceQuality
+from app.bench.quality.pool_run import PoolFaceResult
 
 LABEL_WIDTH: Final = 150
 TEXT_HEIGHT: Final = 30
@@ -89,3 +90,53 @@ def _font(size: int) -> ImageFont.ImageFont:
     except (TypeError, OSError):
         return ImageFont.load_default()  # type: ignore[return-value]
 
+
+
+POOL_CROPS: Final = ("source", "template", "result", "baseline")
+POOL_LABEL: Final = 200
+POOL_PER_ROW: Final = 2
+
+
+def render_pool_sheet(results: Sequence[PoolFaceResult], title: str) -> Image.Image:
+    """The pool half's faces, two per row: source, template, engine result and plain-swap result crops,
+    with the verdict and figures; failing figures are red."""
+    font = _font(11)
+    bold = _font(12)
+    cell = POOL_LABEL + len(POOL_CROPS) * (TILE + GAP) + 2 * GAP
+    row_height = TILE + GAP + 4
+    rows = (len(results) + POOL_PER_ROW - 1) // POOL_PER_ROW
+    sheet = Image.new("RGB", (POOL_PER_ROW * cell, HEADER + rows * row_height), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    draw.text((4, 3), title, fill=INK, font=bold)
+    for column in range(POOL_PER_ROW):
+        for number, name in enumerate(("source", "template", "engine", "plain swap")):
+            draw.text((column * cell + POOL_LABEL + number * (TILE + GAP) + 2, 20), name, fill=INK, font=font)
+    for number, face in enumerate(results):
+        left = (number % POOL_PER_ROW) * cell
+        top = HEADER + (number // POOL_PER_ROW) * row_height
+        failed = set(face.failures)
+        draw.text((left + 4, top), face.source[:30], fill=INK, font=bold)
+        draw.text((left + 4, top + 15), f"-> {face.template[:22]}:{face.target[:10]}", fill=INK, font=font)
+        draw.text((left + 4, top + 30), "pass" if face.passed else "FAIL", fill=GREEN if face.passed else RED, font=bold)
+        if face.error:
+            draw.text((left + 4, top + 46), face.error[:34], fill=RED, font=font)
+        else:
+            figures = face.figures
+            lines = [
+                (f"id {figures['identity_to_source']:.2f}/{figures['identity_to_original']:.2f}", bool(failed & {"identity", "identity_vs_original"})),
+                (f"plain id {face.baseline['identity_to_source']:.2f}/{face.baseline['identity_to_original']:.2f}", False),
+                (f"eyes {_maybe(figures.get('eyes_kept'))}  cracks {figures['cracks']:.2f}", bool(failed & {"eyes", "cracks"})),
+                (f"chroma {figures['chroma_p95']:.1f} seam {figures['seam']:.1f}", bool(failed & {"chroma", "seam", "clipping"})),
+                (f"leak {_maybe(figures.get('leakage'))}", "leakage" in failed),
+            ]
+            for line, (text, bad) in enumerate(lines):
+                draw.text((left + 4, top + 46 + 14 * line), text, fill=RED if bad else INK, font=font)
+        for column, key in enumerate(POOL_CROPS):
+            crop = face.crops.get(key)
+            if crop is not None:
+                sheet.paste(Image.fromarray(crop), (left + POOL_LABEL + column * (TILE + GAP), top))
+    return sheet
+
+
+def _maybe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

@@ -1,0 +1,255 @@
+"""The pool's swap cases: source crops and their variants made in code, template faces, and one case per source.
+
+Variants (each applied to one clean, near-frontal source of each half, chosen in order of person key):
+dim, warm cast, side light, small (80 px), heavy JPEG, turned (a 30 deg perspective warp), thin metal
+glasses drawn on, sunglasses drawn on, a skin-coloured hand of four fingers across the forehead, and a
+dark phone-sized object over the mouth corner. Occluder variants keep their mask, for the leakage measure.
+
+Each source goes onto one template face of its own half: the next face, round-robin, of the same gender
+and another person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from app.bench.quality.pool import (
+    FACES,
+    HALF,
+    Glasses,
+    Half,
+    Labels,
+    Occluder,
+    PoolFace,
+    couple_image,
+    faces_in,
+    load_photo,
+)
+from app.bench.quality.probe import IdentityProbe
+from app.bench.quality.stress import Template, dim, heavy_jpeg, side_lit, small, turned, warm
+from pipeline.face import RGBImage
+
+SOURCE_CROP: Final = 2.6  # a source is the photo cropped to this many jaw widths around the face
+VARIANTS: Final = ("dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object")
+COUPLES: Final[dict[Half, tuple[str, str]]] = {
+    "tuning": ("smiling_man", "astronaut"),
+    "validation": ("bearded_man", "blonde_woman"),
+}
+
+Mask = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class PoolSource:
+    key: str  # "s1_0" or "s1_0/dim"
+    face: PoolFace
+    labels: Labels  # the face's labels, changed by the variant
+    image: RGBImage = field(repr=False)
+    at: tuple[float, float]  # the face centre in `image` (crops may show a neighbour's face too)
+    occluder: Mask | None = field(default=None, repr=False)  # pixels of a drawn occluder
+    clean: RGBImage | None = field(default=None, repr=False)  # the image before the occluder was drawn
+
+
+@dataclass(frozen=True)
+class PoolTarget:
+    template: str  # template key
+    face: PoolFace
+    at: tuple[float, float]  # the face centre in the template image
+
+
+@dataclass(frozen=True)
+class PoolTemplate:
+    key: str
+    image: RGBImage = field(repr=False)
+    targets: tuple[PoolTarget, ...]
+
+
+@dataclass(frozen=True)
+class PoolCase:
+    half: Half
+    source: PoolSource
+    template: PoolTemplate
+    target: PoolTarget
+
+    @property
+    def name(self) -> str:
+        return f"{self.source.key} -> {self.template.key}:{self.target.face.person}"
+
+
+def source_crop(face: PoolFace) -> tuple[RGBImage, tuple[float, float]]:
+    """The photo around the face (single portraits whole), and the face centre in it: what a user would
+    upload as a source."""
+    image = load_photo(face.photo)
+    if face.photo == face.person:
+        return image, face.centre
+    half = SOURCE_CROP * face.width / 2
+    cx, cy = face.centre
+    height, width = image.shape[:2]
+    x1, y1 = max(0, int(cx - half)), max(0, int(cy - half))
+    x2, y2 = min(width, int(cx + half)), min(height, int(cy + half))
+    return np.ascontiguousarray(image[y1:y2, x1:x2]), (cx - x1, cy - y1)
+
+
+def templates(half: Half) -> list[PoolTemplate]:
+    """The half's templates: its photos with target faces, and one composed couple."""
+    by_photo: dict[str, list[PoolFace]] = {}
+    for face in faces_in(half):
+        if face.target:
+            by_photo.setdefault(face.photo, []).append(face)
+    result = [
+        PoolTemplate(photo, load_photo(photo), tuple(PoolTarget(photo, face, face.centre) for face in faces))
+        for photo, faces in by_photo.items()
+    ]
+    man, woman = COUPLES[half]
+    image, man_at, woman_at = couple_image(man, woman)
+    key = f"couple:{man}+{woman}"
+    faces = {face.person: face for face in FACES}
+    result.append(PoolTemplate(key, image, (PoolTarget(key, faces[man], man_at), PoolTarget(key, faces[woman], woman_at))))
+    return result
+
+
+def sources(half: Half, probe: IdentityProbe) -> list[PoolSource]:
+    """The half's clean sources, then one of each variant."""
+    clean = [PoolSource(face.person, face, face.labels, *source_crop(face)) for face in faces_in(half) if face.source]
+    eligible = sorted(
+        (s for s in clean if s.labels.yaw in ("0-15", "15-35") and s.labels.glasses == "none"
+         and s.labels.occluder == "none" and s.face.width >= 150 and s.labels.light != "grey"),
+        key=lambda s: s.key,
+    )
+    made = []
+    for number, name in enumerate(VARIANTS):
+        base = eligible[number % len(eligible)]
+        made.append(make_variant(base, name, probe))
+    return clean + made
+
+
+def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSource:
+    image, labels = base.image, base.labels
+    at = base.at
+    key = f"{base.key}/{name}"
+    simple: dict[str, tuple[Callable[[RGBImage], RGBImage], Labels]] = {
+        "dim": (dim, replace(labels, light="dim")),
+        "warm": (warm, replace(labels, light="cast")),
+        "side-lit": (side_lit, replace(labels, light="side")),
+        "jpeg": (heavy_jpeg, labels),
+    }
+    if name in simple:
+        change, changed = simple[name]
+        return PoolSource(key, base.face, changed, change(image), at)
+    if name == "small":
+        shrunk = small(image, base.face.width)
+        scale = shrunk.shape[1] / image.shape[1]
+        return PoolSource(key, base.face, labels, shrunk, (at[0] * scale, at[1] * scale))
+    if name == "turned":
+        side = turned(Template("source", image, at, at))
+        return PoolSource(key, base.face, labels, side.image, side.husband_at)
+    points = probe.find_near(image, at).points
+    if name in ("glasses", "sunglasses"):
+        drawn = draw_glasses(image, points, dark=name == "sunglasses")
+        glasses: Glasses = "clear" if name == "glasses" else "sunglasses"
+        return PoolSource(key, base.face, replace(labels, glasses=glasses), drawn, at)
+    drawer = draw_hand if name == "hand" else draw_object
+    drawn, mask = drawer(image, points)
+    occluder: Occluder = "hand" if name == "hand" else "object"
+    return PoolSource(key, base.face, replace(labels, occluder=occluder), drawn, at, mask, image)
+
+
+def cases(half: Half, probe: IdentityProbe) -> list[PoolCase]:
+    """One case per source of the half, onto the next template face of the same gender (another person)."""
+    temps = templates(half)
+    targets = [(template, target) for template in temps for target in template.targets]
+    turn: dict[str, int] = {}
+    result = []
+    for source in sources(half, probe):
+        gender = source.labels.gender
+        same = [pair for pair in targets if pair[1].face.labels.gender == gender] or targets
+        start = turn.get(gender, 0)
+        for step in range(len(same)):
+            template, target = same[(start + step) % len(same)]
+            if target.face.person != source.face.person:
+                turn[gender] = start + step + 1
+                result.append(PoolCase(half, source, template, target))
+                break
+    return result
+
+
+# -- drawn glasses and occluders --------------------------------------------------------------------
+
+
+def _eyes(points: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32], float, float]:
+    right, left = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    delta = left - right
+    return right, left, float(np.hypot(*delta)), float(np.degrees(np.arctan2(delta[1], delta[0])))
+
+
+def draw_glasses(image: RGBImage, points: NDArray[np.float32], *, dark: bool = False) -> RGBImage:
+    """Thin metal frames (or sunglasses: dark lenses in thick frames) drawn on the face's eyes."""
+    right, left, distance, angle = _eyes(points)
+    out = image.copy()
+    axes = (int(round(0.36 * distance)), int(round(0.26 * distance)))
+    thickness = max(1, int(round((0.06 if dark else 0.022) * distance)))
+    colour = (25, 25, 28) if dark else (70, 66, 60)
+    lens = np.zeros(image.shape[:2], np.uint8)
+    for centre in (right, left):
+        cv2.ellipse(lens, _pt(centre), axes, angle, 0, 360, 255, -1, cv2.LINE_AA)
+    if dark:
+        alpha = (lens.astype(np.float32) / 255.0 * 0.9)[..., None]
+        out = (out.astype(np.float32) * (1 - alpha) + np.array((18, 18, 22), np.float32) * alpha).astype(np.uint8)
+    unit = (right - left) / max(distance, 1e-6)
+    for centre in (right, left):
+        cv2.ellipse(out, _pt(centre), axes, angle, 0, 360, colour, thickness, cv2.LINE_AA)
+    inner = 0.36 * distance
+    cv2.line(out, _pt(right - unit * inner), _pt(left + unit * inner), colour, thickness, cv2.LINE_AA)
+    cv2.line(out, _pt(right + unit * inner), _pt(right + unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
+    cv2.line(out, _pt(left - unit * inner), _pt(left - unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
+    return np.ascontiguousarray(out)
+
+
+def draw_hand(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:
+    """Four skin-coloured fingers across the forehead, one brow and the top of one eye, each shaded as a
+    cylinder (darker at its edges, as a real finger is)."""
+    right, left, distance, _ = _eyes(points)
+    cheek = image[int(points[29, 1]) - 2 : int(points[29, 1]) + 3, int(points[2, 0]) : int(points[14, 0])]
+    skin = np.median(cheek.reshape(-1, 3), axis=0) * np.array((1.08, 1.0, 0.94))
+    out = image.astype(np.float32)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    finger = 0.2 * distance
+    top = min(right[1], left[1]) - 0.8 * distance
+    x1, x2 = right[0] - 0.9 * distance, left[0] + 0.1 * distance
+    for number in range(4):
+        y = top + number * 1.2 * finger
+        layer = np.zeros(image.shape[:2], np.uint8)
+        cv2.line(layer, _pt((x1, y)), _pt((x2 - 0.08 * number * distance, y)), 255, int(round(finger)), cv2.LINE_AA)
+        depth = cv2.distanceTransform((layer > 127).astype(np.uint8), cv2.DIST_L2, 5)
+        shade = 0.62 + 0.38 * np.sqrt(np.clip(depth / max(1.0, finger / 2), 0, 1))
+        alpha = (layer.astype(np.float32) / 255.0)[..., None]
+        out = out * (1 - alpha) + skin * shade[..., None] * alpha
+        mask = np.maximum(mask, layer)
+    return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), mask > 127
+
+
+def draw_object(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:
+    """A dark blue phone-sized rectangle held over the left mouth corner and cheek."""
+    _, _, distance, _ = _eyes(points)
+    centre = points[54] + np.array((0.25 * distance, -0.2 * distance))
+    box = cv2.boxPoints(((float(centre[0]), float(centre[1])), (0.55 * distance, 1.0 * distance), 15.0))
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, np.round(box).astype(np.int32), 255, cv2.LINE_AA)
+    out = image.copy()
+    out[mask > 127] = (28, 36, 92)
+    return np.ascontiguousarray(out), mask > 127
+
+
+def _pt(point: NDArray[np.float32] | tuple[float, float]) -> tuple[int, int]:
+    return int(round(float(point[0]))), int(round(float(point[1])))
+
+
+def split_summary() -> dict[Half, list[str]]:
+    """The persons of each half."""
+    return {half: sorted(face.person for face in FACES if HALF[face.photo] == half) for half in ("tuning", "validation")}

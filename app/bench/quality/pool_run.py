@@ -1,0 +1,346 @@
+"""Run the pool through one engine and the plain landmark swap, measure every face, and sum up each half.
+
+A face passes when it passes the stress-set gate (identity, chroma, seam, clipping) and the pool's own
+measures: eyes kept (and dlib still finds the face), no cracks, no occluder leakage where measurable.
+Beside it, glasses precision/recall of the engine's detector (`pipeline.classic.glasses.has_glasses`
+on the engine's own landmarks) and the engine's detection recall on every labelled face.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.bench.quality.baseline import plain_swap
+from app.bench.quality.harness import IDENTITY_MAX, _crop, gate_failures
+from app.bench.quality.measures import (
+    CRACKS_MAX,
+    EYES_KEPT_MIN,
+    LEAKAGE_MAX,
+    crack_map,
+    eyes_kept,
+    leakage,
+    precision_recall,
+    warp_source,
+)
+from app.bench.quality.metrics import colour_figures
+from app.bench.quality.pool import FACES, HALVES, Half, half_of, load_photo
+from app.bench.quality.pool_cases import PoolCase, PoolSource, PoolTemplate, cases
+from app.bench.quality.probe import IdentityProbe, ProbedFace, distance
+from pipeline.classic.glasses import has_glasses
+from pipeline.face import Assignment, Face, FaceEngine, RGBImage, SourceFace
+
+POOL_FAILURES: Final = ("identity", "identity_vs_original", "chroma", "seam", "clipping", "eyes", "cracks", "leakage")
+SIZE_BUCKETS: Final = ((0, 60, "<60"), (60, 120, "60-120"), (120, 100000, "120+"))
+
+
+@dataclass(frozen=True)
+class PoolFaceResult:
+    half: Half
+    case: str
+    source: str
+    template: str
+    target: str
+    labels: dict[str, Any]
+    jaw_px: float = 0.0
+    figures: dict[str, float | None] = field(default_factory=dict)
+    baseline: dict[str, float] = field(default_factory=dict)
+    failures: tuple[str, ...] = ()
+    error: str | None = None
+    crops: dict[str, RGBImage] = field(default_factory=dict, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.failures
+
+    @property
+    def moved(self) -> bool:
+        return _moved(self.figures)
+
+    @property
+    def baseline_moved(self) -> bool:
+        return _moved(self.baseline)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("crops")
+        data["failures"] = list(self.failures)
+        data["figures"] = {k: (None if v is None else round(float(v), 4)) for k, v in self.figures.items()}
+        data["baseline"] = {k: round(float(v), 4) for k, v in self.baseline.items()}
+        data["passed"] = self.passed
+        return data
+
+
+def _moved(figures: dict[str, Any]) -> bool:
+    to_source, to_original = figures.get("identity_to_source"), figures.get("identity_to_original")
+    return to_source is not None and to_original is not None and to_source < IDENTITY_MAX and to_source < to_original
+
+
+def pool_failures(figures: dict[str, float | None]) -> tuple[str, ...]:
+    failures = list(gate_failures({k: float(v) for k, v in figures.items() if v is not None and k in _GATE_KEYS}))
+    eyes = figures.get("eyes_kept")
+    if eyes is not None and (eyes < EYES_KEPT_MIN or not figures.get("face_found", 1.0)):
+        failures.append("eyes")
+    if (figures.get("cracks") or 0.0) > CRACKS_MAX:
+        failures.append("cracks")
+    leaked = figures.get("leakage")
+    if leaked is not None and leaked > LEAKAGE_MAX:
+        failures.append("leakage")
+    return tuple(failures)
+
+
+_GATE_KEYS: Final = ("identity_to_source", "identity_to_original", "chroma_p95", "clipping", "seam")
+
+
+class PoolRunner:
+    """Caches detections and probe results across the cases of one run."""
+
+    def __init__(self, engine: FaceEngine, probe: IdentityProbe) -> None:
+        self._engine = engine
+        self._probe = probe
+        self._detected: dict[str, list[Face]] = {}
+        self._sources: dict[str, tuple[Face, SourceFace, ProbedFace, NDArray[np.float64]]] = {}
+        self._originals: dict[tuple[str, str], tuple[Face, ProbedFace, NDArray[np.float64]]] = {}
+
+    def detect(self, key: str, image: RGBImage) -> list[Face]:
+        if key not in self._detected:
+            self._detected[key] = self._engine.detect(image)
+        return self._detected[key]
+
+    def run_case(self, case: PoolCase) -> PoolFaceResult:
+        base = dict(
+            half=case.half,
+            case=case.name,
+            source=case.source.key,
+            template=case.template.key,
+            target=case.target.face.person,
+            labels=asdict(case.source.labels),
+        )
+        try:
+            face, prepared, source_probe, source_descriptor = self._source(case.source)
+            target, found, original_descriptor = self._original(case.template, case.target.face.person, case.target.at)
+        except LookupError as error:
+            return PoolFaceResult(**base, error=str(error))  # type: ignore[arg-type]
+        template = case.template.image
+        result = self._engine.swap(template, [Assignment(target, prepared)])
+        figures = self._measure(case, result, found, original_descriptor, source_probe, source_descriptor)
+        reference = plain_swap(case.source.image, source_probe.points, template, found.points)
+        reference_descriptor = self._probe.descriptor(reference, found.box, found.points)
+        baseline = {
+            "identity_to_source": distance(reference_descriptor, source_descriptor),
+            "identity_to_original": distance(reference_descriptor, original_descriptor),
+        }
+        crops = {
+            "source": _crop(case.source.image, source_probe.points),
+            "template": _crop(template, found.points),
+            "result": _crop(result, found.points),
+            "baseline": _crop(reference, found.points),
+        }
+        return PoolFaceResult(
+            **base,  # type: ignore[arg-type]
+            jaw_px=found.jaw_width,
+            figures=figures,
+            baseline=baseline,
+            failures=pool_failures(figures),
+            crops=crops,
+        )
+
+    def _measure(
+        self,
+        case: PoolCase,
+        result: RGBImage,
+        found: ProbedFace,
+        original_descriptor: NDArray[np.float64],
+        source_probe: ProbedFace,
+        source_descriptor: NDArray[np.float64],
+    ) -> dict[str, float | None]:
+        template, source = case.template.image, case.source
+        descriptor = self._probe.descriptor(result, found.box)
+        colour = colour_figures(result, template, found.points)
+        result_points = self._probe.points(result, found.box)
+        eyes = eyes_kept(result, result_points, [(source.image, source_probe.points), (template, found.points)])
+        warped = warp_source(source.image, source_probe.points, template, found.points)
+        _, cracks = crack_map(result, template, warped, found.points)
+        leaked = None
+        if source.occluder is not None and source.clean is not None:
+            leaked = leakage(
+                result, template, source.clean, source.image, source.occluder, source_probe.points, found.points
+            )
+        return {
+            "identity_to_source": distance(descriptor, source_descriptor),
+            "identity_to_original": distance(descriptor, original_descriptor),
+            "chroma_p95": colour.chroma_p95,
+            "seam": colour.seam,
+            "clipping": colour.clipping,
+            "eyes_kept": eyes,
+            "face_found": float(self._probe.detected_near(result, result_points)),
+            "cracks": cracks,
+            "leakage": leaked,
+        }
+
+    def _source(self, source: PoolSource) -> tuple[Face, SourceFace, ProbedFace, NDArray[np.float64]]:
+        if source.key not in self._sources:
+            face = _face_at(self.detect(f"source:{source.key}", source.image), source.at, f"source {source.key}")
+            prepared = SourceFace(face=self._engine.prepare_source(SourceFace(face=face, image=source.image)), image=source.image)
+            found = self._probe.find(source.image, face)
+            descriptor = self._probe.descriptor(source.image, found.box, found.points)
+            self._sources[source.key] = (face, prepared, found, descriptor)
+        return self._sources[source.key]
+
+    def _original(
+        self, template: PoolTemplate, person: str, at: tuple[float, float]
+    ) -> tuple[Face, ProbedFace, NDArray[np.float64]]:
+        key = (template.key, person)
+        if key not in self._originals:
+            faces = self.detect(f"template:{template.key}", template.image)
+            target = Face.from_dict(_face_at(faces, at, f"template {template.key}").to_dict())
+            found = self._probe.find(template.image, target)
+            self._originals[key] = (target, found, self._probe.descriptor(template.image, found.box, found.points))
+        return self._originals[key]
+
+    # -- the detector measures -------------------------------------------------------------------
+
+    def glasses_calls(self, sources: Sequence[PoolSource]) -> list[dict[str, Any]]:
+        """has_glasses on every source the engine finds, against its label."""
+        calls = []
+        for source in sources:
+            try:
+                face = _face_at(self.detect(f"source:{source.key}", source.image), source.at, source.key)
+            except LookupError:
+                continue
+            points = face.landmarks_array()
+            found = has_glasses(source.image, points if points is not None else face.kps_array())
+            calls.append({"source": source.key, "half": half_of(source.face), "label": source.labels.glasses, "found": bool(found)})
+        return calls
+
+    def detection_calls(self, sources: Sequence[PoolSource]) -> list[dict[str, Any]]:
+        """For every labelled face of every pool photo, and every variant source: is it detected?"""
+        calls = []
+        for face in FACES:
+            detected = self.detect(f"photo:{face.photo}", load_photo(face.photo))
+            calls.append(_detection_call(face.person, face.width, face.labels.yaw, face.labels.glasses, detected, face.centre))
+        for source in sources:
+            if "/" not in source.key:
+                continue
+            scale = source.image.shape[1] / max(1, _source_width(source))
+            detected = self.detect(f"source:{source.key}", source.image)
+            call = _detection_call(source.key, source.face.width * scale, source.labels.yaw, source.labels.glasses, detected, source.at)
+            calls.append(call)
+        return calls
+
+
+def _source_width(source: PoolSource) -> int:
+    """The width of the unchanged crop the variant was made from (the small variant is scaled)."""
+    from app.bench.quality.pool_cases import source_crop
+
+    return source_crop(source.face)[0].shape[1]
+
+
+def _detection_call(
+    key: str, width: float, yaw: str, glasses: str, detected: list[Face], at: tuple[float, float]
+) -> dict[str, Any]:
+    x, y = at
+    hit = any(f.bbox[0] <= x <= f.bbox[2] and f.bbox[1] <= y <= f.bbox[3] for f in detected)
+    size = next(name for low, high, name in SIZE_BUCKETS if low <= width < high)
+    return {"face": key, "width": round(float(width), 1), "size": size, "yaw": yaw, "sunglasses": glasses == "sunglasses", "found": hit}
+
+
+def _face_at(faces: list[Face], at: tuple[float, float], what: str) -> Face:
+    x, y = at
+    inside = [f for f in faces if f.bbox[0] <= x <= f.bbox[2] and f.bbox[1] <= y <= f.bbox[3]]
+    if not inside:
+        raise LookupError(f"the engine finds no face in {what} at ({x:.0f}, {y:.0f})")
+    return min(inside, key=lambda f: float(np.hypot((f.bbox[0] + f.bbox[2]) / 2 - x, (f.bbox[1] + f.bbox[3]) / 2 - y)))
+
+
+# -- the run and its summary -----------------------------------------------------------------------
+
+
+def run_pool(
+    engine: FaceEngine, probe: IdentityProbe, *, per_half: int | None = None
+) -> tuple[dict[str, Any], dict[Half, list[PoolFaceResult]]]:
+    """Every case of both halves (the first `per_half` of each when given), and the detector measures."""
+    started = time.perf_counter()
+    engine.warmup()
+    runner = PoolRunner(engine, probe)
+    results: dict[Half, list[PoolFaceResult]] = {}
+    all_sources: list[PoolSource] = []
+    for half in HALVES:
+        half_cases = cases(half, probe)
+        all_sources += [case.source for case in half_cases]
+        if per_half is not None:
+            half_cases = _subset(half_cases, per_half)
+        results[half] = [runner.run_case(case) for case in half_cases]
+    glasses = runner.glasses_calls(all_sources)
+    detection = runner.detection_calls(all_sources)
+    report = {
+        "halves": {half: summarize_half(results[half]) for half in HALVES},
+        "faces": {half: [r.to_dict() for r in results[half]] for half in HALVES},
+        "glasses": summarize_glasses(glasses),
+        "detection": summarize_detection(detection),
+        "limits": {"eyes_kept_at_least": EYES_KEPT_MIN, "cracks_at_most": CRACKS_MAX, "leakage_at_most": LEAKAGE_MAX},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    tuning, validation = report["halves"]["tuning"], report["halves"]["validation"]
+    report["gap_points"] = round(100 * (tuning["pass_rate"] - validation["pass_rate"]), 1)
+    return report, results
+
+
+def _subset(half_cases: list[PoolCase], count: int) -> list[PoolCase]:
+    """`count` cases spread over the list: the clean ones and the variants alike."""
+    if count >= len(half_cases):
+        return half_cases
+    step = len(half_cases) / count
+    return [half_cases[int(i * step)] for i in range(count)]
+
+
+def summarize_half(results: Sequence[PoolFaceResult]) -> dict[str, Any]:
+    faces = len(results)
+    passed = sum(r.passed for r in results)
+    summary: dict[str, Any] = {
+        "faces": faces,
+        "passed": passed,
+        "pass_rate": round(passed / faces, 4) if faces else 0.0,
+        "errors": sum(r.error is not None for r in results),
+        "failures": {kind: sum(kind in r.failures for r in results) for kind in POOL_FAILURES},
+        "identity_moved": {"engine": sum(r.moved for r in results), "baseline": sum(r.baseline_moved for r in results)},
+    }
+    for measure in ("identity_to_source", "eyes_kept", "cracks", "chroma_p95", "seam"):
+        values = [float(v) for r in results if (v := r.figures.get(measure)) is not None]
+        if values:
+            summary[measure] = {"median": round(statistics.median(values), 3), "worst": round(max(values) if measure != "eyes_kept" else min(values), 3)}
+    return summary
+
+
+def summarize_glasses(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        truth = [row["label"] != "none" for row in rows]
+        found = [row["found"] for row in rows]
+        precision, recall = precision_recall(truth, found)
+        return {"faces": len(rows), "with_glasses": sum(truth), "reported": sum(found), "precision": round(precision, 3), "recall": round(recall, 3)}
+
+    summary = figures(calls)
+    summary["by_half"] = {half: figures([c for c in calls if c["half"] == half]) for half in HALVES}
+    summary["false_positives"] = [c["source"] for c in calls if c["found"] and c["label"] == "none"]
+    summary["missed"] = [c["source"] for c in calls if not c["found"] and c["label"] != "none"]
+    return summary
+
+
+def summarize_detection(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    def recall(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"faces": len(rows), "found": sum(r["found"] for r in rows), "recall": round(sum(r["found"] for r in rows) / len(rows), 3) if rows else None}
+
+    target = [c for c in calls if c["width"] >= 60 and c["yaw"] != "60+"]
+    return {
+        "target_60px_yaw60": recall(target),
+        "by_size": {name: recall([c for c in calls if c["size"] == name]) for _, _, name in SIZE_BUCKETS},
+        "by_yaw": {yaw: recall([c for c in calls if c["yaw"] == yaw]) for yaw in ("0-15", "15-35", "35-60", "60+")},
+        "sunglasses": recall([c for c in calls if c["sunglasses"]]),
+        "missed": [c["face"] for c in calls if not c["found"]],
+    }

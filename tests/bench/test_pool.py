@@ -1,0 +1,250 @@
+"""The evaluation pool: its labels and split, each measure on labelled cases, the plain swap, and a run.
+
+The measures are shown to fire on the defect they are named for (a smudged eye band, a dark line through
+the face, a pasted occluder) and not on clean or merely re-lit faces. The run swaps a spread subset of
+each half (6 faces each, about a minute on 2 cores) with the full detector measures; the issue-22 targets
+on the validation half are the `quality_gate` tests at the end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from app.bench.quality.baseline import delaunay, plain_swap
+from app.bench.quality.measures import (
+    CRACKS_MAX,
+    EYES_KEPT_MIN,
+    LEAKAGE_MAX,
+    canon,
+    crack_map,
+    eye_band,
+    eyes_kept,
+    leakage,
+    precision_recall,
+    warp_source,
+)
+from app.bench.quality.pool import DEFECT_CLASSES, FACES, HALF, HALVES, defect_classes, faces_in, half_of
+from app.bench.quality.pool_cases import COUPLES, VARIANTS, draw_glasses, draw_hand, draw_object
+from app.bench.quality.pool_run import summarize_detection, summarize_glasses
+from app.bench.quality.stress import dim, heavy_jpeg, warm
+from pipeline.samples import astronaut_rgb
+from tests.conftest import require_service
+
+# The defect classes each variant adds to a half (every variant is made in both halves).
+VARIANT_CLASSES = {"glasses": "real_glasses", "sunglasses": "sunglasses", "hand": "hand_over_face", "small": "small_face"}
+
+
+# -- the pool and its split ----------------------------------------------------------------------
+
+
+def test_the_pool_has_24_people_as_sources_and_10_templates() -> None:
+    sources = {face.person for face in FACES if face.source}
+    assert len(sources) >= 24
+    templates = {face.photo for face in FACES if face.target} | {f"couple:{m}+{w}" for m, w in COUPLES.values()}
+    assert len(templates) >= 10
+    assert len({face.person for face in FACES}) == len(FACES), "one row per person"
+
+
+def test_the_split_is_by_photo_so_no_person_is_in_both_halves_and_halves_are_about_equal() -> None:
+    assert set(HALF) == {face.photo for face in FACES}
+    counts = Counter(half_of(face) for face in FACES if face.source)
+    assert abs(counts["tuning"] - counts["validation"]) <= 4, counts
+    for half in HALVES:
+        couple = COUPLES[half]
+        assert all(half_of(next(f for f in FACES if f.person == key)) == half for key in couple)
+
+
+@pytest.mark.parametrize("half", HALVES)
+def test_each_half_covers_every_defect_class(half: str) -> None:
+    covered = set().union(*(defect_classes(face) for face in faces_in(half)))  # type: ignore[arg-type]
+    covered |= {VARIANT_CLASSES[name] for name in VARIANTS if name in VARIANT_CLASSES}
+    assert set(DEFECT_CLASSES) <= covered, set(DEFECT_CLASSES) - covered
+
+
+def test_every_face_is_labelled_with_every_attribute() -> None:
+    for face in FACES:
+        labels = face.labels
+        assert labels.gender in ("male", "female") and labels.glasses in ("none", "clear", "sunglasses")
+        assert labels.yaw in ("0-15", "15-35", "35-60", "60+") and labels.occluder in ("none", "hand", "hair", "object")
+        assert labels.age in ("young", "adult", "elderly") and labels.skin in ("light", "medium", "dark")
+        assert labels.light in ("even", "dim", "side", "cast", "grey")
+
+
+# -- the measures on labelled cases ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def probe() -> Any:
+    from app.bench.quality.probe import IdentityProbe, ProbeUnavailable
+
+    try:
+        return IdentityProbe()
+    except ProbeUnavailable as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="module")
+def face(probe: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut scaled to a 200 px jaw, and its 68 points."""
+    image = astronaut_rgb()
+    image = cv2.resize(image, (1100, 1100), interpolation=cv2.INTER_CUBIC)
+    return image, probe.largest(image).points
+
+
+def _smudged(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The eye-and-brow band inpainted away, as the engine does with frames it believes it sees."""
+    crop = canon(image, points)
+    band = cv2.dilate(eye_band(crop.image.shape, crop.points).astype(np.uint8) * 255, np.ones((9, 9), np.uint8))
+    x1, y1, x2, y2 = crop.box
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[y1:y2, x1:x2] = cv2.resize(band, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
+    return cv2.inpaint(image, mask, 5, cv2.INPAINT_TELEA)
+
+
+def test_eyes_kept_fails_a_smudged_eye_band_and_passes_clean_and_dimmed_faces(probe: Any, face: Any) -> None:
+    image, points = face
+    assert eyes_kept(image, points, [(image, points)]) == pytest.approx(1.0)
+    assert eyes_kept(dim(image), points, [(image, points)]) >= EYES_KEPT_MIN
+    assert eyes_kept(warm(image), points, [(image, points)]) >= EYES_KEPT_MIN
+    smudged = _smudged(image, points)
+    box = probe.largest(image).box
+    assert eyes_kept(smudged, probe.points(smudged, box), [(image, points)]) < EYES_KEPT_MIN
+
+
+def test_cracks_find_a_dark_line_through_the_face_and_nothing_on_clean_or_relit_faces(face: Any) -> None:
+    image, points = face
+    assert crack_map(image, image, image, points)[1] == 0.0
+    for relit in (dim(image), warm(image), heavy_jpeg(image)):
+        assert crack_map(relit, image, image, points)[1] <= CRACKS_MAX
+    cracked = image.copy()
+    cv2.line(cracked, tuple(map(int, points[19])), tuple(map(int, points[10])), (60, 40, 35), 3, cv2.LINE_AA)
+    runs, score = crack_map(cracked, image, image, points)
+    assert score > CRACKS_MAX and runs.any()
+
+
+def test_cracks_ignore_the_source_texture_that_the_warp_brings(face: Any) -> None:
+    """The source's own edges (here drawn glasses) are in the warped source, so they are no crack."""
+    image, points = face
+    source = draw_glasses(image, points)
+    swapped = warp_source(source, points, image, points)
+    assert crack_map(swapped, image, swapped, points)[1] <= CRACKS_MAX
+
+
+@pytest.mark.parametrize("drawer", [draw_hand, draw_object], ids=["hand", "object"])
+def test_leakage_sees_a_pasted_occluder_and_not_a_clean_swap(face: Any, drawer: Any) -> None:
+    image, points = face
+    occluded, mask = drawer(image, points)
+    target = np.ascontiguousarray(image[:, ::-1])
+    target_points = points.copy()
+    target_points[:, 0] = image.shape[1] - 1 - target_points[:, 0]
+    clean_swap = warp_source(image, points, target, target_points)
+    pasted = warp_source(occluded, points, target, target_points)
+    clean_share = leakage(clean_swap, target, image, occluded, mask, points, target_points)
+    pasted_share = leakage(pasted, target, image, occluded, mask, points, target_points)
+    assert clean_share is not None and pasted_share is not None
+    assert clean_share <= LEAKAGE_MAX < pasted_share
+
+
+def test_precision_and_recall_and_the_glasses_summary() -> None:
+    assert precision_recall([True, True, False, False], [True, False, True, False]) == (0.5, 0.5)
+    assert precision_recall([False, False], [False, False]) == (1.0, 1.0)
+    calls = [
+        {"source": "a", "half": "tuning", "label": "clear", "found": True},
+        {"source": "b", "half": "tuning", "label": "none", "found": True},
+        {"source": "c", "half": "validation", "label": "sunglasses", "found": False},
+        {"source": "d", "half": "validation", "label": "none", "found": False},
+    ]
+    summary = summarize_glasses(calls)
+    assert (summary["precision"], summary["recall"]) == (0.5, 0.5)
+    assert summary["false_positives"] == ["b"] and summary["missed"] == ["c"]
+
+
+def test_detection_recall_is_split_by_size_yaw_and_sunglasses() -> None:
+    calls = [
+        {"face": "big", "width": 200.0, "size": "120+", "yaw": "0-15", "sunglasses": False, "found": True},
+        {"face": "shades", "width": 150.0, "size": "120+", "yaw": "15-35", "sunglasses": True, "found": False},
+        {"face": "tiny", "width": 40.0, "size": "<60", "yaw": "0-15", "sunglasses": False, "found": False},
+        {"face": "profile", "width": 200.0, "size": "120+", "yaw": "60+", "sunglasses": False, "found": False},
+    ]
+    summary = summarize_detection(calls)
+    assert summary["target_60px_yaw60"] == {"faces": 2, "found": 1, "recall": 0.5}
+    assert summary["sunglasses"]["recall"] == 0.0 and summary["by_size"]["<60"]["faces"] == 1
+    assert summary["missed"] == ["shades", "tiny", "profile"]
+
+
+def test_the_plain_swap_moves_the_face_inside_its_hull_only(probe: Any, face: Any) -> None:
+    image, points = face
+    target = np.ascontiguousarray(image[:, ::-1])
+    target_points = points.copy()
+    target_points[:, 0] = image.shape[1] - 1 - target_points[:, 0]
+    source = draw_glasses(image, points, dark=True)
+    result = plain_swap(source, points, target, target_points)
+    assert len(delaunay(points)) > 90
+    changed = np.abs(result.astype(int) - target.astype(int)).sum(axis=2) > 30
+    x1, y1 = np.floor(target_points.min(axis=0)).astype(int)
+    x2, y2 = np.ceil(target_points.max(axis=0)).astype(int)
+    assert changed[y1:y2, x1:x2].mean() > 0.02  # the dark lenses came across
+    outside = changed.copy()
+    outside[y1 - 2 : y2 + 2, x1 - 2 : x2 + 2] = False
+    assert not outside.any()
+
+
+# -- a run on both halves -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pool_run(classic_engine: Any, probe: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """6 faces of each half through the classic engine and the plain swap, and the sheets."""
+    from app.bench.quality.pool import INSTALL_HINT, pool_available
+    from app.bench.quality.pool_run import run_pool
+    from app.bench.quality.sheet import render_pool_sheet, save_sheet
+
+    require_service(pool_available(), f"the pool's photos are missing; {INSTALL_HINT}")
+    report, results = run_pool(classic_engine, probe, per_half=6)
+    folder = tmp_path_factory.mktemp("pool")
+    for half, faces in results.items():
+        save_sheet(render_pool_sheet(faces, half), folder / f"{half}.png")
+    return report, folder
+
+
+def test_the_run_reports_both_halves_with_every_measure_and_the_plain_swap(pool_run: Any) -> None:
+    report, folder = pool_run
+    assert set(report["halves"]) == {"tuning", "validation"}
+    for half in HALVES:
+        faces = report["faces"][half]
+        assert len(faces) == 6 and report["halves"][half]["faces"] == 6
+        measured = [f for f in faces if f["error"] is None]
+        assert measured, half
+        for face in measured:
+            assert {"eyes_kept", "cracks", "leakage", "chroma_p95", "identity_to_source"} <= set(face["figures"])
+            assert face["baseline"]["identity_to_source"] > 0.0
+        assert (folder / f"{half}.png").stat().st_size > 10_000
+    expected_gap = 100 * (report["halves"]["tuning"]["pass_rate"] - report["halves"]["validation"]["pass_rate"])
+    assert report["gap_points"] == pytest.approx(expected_gap, abs=0.1)
+    assert report["glasses"]["faces"] >= 40 and report["glasses"]["with_glasses"] >= 4
+    assert report["detection"]["target_60px_yaw60"]["faces"] >= 50
+
+
+@pytest.mark.quality_gate
+def test_gate_glasses_precision_and_recall_95(pool_run: Any) -> None:
+    glasses = pool_run[0]["glasses"]
+    assert glasses["precision"] >= 0.95 and glasses["recall"] >= 0.95, glasses
+
+
+@pytest.mark.quality_gate
+def test_gate_detection_recall_95(pool_run: Any) -> None:
+    detection = pool_run[0]["detection"]
+    assert detection["target_60px_yaw60"]["recall"] >= 0.95, detection["missed"]
+
+
+@pytest.mark.quality_gate
+@pytest.mark.xfail(reason="issue 22: the validation half passes about half its faces (BENCHMARKS.md)", strict=False)
+def test_gate_validation_half_passes_90_percent_within_10_points_of_tuning(pool_run: Any) -> None:
+    report = pool_run[0]
+    assert report["halves"]["validation"]["pass_rate"] >= 0.9 and abs(report["gap_points"]) <= 10
