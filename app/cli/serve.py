@@ -40,6 +40,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     """Page first, models second: the server answers before the consumer starts and the engine warms."""
     started = time.perf_counter()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # uvicorn would take X-Forwarded-For from any loopback peer; the app reads it itself, and only from
+    # the proxies FACESWAP_TRUSTED_PROXIES names (app.services.visitors.client_address).
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     port = args.port if args.port is not None else int(os.environ.get("GRADIO_SERVER_PORT", DEFAULT_PORT))
     host = args.host if args.host is not None else os.environ.get("GRADIO_SERVER_NAME")
     settings = settings.model_copy(update={"public_demo": settings.public_demo_for(host)})

@@ -1,7 +1,8 @@
 """The Gradio Blocks UI: `build_ui(ctx)` lays out one tab per module, then wires the events.
 
-Per-user data lives only in gr.State (one value per browser or API-client session) and in the
-database rows filtered by that session's id; nothing per-user is kept in module globals.
+Per-user data lives in the database rows of the visitor (the hash of the token the browser keeps,
+see app.ui.visitor) and in gr.State (one value per browser or API-client session); nothing
+per-user is kept in module globals.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import gradio as gr
 
 from app.config import Settings
 from app.context import AppContext
-from app.ui import crawl_form, mapping_tab, photos_tab, swap_tab, templates_tab
+from app import served
+from app.ui import event_guard, http_guard
+from app.ui import crawl_form, mapping_tab, photos_tab, swap_tab, templates_tab, visitor
 from app.ui.actions import (
     CrawlStarter,
     Submit,
     UIActions,
+    address_reader,
     example_photos,
     example_templates,
-    new_session_id,
     run_limits,
     uploaded_path,
 )
@@ -55,7 +58,7 @@ def build_ui(
         template_examples = [[[path]] for path in example_templates()] or None
 
     with gr.Blocks(title="CoSwap · couple face swap", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
-        session = gr.State(new_session_id)  # called once per browser or API session
+        box = visitor.create()
         gr.HTML(HEADER_HTML, padding=False)
         banner = actions.banner()
         if banner:
@@ -64,30 +67,33 @@ def build_ui(
         engine_timer = gr.Timer(2.0, active=True)
         selected = swap_tab.template_picker()
         with gr.Tabs(overflow_behavior="wrap"):
-            upload_tab = photos_tab.create_tab(actions, session, photo_examples)
+            upload_tab = photos_tab.create_tab(actions, box, photo_examples, public=public)
             tmpl_tab = templates_tab.create_tab(actions, template_examples, public=public)
-            map_tab = mapping_tab.create_tab(actions, selected, session)
+            map_tab = mapping_tab.create_tab(actions, selected, box)
             results_tab = swap_tab.create_tab(selected)
         with gr.Row(equal_height=False, elem_classes="cs-footer"):
             with gr.Column(scale=4):
                 gr.Markdown(FOOTER_NOTE)
-                privacy = gr.Markdown(elem_id="privacy-summary")
+                privacy_line = gr.Markdown(elem_id="privacy-summary")
             delete = gr.Button(
                 "Delete my photos and results now", variant="stop", size="sm", scale=1, min_width=220, elem_id="delete"
             )
         api = _api_components()
 
         # ------------------------------------------------------------ events (after the layout)
-        def refresh_templates(session_id: str | None) -> Any:
-            found = actions.template_gallery(session_id)
+        def refresh_templates(session_token: str | None, visitor: str | None = None) -> Any:
+            found = actions.template_gallery(actions.owner(session_token, visitor))
             return found.own, found.own_ids, found.shared, found.shared_ids, gr.update(choices=found.choices)
 
         def engine_status() -> Any:
             line, ready = actions.engine_line()
             return line, gr.Timer(active=not ready)
 
-        def delete_everything(session_id: str | None) -> Any:
-            message = actions.delete_my_data(session_id)
+        def privacy(session_token: str | None, visitor: str | None = None) -> str:
+            return actions.privacy_summary(actions.owner(session_token, visitor))
+
+        def delete_everything(session_token: str | None, visitor: str | None = None) -> Any:
+            message = actions.delete_my_data(actions.owner(session_token, visitor))
             cleared_photo = (None, "", None)
             return (
                 *cleared_photo,
@@ -104,27 +110,30 @@ def build_ui(
             )
 
         template_outputs = [tmpl_tab.own_gallery, tmpl_tab.own_ids, tmpl_tab.gallery, tmpl_tab.gallery_ids, selected]
-        demo.load(refresh_templates, [session], template_outputs, api_name="templates_gallery")
+        settled = demo.load(
+            visitor.settle, box.inputs, box.inputs, api_visibility="private", show_progress="hidden"
+        )
+        settled.then(refresh_templates, box.inputs, template_outputs, api_name="templates_gallery")
+        settled.then(privacy, box.inputs, [privacy_line], api_name="privacy_summary", show_progress="hidden")
         demo.load(engine_status, None, [engine_line, engine_timer], api_name="engine_status", show_progress="hidden")
         engine_timer.tick(
             engine_status, None, [engine_line, engine_timer], api_visibility="private", show_progress="hidden"
         )
-        demo.load(actions.privacy_summary, [session], [privacy], api_name="privacy_summary", show_progress="hidden")
 
-        changes = [*templates_tab.wire(tmpl_tab, actions, selected, session), crawl_form.wire(tmpl_tab.crawl, actions)]
+        changes = [*templates_tab.wire(tmpl_tab, actions, selected, box), crawl_form.wire(tmpl_tab.crawl, actions)]
         for changed in changes:
-            changed.then(refresh_templates, [session], template_outputs, api_visibility="private").then(
-                actions.privacy_summary, [session], [privacy], api_visibility="private", show_progress="hidden"
+            changed.then(refresh_templates, box.inputs, template_outputs, api_visibility="private").then(
+                privacy, box.inputs, [privacy_line], api_visibility="private", show_progress="hidden"
             )
-        swap_tab.wire(results_tab, actions, session, upload_tab.husband, upload_tab.wife, map_tab.mappings)
+        swap_tab.wire(results_tab, actions, box, upload_tab.husband, upload_tab.wife, map_tab.mappings)
         for event in upload_tab.events:
-            event.then(actions.privacy_summary, [session], [privacy], api_visibility="private", show_progress="hidden")
+            event.then(privacy, box.inputs, [privacy_line], api_visibility="private", show_progress="hidden")
         results_tab.download.change(
-            actions.privacy_summary, [session], [privacy], api_visibility="private", show_progress="hidden"
+            privacy, box.inputs, [privacy_line], api_visibility="private", show_progress="hidden"
         )
         delete.click(
             delete_everything,
-            [session],
+            box.inputs,
             [
                 upload_tab.husband_image,
                 upload_tab.husband_status,
@@ -140,19 +149,21 @@ def build_ui(
                 results_tab.download,
                 results_tab.slider,
                 results_tab.timer,
-                privacy,
+                privacy_line,
             ],
             api_name="delete_my_data",
         )
-        _wire_api(api, actions, session)
+        _wire_api(api, actions, box)
     _hide_internal_endpoints(demo)
+    served_age = min(served.SERVED_MAX_AGE_SECONDS, ctx.settings.temporary_ttl_hours * 3600)
+    event_guard.install(demo, shared_outputs=[tmpl_tab.gallery], served_age=served_age)
     return demo
 
 
 def _hide_internal_endpoints(demo: gr.Blocks) -> None:
-    """The session-id loader that gr.State attaches is not an action; keep it out of the API."""
+    """The token loader that gr.State attaches is not an action; keep it out of the API."""
     for dependency in demo.fns.values():
-        if dependency.fn is new_session_id:
+        if visitor.is_settler(dependency.fn):
             dependency.api_visibility = "private"
 
 
@@ -172,27 +183,51 @@ def _api_components() -> dict[str, Any]:
         }
 
 
-def _wire_api(api: dict[str, Any], actions: UIActions, session: gr.State) -> None:
+def _wire_api(api: dict[str, Any], actions: UIActions, box: visitor.VisitorBox) -> None:
+    """API-only endpoints. Each takes an optional `visitor` token last (see docs/api.md)."""
     click = api["trigger"].click
 
-    def swap(husband_photo, wife_photo, template_ids, mapping_json, consent, session_id) -> Any:
+    def swap(
+        husband_photo, wife_photo, template_ids, mapping_json, consent, session_token, visitor=None,
+        request: gr.Request | None = None,
+    ) -> Any:
         husband, wife = uploaded_path(husband_photo), uploaded_path(wife_photo)
-        return actions.swap(husband, wife, template_ids, mapping_json, consent is True, session_id)
+        owner = actions.owner(session_token, visitor)
+        return actions.swap(husband, wife, template_ids, mapping_json, consent is True, owner, actions.address(request))
 
+    def my_photos(session_token, visitor=None) -> Any:
+        return actions.my_photos(actions.owner(session_token, visitor))
+
+    def my_batches(session_token, visitor=None) -> Any:
+        return actions.my_batches(actions.owner(session_token, visitor))
+
+    def batch_status(batch_id, session_token, visitor=None) -> Any:
+        return actions.batch_status(actions.owner(session_token, visitor), batch_id)
+
+    def batch_results(batch_id, session_token, visitor=None) -> Any:
+        return actions.batch_results(actions.owner(session_token, visitor), batch_id)
+
+    def templates(session_token, visitor=None) -> Any:
+        return actions.templates_json(actions.owner(session_token, visitor))
+
+    def automatic_mapping(template_ids, session_token, visitor=None) -> Any:
+        return actions.automatic_mapping(template_ids, actions.owner(session_token, visitor))
+
+    click(actions.visitor_token, box.inputs, [box.session, api["json"]], api_name="visitor")
     click(
         swap,
-        [api["husband_photo"], api["wife_photo"], api["template_ids"], api["mapping_json"], api["consent"], session],
+        [api["husband_photo"], api["wife_photo"], api["template_ids"], api["mapping_json"], api["consent"], *box.inputs],
         [api["gallery"]],
         api_name="swap",
         concurrency_limit=SWAP_API_CONCURRENCY,
         preprocess=False,  # photos reach pipeline.intake undecoded (see photos_tab.create_tab)
     )
-    click(actions.my_photos, [session], [api["json"]], api_name="my_photos")
-    click(actions.my_batches, [session], [api["json"]], api_name="my_batches")
-    click(actions.batch_status, [session, api["batch_id"]], [api["json"]], api_name="batch_status")
-    click(actions.batch_results, [session, api["batch_id"]], [api["gallery"]], api_name="batch_results")
-    click(actions.templates_json, [session], [api["json"]], api_name="templates")
-    click(actions.automatic_mapping, [api["template_ids"], session], [api["json"]], api_name="automatic_mapping")
+    click(my_photos, box.inputs, [api["json"]], api_name="my_photos")
+    click(my_batches, box.inputs, [api["json"]], api_name="my_batches")
+    click(batch_status, [api["batch_id"], *box.inputs], [api["json"]], api_name="batch_status")
+    click(batch_results, [api["batch_id"], *box.inputs], [api["gallery"]], api_name="batch_results")
+    click(templates, box.inputs, [api["json"]], api_name="templates")
+    click(automatic_mapping, [api["template_ids"], *box.inputs], [api["json"]], api_name="automatic_mapping")
 
 
 def configure_queue(demo: gr.Blocks) -> gr.Blocks:
@@ -207,6 +242,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "allowed_paths": [],
         "blocked_paths": [str(settings.resolved_data_dir), str(settings.models_dir)],
         "footer_links": ["api"],
+        "state_session_capacity": settings.session_capacity,
+        "app_kwargs": {"middleware": [http_guard.middleware(settings, address_reader(settings))]},
         "run_history": False,
         "enable_monitoring": False,
         "mcp_server": False,

@@ -11,12 +11,8 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import shutil
-import tempfile
 import threading
-import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +20,11 @@ from typing import Any, ParamSpec, TypeVar
 
 import gradio as gr
 
+from app import served
 from app.context import AppContext
 from app.errors import NotFound, ServiceError, one_line
 from app.polling import poll
-from app.services import crawl, public_demo, runs, samples, sessions, template_admin, uploads
+from app.services import crawl, public_demo, runs, samples, sessions, template_admin, uploads, visitors
 from app.services import templates as template_service
 from app.services.engine_status import engine_status
 from app.services.photos import CouplePhoto
@@ -47,7 +44,6 @@ KEEP_TEMPORARY = "Delete after 24 h"
 KEEP_PERMANENT = "Keep"
 KEEP_CHOICES = (KEEP_TEMPORARY, KEEP_PERMANENT)
 ROLE_CHOICES = ("husband", "wife", "keep")
-ZIP_MAX_AGE_SECONDS = 3600
 THUMB_CACHE_SIZE = 512
 CRAWL_POLL_SECONDS = 0.5
 CRAWL_WAIT_LIMIT_SECONDS = 180.0
@@ -57,10 +53,28 @@ CrawlStarter = Callable[[int], None]
 Submit = runs.Submit
 
 
-def run_limits(ctx: AppContext) -> runs.RunLimits:  # the UI's limits, with the pending-swaps quota
-    return runs.RunLimits(max_session_backlog=ctx.settings.max_pending_tasks)
-new_session_id = sessions.new_session_id  # gr.State's per-session default
+def run_limits(ctx: AppContext) -> runs.RunLimits:
+    """The UI's limits: the pending-swaps quotas (per visitor; per address in public mode) and the server's cap."""
+    settings = ctx.settings
+    per_address = settings.max_pending_tasks_per_address if settings.is_public_demo else None
+    return runs.RunLimits(
+        max_session_backlog=settings.max_pending_tasks,
+        max_backlog=settings.max_queued_tasks,
+        max_address_backlog=per_address,
+    )
+
+
+new_session_id = sessions.new_session_id
+new_visitor_token = visitors.new_token  # gr.State's per-session default (app.ui.visitor)
+is_visitor_token = visitors.is_token
+client_address = visitors.client_address  # for UI modules that need the address without a request handler
 example_templates = samples.example_templates
+
+
+def address_reader(settings: Any) -> Callable[[str | None, str | None], str | None]:
+    """(peer, X-Forwarded-For) → the client address, for the HTTP guard (trusted proxies only)."""
+    trusted = settings.trusted_proxy_networks
+    return lambda peer, forwarded: visitors.client_address(peer, forwarded, trusted)
 
 
 def example_photos(ctx: AppContext) -> list[str] | None:
@@ -108,12 +122,29 @@ class UIActions:
     submit: runs.Submit
     start_crawl: CrawlStarter | None = None
     limits: runs.RunLimits = field(default_factory=runs.RunLimits)
-    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="coswap-ui-")))
     _thumbs: dict[int, RGBImage] = field(default_factory=dict, repr=False)  # shared templates only
     _thumbs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def __post_init__(self) -> None:
-        weakref.finalize(self, shutil.rmtree, self.work_dir, True)  # ZIPs go when the UI goes
+    # ------------------------------------------------------------ visitor
+
+    @user_errors
+    def owner(self, session_token: str | None, visitor: str | None = None) -> str:
+        """The key a call acts for: the token it passed (the browser's), else its Gradio session's."""
+        return visitors.key_of(visitors.chosen_token(visitor, session_token))
+
+    def address(self, request: gr.Request | None) -> str | None:
+        """The client's address (X-Forwarded-For only from a trusted proxy); None without a request."""
+        if request is None:
+            return None
+        peer = request.client.host if request.client is not None else None
+        forwarded = request.headers.get("x-forwarded-for") if request.headers is not None else None
+        return visitors.client_address(peer, forwarded, self.ctx.settings.trusted_proxy_networks)
+
+    @user_errors
+    def visitor_token(self, session_token: str | None, visitor: str | None = None) -> tuple[str, dict[str, str]]:
+        """`/visitor`: adopt the token given (refusing a malformed one), else tell the session's own."""
+        token = visitors.chosen_token(visitor, session_token)
+        return token, {"visitor": token}
 
     # ------------------------------------------------------------ status and privacy
 
@@ -134,7 +165,7 @@ class UIActions:
         if summary.expires_at is not None:
             when = f"; temporary ones are deleted at {summary.expires_at:%H:%M} UTC on {summary.expires_at:%d %b}"
         kept = f" ({summary.kept} kept until you delete them)" if summary.kept else ""
-        return f"Stored for this browser session: {', '.join(parts)}{kept}{when}."
+        return f"Stored for this browser: {', '.join(parts)}{kept}{when}."
 
     @user_errors
     def delete_my_data(self, session_id: str | None) -> str:
@@ -144,7 +175,7 @@ class UIActions:
     # ------------------------------------------------------------ photos
 
     def upload_photo(
-        self, role: str, path: str | None, keep_choice: str, session_id: str | None
+        self, role: str, path: str | None, keep_choice: str, session_id: str | None, address: str | None = None
     ) -> tuple[RGBImage | None, str, CouplePhoto | None]:
         """(annotated photo, status line, remembered photo). Refusals are shown in the status line."""
         if not path:
@@ -156,6 +187,7 @@ class UIActions:
                 role=role,
                 session_id=session_id,
                 keep=keep_choice == KEEP_PERMANENT,  # type: ignore[arg-type]
+                address=address,
             )
         except (ServiceError, PipelineError) as exc:
             return None, f"<span class='cs-refused'>✗ {html.escape(first_line(exc))}</span>", None
@@ -194,7 +226,12 @@ class UIActions:
         return show.removed_markdown(template_admin.remove_templates(self.ctx, [template_id], viewer=viewer))
 
     def add_templates(
-        self, paths: Sequence[str] | None, name: str | None, progress: Callable[..., Any], session_id: str | None
+        self,
+        paths: Sequence[str] | None,
+        name: str | None,
+        progress: Callable[..., Any],
+        session_id: str | None,
+        address: str | None = None,
     ) -> str:
         """Add and preprocess uploads (private to the session in public mode), reporting each file."""
 
@@ -202,7 +239,13 @@ class UIActions:
             progress((done, total), desc=f"preprocessing {label}" if done < total else "done", unit="images")
 
         outcomes = user_errors(public_demo.add_templates_for)(
-            self.ctx, list(paths or []), session_id=session_id, name=name, read=self._read_upload, on_progress=report
+            self.ctx,
+            list(paths or []),
+            session_id=session_id,
+            name=name,
+            read=self._read_upload,
+            on_progress=report,
+            address=address,
         )
         return "\n".join(show.add_outcome_line(o.label, o.summary, o.refusal) for o in outcomes)
 
@@ -278,13 +321,16 @@ class UIActions:
         selected: Sequence[str] | None,
         mappings: dict[str, dict[str, str]] | None,
         consent: bool,
+        address: str | None = None,
     ) -> str:
         sid = sessions.require_session(session_id)
         runs.require_consent(bool(consent))
         husband, wife = runs.require_couple(husband, wife)
         template_ids = runs.parse_template_ids(list(selected or []))
         chosen = mappings_for(mappings, template_ids)
-        checked = runs.check_request(self.ctx, template_ids, chosen, session_id=sid, limits=self.limits, consent=True)
+        checked = runs.check_request(
+            self.ctx, template_ids, chosen, session_id=sid, limits=self.limits, consent=True, address=address
+        )
         return runs.start_batch(self.ctx, checked, husband, wife, submit=self.submit)
 
     @user_errors
@@ -307,7 +353,7 @@ class UIActions:
                 first = (before, results[0].pixels)
         zip_path = None
         if finished and done:
-            zip_path = str(sessions.results_zip(self.ctx, session_id, batch_id, self._zip_folder()))
+            zip_path = str(sessions.results_zip(self.ctx, session_id, batch_id, self._zip_folder(session_id)))
         return PollView(
             progress=show.progress_html(report),
             finished=finished,
@@ -325,14 +371,10 @@ class UIActions:
         before, after, _result = sessions.before_after(self.ctx, session_id, batch_id, index)
         return before, after
 
-    def _zip_folder(self) -> Path:
-        """A fresh folder for one ZIP; ZIPs older than an hour are removed (Gradio serves its own copy)."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        cutoff = time.time() - ZIP_MAX_AGE_SECONDS
-        for old in self.work_dir.iterdir():
-            if old.is_dir() and old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
-        return self.work_dir / uuid.uuid4().hex
+    def _zip_folder(self, owner: str | None) -> Path:
+        """A fresh folder for one ZIP, in the visitor's served folder (Gradio serves it in place, and
+        "delete my data" and the served-copy sweep remove it)."""
+        return served.visitor_folder(sessions.require_session(owner)) / "zips" / uuid.uuid4().hex
 
     # ------------------------------------------------------------ API-only endpoints
 
@@ -345,6 +387,7 @@ class UIActions:
         mapping_json: str | None,
         consent: bool,
         session_id: str | None,
+        address: str | None = None,
     ) -> GalleryItems:
         report = uploads.swap_files(
             self.ctx,
@@ -356,6 +399,7 @@ class UIActions:
             template_ids=template_ids,
             mapping_json=mapping_json,
             consent=bool(consent),
+            address=address,
         )
         failed = report.failed_results()
         if failed and len(failed) == len(report.results):

@@ -12,6 +12,7 @@ import gradio as gr
 from app.ui import rendering
 from app.ui.actions import ROLE_CHOICES, UIActions
 from app.ui.mapping_state import with_role, without_templates
+from app.ui.visitor import VisitorBox
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class MappingTab:
     reset: gr.Button
 
 
-def create_tab(actions: UIActions, selected: gr.CheckboxGroup, session: gr.State) -> MappingTab:
+def create_tab(actions: UIActions, selected: gr.CheckboxGroup, visitor: VisitorBox) -> MappingTab:
     with gr.Tab("3 · Face mapping", id="mapping"):
         mappings, version = gr.State({}), gr.State(0)
         with gr.Row(equal_height=True):
@@ -31,11 +32,17 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup, session: gr.State
             )
             reset = gr.Button("Reset to automatic", size="sm", scale=0, min_width=180)
 
-        @gr.render(inputs=[selected, mappings, session], triggers=[selected.change, version.change])
-        def faces(chosen: list[str] | None, current: dict[str, dict[str, str]] | None, session_id: str | None) -> None:
+        @gr.render(inputs=[selected, mappings, *visitor.inputs], triggers=[selected.change, version.change])
+        def faces(
+            chosen: list[str] | None,
+            current: dict[str, dict[str, str]] | None,
+            session_token: str | None,
+            browser_token: str | None,
+        ) -> None:
             if not chosen:
                 gr.Markdown("Pick templates on the **4 · Swap** tab (or with *Use this template*) to map their faces.")
                 return
+            session_id = actions.owner(session_token, browser_token)
             for value in chosen:
                 view = actions.mapping_view(int(value), current, session_id)
                 with gr.Column(elem_classes="cs-mapping-card"):

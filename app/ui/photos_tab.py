@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.actions import KEEP_CHOICES, KEEP_TEMPORARY, UIActions, uploaded_path
+from app.ui.visitor import VisitorBox
 
 PHOTO_SOURCES = ["upload", "clipboard", "webcam"]
 
@@ -24,9 +25,12 @@ class UploadTab:
     events: list[gr.events.Dependency]
 
 
-def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] | None = None) -> UploadTab:
+def create_tab(
+    actions: UIActions, visitor: VisitorBox, examples: list[list[str]] | None = None, *, public: bool = False
+) -> UploadTab:
     """Photo events use preprocess=False: the handler gets the uploaded file's path undecoded, so
-    pipeline.intake is the only decoder an upload meets (Gradio still checks the file was uploaded)."""
+    pipeline.intake is the only decoder an upload meets (Gradio still checks the file was uploaded).
+    In public mode the storage choice is not offered: everything is temporary."""
     with gr.Tab("1 · Photos", id="photos"):
         husband, wife = gr.State(None), gr.State(None)
         gr.Markdown("Upload one clear photo of each of you. The face we will use is boxed, with its gender.")
@@ -46,6 +50,7 @@ def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] 
             value=KEEP_TEMPORARY,
             label="Storage of the photos you upload next",
             info="Temporary photos and their results are deleted after 24 h; 'Keep' stores them until you delete them.",
+            visible=not public,
         )
         example_set = (
             gr.Examples(
@@ -58,16 +63,30 @@ def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] 
             else None
         )
 
-    def upload_husband(photo: Any, keep_choice: str, session_id: str | None) -> Any:
-        return actions.upload_photo("husband", uploaded_path(photo), keep_choice, session_id)
+    def upload(role: str, photo: Any, keep_choice: str, session_token: str | None, visitor: str | None,
+               request: gr.Request | None) -> Any:
+        owner = actions.owner(session_token, visitor)
+        return actions.upload_photo(role, uploaded_path(photo), keep_choice, owner, actions.address(request))
 
-    def upload_wife(photo: Any, keep_choice: str, session_id: str | None) -> Any:
-        return actions.upload_photo("wife", uploaded_path(photo), keep_choice, session_id)
+    def upload_husband(
+        photo: Any, keep_choice: str, session_token: str | None, visitor: str | None = None,
+        request: gr.Request | None = None,
+    ) -> Any:
+        return upload("husband", photo, keep_choice, session_token, visitor, request)
 
-    def upload_both(husband_photo: Any, wife_photo: Any, keep_choice: str, session_id: str | None) -> Any:
+    def upload_wife(
+        photo: Any, keep_choice: str, session_token: str | None, visitor: str | None = None,
+        request: gr.Request | None = None,
+    ) -> Any:
+        return upload("wife", photo, keep_choice, session_token, visitor, request)
+
+    def upload_both(
+        husband_photo: Any, wife_photo: Any, keep_choice: str, session_token: str | None, visitor: str | None = None,
+        request: gr.Request | None = None,
+    ) -> Any:
         return (
-            *upload_husband(husband_photo, keep_choice, session_id),
-            *upload_wife(wife_photo, keep_choice, session_id),
+            *upload("husband", husband_photo, keep_choice, session_token, visitor, request),
+            *upload("wife", wife_photo, keep_choice, session_token, visitor, request),
         )
 
     husband_outputs = [husband_image, husband_status, husband]
@@ -75,7 +94,7 @@ def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] 
     events = [
         husband_image.input(
             upload_husband,
-            [husband_image, keep, session],
+            [husband_image, keep, *visitor.inputs],
             husband_outputs,
             api_name="upload_husband",
             trigger_mode="always_last",
@@ -83,7 +102,7 @@ def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] 
         ),
         wife_image.input(
             upload_wife,
-            [wife_image, keep, session],
+            [wife_image, keep, *visitor.inputs],
             wife_outputs,
             api_name="upload_wife",
             trigger_mode="always_last",
@@ -94,7 +113,7 @@ def create_tab(actions: UIActions, session: gr.State, examples: list[list[str]] 
         events.append(
             example_set.load_input_event.then(
                 upload_both,
-                [husband_image, wife_image, keep, session],
+                [husband_image, wife_image, keep, *visitor.inputs],
                 [*husband_outputs, *wife_outputs],
                 api_visibility="private",
                 preprocess=False,

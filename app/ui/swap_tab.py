@@ -8,6 +8,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.actions import UIActions
+from app.ui.visitor import VisitorBox
 
 POLL_SECONDS = 0.4
 
@@ -77,20 +78,24 @@ def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
 def wire(
     tab: ResultsTab,
     actions: UIActions,
-    session: gr.State,
+    visitor: VisitorBox,
     husband: gr.State,
     wife: gr.State,
     mappings: gr.State,
 ) -> gr.events.Dependency:
     """Run, poll and pick events of this tab; returns the poll event (for chaining)."""
 
-    def start(session_id, husband_ref, wife_ref, chosen, current, consent) -> Any:
-        batch_id = actions.run(session_id, husband_ref, wife_ref, chosen, current, consent is True)
+    def start(
+        husband_ref, wife_ref, chosen, current, consent, session_token, visitor=None,
+        request: gr.Request | None = None,
+    ) -> Any:
+        owner = actions.owner(session_token, visitor)
+        batch_id = actions.run(owner, husband_ref, wife_ref, chosen, current, consent is True, actions.address(request))
         waiting = "<div class='cs-progress'><b>Queued…</b> the first result appears here in a moment.</div>"
         return batch_id, 0, waiting, [], "", gr.update(value=None, visible=False), None, gr.Timer(active=True)
 
-    def poll(session_id, batch_id, shown) -> Any:
-        view = actions.poll(session_id, batch_id, shown)
+    def poll(batch_id, shown, session_token, visitor=None) -> Any:
+        view = actions.poll(actions.owner(session_token, visitor), batch_id, shown)
         return (
             view.shown,
             view.progress,
@@ -101,12 +106,14 @@ def wire(
             gr.Timer(active=not view.finished),
         )
 
-    def pick(session_id, batch_id, evt: gr.SelectData) -> Any:
-        return actions.before_after(session_id, batch_id, evt.index)
+    def pick(batch_id, session_token, visitor=None, evt: gr.SelectData = None) -> Any:  # type: ignore[assignment]
+        if evt is None or not isinstance(evt.index, int):
+            raise gr.Error("click one of the results first", print_exception=False)
+        return actions.before_after(actions.owner(session_token, visitor), batch_id, evt.index)
 
     tab.run.click(
         start,
-        [session, husband, wife, tab.selected, mappings, tab.consent],
+        [husband, wife, tab.selected, mappings, tab.consent, *visitor.inputs],
         [tab.batch, tab.shown, tab.progress, tab.gallery, tab.failures, tab.download, tab.slider, tab.timer],
         api_name="run",
         show_progress="minimal",
@@ -114,12 +121,14 @@ def wire(
     )
     poll_event = tab.timer.tick(
         poll,
-        [session, tab.batch, tab.shown],
+        [tab.batch, tab.shown, *visitor.inputs],
         [tab.shown, tab.progress, tab.gallery, tab.failures, tab.download, tab.slider, tab.timer],
         api_name="poll",
         show_progress="hidden",
         trigger_mode="once",
         concurrency_limit=None,
     )
-    tab.gallery.select(pick, [session, tab.batch], [tab.slider], api_name="before_after", show_progress="minimal")
+    tab.gallery.select(
+        pick, [tab.batch, *visitor.inputs], [tab.slider], api_name="before_after", show_progress="minimal"
+    )
     return poll_event

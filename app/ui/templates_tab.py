@@ -10,9 +10,10 @@ import gradio as gr
 
 from app.ui import crawl_form
 from app.ui.actions import UIActions
+from app.ui.visitor import VisitorBox
 
 PUBLIC_INTRO = (
-    "**Yours** are the photos you added as templates: only this browser session sees them, and they are "
+    "**Yours** are the photos you added as templates: only this browser sees them, and they are "
     "deleted with your photos. **Shared** templates are curated by the operator. Click one to see its faces."
 )
 LOCAL_INTRO = "Templates are shared by everyone. Click one to see its faces; then use it for your swap."
@@ -76,7 +77,7 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
         with gr.Accordion(title, open=public):
             gr.Markdown(
                 "Each image is checked, stored and preprocessed at once (faces, genders, masks)."
-                + (" It stays private to this browser session." if public else " It joins the shared gallery.")
+                + (" It stays private to this browser." if public else " It joins the shared gallery.")
             )
             add_files = gr.File(
                 label="Template images (JPEG, PNG or WEBP)",
@@ -113,14 +114,19 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
 
 
 def wire(
-    tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup, session: gr.State
+    tab: TemplatesTab, actions: UIActions, selected: gr.CheckboxGroup, visitor: VisitorBox
 ) -> list[gr.events.Dependency]:
     """Events of this tab; `selected` is the swap tab's template picker. Returns the events after
     which the galleries must be refreshed (add, remove)."""
 
-    def show(ids: list[int], session_id: str | None, evt: gr.SelectData) -> Any:
+    def show(
+        ids: list[int], session_token: str | None, visitor: str | None = None,
+        evt: gr.SelectData = None,  # type: ignore[assignment]  # None: called without a click
+    ) -> Any:
+        if evt is None or not isinstance(evt.index, int) or not 0 <= evt.index < len(ids or []):
+            raise gr.Error("click one of the templates first", print_exception=False)
         template_id = ids[evt.index]
-        image, info, removable = actions.template_detail(template_id, session_id)
+        image, info, removable = actions.template_detail(template_id, actions.owner(session_token, visitor))
         return image, info, template_id, gr.update(interactive=True), gr.update(visible=removable)
 
     def use(template_id: int | None, chosen: list[str] | None) -> Any:
@@ -129,28 +135,36 @@ def wire(
             values.append(str(template_id))
         return gr.update(value=values)
 
-    def remove(template_id: int | None, chosen: list[str] | None, session_id: str | None) -> Any:
-        message = actions.remove_template(template_id, session_id)
+    def remove(
+        template_id: int | None, chosen: list[str] | None, session_token: str | None, visitor: str | None = None
+    ) -> Any:
+        message = actions.remove_template(template_id, actions.owner(session_token, visitor))
         left = [value for value in chosen or [] if value != str(template_id)]
         return message, None, None, gr.update(interactive=False), gr.update(visible=False), gr.update(value=left)
 
     def add(
-        files: list[str] | None, name: str, session_id: str | None, progress: gr.Progress = gr.Progress()  # noqa: B008
+        files: list[str] | None,
+        name: str,
+        session_token: str | None,
+        visitor: str | None = None,
+        request: gr.Request | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> str:
-        return actions.add_templates(files, name, progress, session_id)
+        owner = actions.owner(session_token, visitor)
+        return actions.add_templates(files, name, progress, owner, actions.address(request))
 
     detail = [tab.detail_image, tab.detail_info, tab.current, tab.use_button, tab.remove_button]
-    tab.gallery.select(show, [tab.gallery_ids, session], detail, api_name="show_template")
-    tab.own_gallery.select(show, [tab.own_ids, session], detail, api_visibility="private")
+    tab.gallery.select(show, [tab.gallery_ids, *visitor.inputs], detail, api_name="show_template")
+    tab.own_gallery.select(show, [tab.own_ids, *visitor.inputs], detail, api_visibility="private")
     tab.use_button.click(use, [tab.current, selected], [selected], api_name="use_template")
     removed = tab.remove_button.click(
         remove,
-        [tab.current, selected, session],
+        [tab.current, selected, *visitor.inputs],
         [tab.detail_info, tab.detail_image, tab.current, tab.use_button, tab.remove_button, selected],
         api_visibility="private",
     )
     added = tab.add_button.click(
-        add, [tab.add_files, tab.add_name, session], [tab.add_status], api_name="add_templates"
+        add, [tab.add_files, tab.add_name, *visitor.inputs], [tab.add_status], api_name="add_templates"
     )
     added.then(lambda: (None, ""), None, [tab.add_files, tab.add_name], api_visibility="private")
     return [added, removed]

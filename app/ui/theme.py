@@ -17,7 +17,7 @@ HEADER_HTML = """
 
 FOOTER_NOTE = (
     "Every result carries a visible **AI-generated** mark. Only swap people who agreed to it. "
-    "Your photos and results are visible to this browser session only."
+    "Your photos and results are visible to this browser only."
 )
 
 CSS = """

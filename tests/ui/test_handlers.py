@@ -167,6 +167,7 @@ def test_build_ui_names_every_action(ui_ctx: AppContext, run_now: Submit) -> Non
         "delete_my_data",
         "engine_status",
         "privacy_summary",
+        "visitor",
         "swap",
         "my_photos",
         "my_batches",
@@ -177,13 +178,15 @@ def test_build_ui_names_every_action(ui_ctx: AppContext, run_now: Submit) -> Non
         "crawl_templates",
     }
     swap = next(d for d in demo.fns.values() if d.api_name == "swap")
-    assert [getattr(c, "label", None) for c in swap.inputs if c.stateful is False] == [
+    named = [c for c in swap.inputs if c.stateful is False]
+    assert [getattr(c, "label", None) for c in named[:-1]] == [
         "husband_photo",
         "wife_photo",
         "template_ids",
         "mapping_json",
         "consent",
     ]
+    assert isinstance(named[-1], gr.BrowserState)  # the optional visitor token, last
 
 
 def test_queue_and_launch_settings(ui_ctx: AppContext, run_now: Submit) -> None:

@@ -1,0 +1,91 @@
+"""A real browser (Debian's Chromium through Playwright) on a public-mode server: the visitor's photo
+survives a reload and a second tab, another browser profile sees nothing, and "Delete my data" still
+works after the reload. The storage choice is not offered."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures_data import SamplePhotos, write_sample_photos
+from tests.ui.conftest import running_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+STORED_ONE = "1 photo(s)"
+NOTHING = "Nothing of yours is stored"
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    url: str
+    data_dir: Path
+    photos: SamplePhotos
+
+
+@pytest.fixture(scope="module")
+def public_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicPage]:
+    base = tmp_path_factory.mktemp("browser-visitor")
+    overrides = {
+        "FACESWAP_DATA_DIR": str(base / "data"),
+        "FACESWAP_PUBLIC_DEMO": "true",
+        "FACESWAP_SEED_TEMPLATES": "false",
+        "GRADIO_TEMP_DIR": str(base / "gradio-cache"),
+        "COSWAP_LOG_LEVEL": "WARNING",
+    }
+    with running_server(base, overrides) as server:
+        yield PublicPage(server.url, base / "data", write_sample_photos(base / "photos"))
+
+
+def _open(context, url: str):  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_selector("#husband-photo")
+    return page
+
+
+def _privacy(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_selector(f"#privacy-summary:has-text('{text}')")
+
+
+def test_a_reload_keeps_the_visitors_photo_and_delete_still_works(browser, public_page: PublicPage) -> None:  # type: ignore[no-untyped-def]
+    mine = browser.new_context()
+    page = _open(mine, public_page.url)
+    _privacy(page, NOTHING)
+    assert page.get_by_text("Storage of the photos you upload next").count() == 0  # no 'Keep' in public mode
+    page.set_input_files("#husband-photo input[type=file]", str(public_page.photos.husband))
+    page.wait_for_selector("#husband-status .cs-ok")
+    _privacy(page, STORED_ONE)
+
+    page.reload()
+    page.wait_for_selector("#husband-photo")
+    _privacy(page, STORED_ONE)
+    second_tab = _open(mine, public_page.url)
+    _privacy(second_tab, STORED_ONE)
+
+    stranger = browser.new_context()  # another browser profile: its own token
+    other = _open(stranger, public_page.url)
+    _privacy(other, NOTHING)
+    stranger.close()
+
+    kept = page.evaluate("() => Object.entries(localStorage).map(([k, v]) => k + '=' + v).join(';')")
+    with sqlite3.connect(public_page.data_dir / "faceswap.db") as db:
+        [(owner,)] = db.execute("SELECT DISTINCT session_id FROM images WHERE session_id IS NOT NULL").fetchall()
+    assert re.fullmatch(r"[0-9a-f]{64}", owner)  # the server holds the token's hash...
+    assert "coswap-visitor" in kept and owner not in kept  # ...the browser holds the token, not the hash
+
+    page.locator("#delete").click()
+    _privacy(page, "deleted 1 images")
+    second_tab.reload()
+    second_tab.wait_for_selector("#husband-photo")
+    _privacy(second_tab, NOTHING)
+    with sqlite3.connect(public_page.data_dir / "faceswap.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM images WHERE session_id IS NOT NULL").fetchone() == (0,)
+    assert "Traceback" not in page.content()
+    mine.close()
