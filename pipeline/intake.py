@@ -28,7 +28,7 @@ DEFAULT_MAX_SIDE: Final = 2048
 DEFAULT_MAX_PIXELS: Final = 40_000_000
 DEFAULT_MAX_BYTES: Final = 25_000_000
 MAX_ASPECT_RATIO: Final = 12.0  # long side / short side; a 1 x 39,000,000 strip is refused unread
-DECODE_BUDGET_PIXELS: Final = 48_000_000  # pixels being decoded at once in one process (about 19 bytes each)
+DECODE_BUDGET_PIXELS: Final = 48_000_000  # pixels being decoded at once in one process (at most about 9 bytes each)
 _FORMAT_HINT: Final = "use JPEG, PNG or WEBP"
 
 # Magic numbers of formats we refuse, only to name them in the message.
@@ -208,10 +208,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
         image.mode == "P" and "transparency" in image.info
     )
-    if has_alpha:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+    if has_alpha:  # pasted through its alpha onto white: one RGB copy, not three RGBA ones
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
     return image.convert("RGB")
 
 

@@ -22,6 +22,8 @@ from app.errors import one_line
 log = logging.getLogger("coswap.serve")
 
 DEFAULT_PORT = 7860
+MALLOC_MMAP_THRESHOLD = -3  # glibc's M_MMAP_THRESHOLD
+MMAP_THRESHOLD_BYTES = 8 << 20  # decoded images and Pillow's 16 MB blocks; small arrays stay on the heap
 
 
 def register(sub: Any) -> None:
@@ -39,6 +41,7 @@ def register(sub: Any) -> None:
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     """Page first, models second: the server answers before the consumer starts and the engine warms."""
     started = time.perf_counter()
+    _return_freed_memory()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # uvicorn would take X-Forwarded-For from any loopback peer; the app reads it itself, and only from
     # the proxies FACESWAP_TRUSTED_PROXIES names (app.services.visitors.client_address).
@@ -72,6 +75,19 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
                 consumer.stop()
             demo.close()
     return EXIT_OK
+
+
+def _return_freed_memory() -> None:
+    """Large buffers (decoded images) are mapped and unmapped one by one, so what a request frees goes
+    back to the system: glibc otherwise raises its mmap threshold after the first big free and keeps
+    such buffers in per-thread arenas, and the process grows with every thread that decoded an image."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    libc.mallopt(MALLOC_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def _start_consumer(settings: Settings, ctx: Any) -> Any:
