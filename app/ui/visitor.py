@@ -38,10 +38,8 @@ def create() -> VisitorBox:
 def settle(session_token: str | None, visitor: str | None = None) -> tuple[str, str]:
     """At page load: keep the browser's token when it is well-formed, else give it the session's
     (new) one; both components end up holding the same token."""
-    token = visitor if is_visitor_token(visitor) else session_token
-    if not is_visitor_token(token):
-        token = new_visitor_token()
-    return token, token  # type: ignore[return-value]
+    token = next((str(t) for t in (visitor, session_token) if is_visitor_token(t)), None) or new_visitor_token()
+    return token, token
 
 
 def is_settler(fn: object) -> bool:
