@@ -67,6 +67,6 @@ def pose_note(source: Face, target: Face) -> str | None:
         return None
     return (
         f"head turned differently (source {source_yaw:+.0f}°, target {target_yaw:+.0f}°): "
-        "the turned side is filled from the visible side, or the template face is kept where the warp "
-        "would smear it; a photo facing the same way looks better"
+        "the hidden side is mirrored from the visible one, or the template face kept; "
+        "a photo facing the same way looks better"
     )

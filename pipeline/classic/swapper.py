@@ -77,7 +77,7 @@ BOX_PAD: Final = 2
 DLIB_POINTS: Final = 68
 MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
 MAX_STRETCHED_SHARE: Final = 0.2  # more of the face than this overstretched: the template face is kept whole
-FAR_BLEND_BAND: Final = (0.05, 0.5)  # the hidden side's mirrored fill ramps in across this share of the half width
+FAR_BLEND_BAND: Final = (-0.05, 0.3)  # the hidden side's mirrored fill ramps in across this share of the half width
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
 
@@ -163,9 +163,14 @@ def swap_into(
     texture, texture_mesh = _bounded_source(texture, texture_mesh, face_size(texture_mesh), size)
     fill_far_half = abs(yaw) >= HALF_FILL_YAW and abs(target_yaw) <= abs(yaw) - HALF_FILL_MARGIN
 
-    destination = (
-        blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], geometry_share, outline_share) - origin
-    )
+    destination = blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], geometry_share, outline_share)
+    if fill_far_half:
+        # The hidden half's shape comes from the mirrored near half too: a turned source's foreshortened
+        # far half would put its eye squashed against the nose of a more frontal target.
+        mirrored_mesh = mirror_mesh(texture_mesh, texture.shape[1], canonical.mirror)
+        mirrored_shape = blend_geometry(target_xy, mirrored_mesh[:CANONICAL_POINTS, :2], geometry_share, outline_share)
+        destination = destination + _far_side_weights(canonical, yaw)[:, None] * (mirrored_shape - destination)
+    destination = destination - origin
     scale = min(1.0, WORK_FACE_SIZE / size)
     small_w, small_h = max(2, int(round(box_w * scale))), max(2, int(round(box_h * scale)))
     depth = target_mesh[:CANONICAL_POINTS, 2]

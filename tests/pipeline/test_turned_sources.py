@@ -42,9 +42,34 @@ def test_a_turned_source_leaves_no_crack(
 
 
 def test_beyond_the_warp_the_template_face_stays(
+    classic_engine: ClassicEngine, t1_image: RGB, classic_t1_faces: list[Face], astronaut_image: RGB
+) -> None:
+    from pipeline.pose import pose_note
+
+    # A frontal source onto t1.jpg's man turned about -50 deg: his near cheek would come from triangles the
+    # source barely shows (over a fifth of the face overstretched), so his face stays, and the note says so.
+    source = SourceFace(classic_engine.detect(astronaut_image)[0], astronaut_image)
+    target = classic_t1_faces[4]
+    result = classic_engine.swap(t1_image, [Assignment(target=target, source=source)])
+    assert np.array_equal(result, t1_image)
+    note = pose_note(source.face, target)
+    assert note is not None and "template face kept" in note
+
+
+def test_a_turned_source_onto_a_frontal_face_is_one_whole_face(
     classic_engine: ClassicEngine, t1_image: RGB, classic_t1_faces: list[Face]
 ) -> None:
-    image, target = _portrait(classic_engine, "astronaut")
-    source = SourceFace(classic_t1_faces[4], t1_image)  # yaw about -50, onto a frontal face
+    # Its hidden half (shape and texture) comes from the mirrored near half: no half of the template's face
+    # (its eye) stays beside the source's.
+    image, target = _portrait(classic_engine, "bearded_man")
+    source = SourceFace(classic_t1_faces[4], t1_image)  # yaw about -50
     result = classic_engine.swap(image, [Assignment(target=target, source=source)])
-    assert np.array_equal(result, image)  # kept whole, not smeared (the note says the heads differ)
+    mesh = target.mesh_array()
+    assert mesh is not None
+    from pipeline.mesh_topology import LEFT_EYE, RIGHT_EYE
+
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        x0, y0 = mesh[list(ring), :2].min(axis=0).astype(int)
+        x1, y1 = mesh[list(ring), :2].max(axis=0).astype(int) + 1
+        changed = np.abs(result[y0:y1, x0:x1].astype(int) - image[y0:y1, x0:x1].astype(int)).max(axis=-1) > 20
+        assert changed.mean() > 0.6, ring[0]  # each of the template's eyes is replaced (was 0.46 on one)
