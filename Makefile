@@ -11,6 +11,8 @@ FR_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad9270
 FR_IMAGES := $(VENV)/share/coswap/face_recognition_test_images
 FR_FILES := obama.jpg obama2.jpg obama3.jpg biden.jpg
 FR_STAMP := $(FR_IMAGES)/.verified
+# MediaPipe's full-range face detector (Apache-2.0), one file from the mediapipe 0.10.21 wheel, sha256-pinned.
+FD_MODEL := $(VENV)/share/coswap/face_detection_full_range_sparse.tflite
 # The npm package @vladmandic/face-api's demo photos (MIT): group photos for the quality pool
 # (app/bench/quality/pool.py). Only the six sample JPEGs are kept.
 FACE_API_TGZ := vladmandic-face-api-1.7.15.tgz
@@ -21,13 +23,13 @@ FACE_API_STAMP := $(FACE_API_IMAGES)/.verified
 
 .PHONY: run test venv clean-venv test-photos
 
-run: $(STAMP)
+run: $(STAMP) $(FD_MODEL)
 	$(PY) app.py
 
-test: $(STAMP) $(FR_STAMP) $(FACE_API_STAMP)
+test: $(STAMP) $(FD_MODEL) $(FR_STAMP) $(FACE_API_STAMP)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-venv: $(STAMP)
+venv: $(STAMP) $(FD_MODEL)
 
 $(STAMP): requirements.txt requirements-gpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +63,9 @@ $(FACE_API_STAMP): | $(STAMP)
 		$(addprefix package/demo/,$(FACE_API_FILES))
 	rm -rf $(VENV)/share/coswap/npm
 	touch $@
+
+$(FD_MODEL): pipeline/classic/install_face_detector.py | $(STAMP)
+	$(PY) pipeline/classic/install_face_detector.py
 
 clean-venv:
 	rm -rf $(VENV)

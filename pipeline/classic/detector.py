@@ -25,10 +25,12 @@ Points = NDArray[np.float32]  # N x 2, x then y
 
 @dataclass(frozen=True)
 class Detection:
-    """A dlib box in full-image pixels (left, top, right, bottom) and its raw HOG score."""
+    """A dlib-style box in full-image pixels (left, top, right, bottom) and its raw HOG score (a
+    full-range detection's score is mapped so that `confidence` is its probability)."""
 
     box: tuple[float, float, float, float]
     score: float
+    found_by: str = "hog"  # "hog", or "full range" (MediaPipe's detector, a face HOG missed)
 
     @property
     def confidence(self) -> float:

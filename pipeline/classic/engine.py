@@ -11,6 +11,7 @@ from typing import Final
 import numpy as np
 
 from pipeline.classic.detector import FaceDetector, HogDetector, LandmarkPredictor, Points, five_points
+from pipeline.classic.full_range import FullRangeDetector, HogThenFullRange
 from pipeline.classic.gender import GenderAgeClassifier
 from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
@@ -21,6 +22,7 @@ from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, or
 from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
 from pipeline.recent import RecentValues
 
+FALLBACK_PRESENCE: Final = 0.5  # the mesh's face-presence score a face only the full-range detector found needs
 PREPARED_SOURCES_KEPT: Final = 2  # a couple's two sources: a batch prepares each once, not per template
 
 
@@ -33,7 +35,8 @@ class _Models:
 
 
 class ClassicEngine:
-    """dlib HOG + 68 landmarks, the CC0 gender/age networks, MediaPipe's 478-point mesh, and a mesh warp.
+    """dlib HOG (then MediaPipe's full-range detector for the faces HOG missed) + dlib's 68 landmarks, the CC0
+    gender/age networks, MediaPipe's 478-point mesh, and a mesh warp.
 
     Models load on the first call (or in warmup) and are shared read-only by all callers. Faces from
     detect() carry their mesh, so a stored template face is never meshed again; a face without one (an
@@ -41,7 +44,8 @@ class ClassicEngine:
     """
 
     name: EngineName = "classic"
-    face_data_version: str = "classic-2"  # classic-2: faces carry the 478-point mesh (bump on changes)
+    # classic-2: faces carry the 478-point mesh; classic-3: HOG then the full-range detector (bump on changes)
+    face_data_version: str = "classic-3"
 
     def __init__(
         self,
@@ -86,7 +90,9 @@ class ClassicEngine:
         faces = []
         for detection, points, attribute in zip(detections, landmarks, attributes):
             kps = five_points(points)
-            mesh, _ = models.mesher.mesh(pixels, kps)
+            mesh, presence = models.mesher.mesh(pixels, kps)
+            if detection.found_by != "hog" and presence < FALLBACK_PRESENCE:
+                continue  # a full-range box the face mesh does not take for a face
             faces.append(
                 Face(
                     bbox=_face_box(detection.box, points, pixels.shape[:2]),
@@ -173,7 +179,7 @@ class ClassicEngine:
                 if self._models is None:
                     files = ensure_present(self._model_files) if self._model_files else classic_model_files()
                     self._models = _Models(
-                        detector=self._detector or HogDetector(),
+                        detector=self._detector or HogThenFullRange(HogDetector(), FullRangeDetector()),
                         landmarks=LandmarkPredictor(files.landmarks_68),
                         classifier=GenderAgeClassifier(
                             files.gender_onnx, files.age_onnx, files.gender_xception_onnx, files.gender_faceapi_onnx
