@@ -64,7 +64,7 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
                 )
             with gr.Column(scale=2, min_width=280):
                 detail_image = gr.Image(
-                    label="Faces, numbered left to right",
+                    label="Faces, numbered from 0, left to right",
                     interactive=False,
                     height=340,
                     buttons=["fullscreen"],
