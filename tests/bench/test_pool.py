@@ -107,14 +107,14 @@ def _smudged(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return cv2.inpaint(image, mask, 5, cv2.INPAINT_TELEA)
 
 
-def test_eyes_kept_fails_a_smudged_eye_band_and_passes_clean_and_dimmed_faces(probe: Any, face: Any) -> None:
+def test_eyes_kept_fails_smudged_or_covered_eyes_and_passes_clean_and_relit_faces(face: Any) -> None:
     image, points = face
     assert eyes_kept(image, points, [(image, points)]) == pytest.approx(1.0)
-    assert eyes_kept(dim(image), points, [(image, points)]) >= EYES_KEPT_MIN
-    assert eyes_kept(warm(image), points, [(image, points)]) >= EYES_KEPT_MIN
-    smudged = _smudged(image, points)
-    box = probe.largest(image).box
-    assert eyes_kept(smudged, probe.points(smudged, box), [(image, points)]) < EYES_KEPT_MIN
+    for relit in (dim(image), warm(image), heavy_jpeg(image)):
+        assert eyes_kept(relit, points, [(image, points)]) >= EYES_KEPT_MIN
+    assert eyes_kept(_smudged(image, points), points, [(image, points)]) < EYES_KEPT_MIN
+    covered = draw_glasses(image, points, dark=True)  # a source's sunglasses pasted over the eyes
+    assert eyes_kept(covered, points, [(image, points)]) < EYES_KEPT_MIN
 
 
 def test_cracks_find_a_dark_line_through_the_face_and_nothing_on_clean_or_relit_faces(face: Any) -> None:
@@ -145,10 +145,12 @@ def test_leakage_sees_a_pasted_occluder_and_not_a_clean_swap(face: Any, drawer: 
     target_points[:, 0] = image.shape[1] - 1 - target_points[:, 0]
     clean_swap = warp_source(image, points, target, target_points)
     pasted = warp_source(occluded, points, target, target_points)
-    clean_share = leakage(clean_swap, target, image, occluded, mask, points, target_points)
-    pasted_share = leakage(pasted, target, image, occluded, mask, points, target_points)
-    assert clean_share is not None and pasted_share is not None
-    assert clean_share <= LEAKAGE_MAX < pasted_share
+    for clean in (clean_swap, warm(clean_swap)):
+        share = leakage(clean, target, image, occluded, mask, points, target_points)
+        assert share is not None and share <= LEAKAGE_MAX
+    for pasted_in in (pasted, warm(pasted)):  # the engine's tone transfer recolours what it pastes
+        share = leakage(pasted_in, target, image, occluded, mask, points, target_points)
+        assert share is not None and share > LEAKAGE_MAX
 
 
 def test_precision_and_recall_and_the_glasses_summary() -> None:

@@ -2,9 +2,10 @@
 
 Every measure works on a crop around the face scaled to a jaw width of CANON_WIDTH px, so limits do
 not depend on the face size.
-- eyes kept: edge energy (mean Sobel magnitude over the median grey) in the eye-and-brow band of the
-  result, over the lower of the source's and the template's; a band inpainted into a smudge scores far
-  below 1.
+- eyes kept: edge energy (mean Sobel magnitude over the median grey) of the result at the target's
+  points, over the lower of the source's and the template's (the template's alone when the source's
+  eyes are behind sunglasses), in the eye-and-brow band and in the eyes alone; the lower ratio counts.
+  A band inpainted into a smudge, or a dark lens pasted over the eyes, scores far below 1.
 - cracks: edges of the result inside the face (the hull of the jaw, the brows and the brows raised by
   FOREHEAD, eroded by CRACK_ERODE) that are in neither
   the original template nor the source warped onto it (triangle by triangle, on the 68 points): where
@@ -14,8 +15,8 @@ not depend on the face size.
   widths.
 - occluder leakage: along a source occluder's outline, mapped onto the target face through the 68
   points, where the occluder makes an edge that neither the template nor the clean source (warped
-  there) has: the share of it where the result's edge strength is nearer the occluder's than either
-  of theirs. Colours are not compared: the engine's tone transfer recolours a pasted occluder.
+  there) has: the share of it where the result has such an edge too. Colours are not compared: the
+  engine's tone transfer recolours a pasted occluder.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from pipeline.face import RGBImage
 CANON_WIDTH: Final = 160.0
 CROP_MARGIN: Final = 0.35  # face widths around the 68 points
 EYE_BAND_GROW: Final = 0.03  # face widths around the eye and brow points
-EYES_KEPT_MIN: Final = 0.65  # result / reference eye-band energy at or above which the eyes are kept
+EYE_GROW: Final = 0.02  # face widths around the eye points alone
+EYES_KEPT_MIN: Final = 0.62  # result / reference eye-band energy at or above which the eyes are kept
 CRACK_ERODE: Final = 0.06  # face widths kept clear of the jaw border (the seam measure looks there)
 FOREHEAD: Final = 0.3  # face widths the face region reaches above the brows
 EDGE_SLACK: Final = 5  # px (canonical) an edge may move and still be the same edge
@@ -41,10 +43,12 @@ EDGE_SIGMA: Final = 1.2  # px (canonical) of smoothing before gradients
 NEW_EDGE_LEVEL: Final = 18.0  # gradient (grey levels per px, stretched) above the strongest known one nearby
 CRACK_MIN_RUN: Final = 0.2  # face widths
 BRIDGE: Final = 4  # px (canonical): gaps this wide in a run of new edges are closed
-CRACKS_MAX: Final = 0.25  # face widths of new edges
+CRACKS_MAX: Final = 0.2  # face widths of new edge runs
 LEAK_OUTLINE: Final = 2  # px (canonical): half-width of the occluder outline band
-LEAK_MIN_OUTLINE: Final = 0.3  # face widths of measurable outline needed
-LEAKAGE_MAX: Final = 0.4
+LEAK_MIN_OUTLINE: Final = 0.2  # face widths of measurable outline needed
+LEAK_EDGE_LEVEL: Final = 8.0  # gradient the occluder's outline stands above the clean source's and template's
+LEAK_SHOWN_LEVEL: Final = 6.0  # ... and the result's, where it shows the occluder
+LEAKAGE_MAX: Final = 0.3
 
 Points = NDArray[np.float32]
 Mask = NDArray[np.bool_]
@@ -84,34 +88,43 @@ def canon(image: RGBImage, points: Points, box: tuple[int, int, int, int] | None
 # -- eyes kept -----------------------------------------------------------------------------------
 
 
-def eye_band(shape_hw: tuple[int, ...], points: Points) -> Mask:
-    """Brows (17-26) and eyes (36-47), each side's hull grown by EYE_BAND_GROW face widths."""
+def eye_band(shape_hw: tuple[int, ...], points: Points, *, part: str = "band") -> Mask:
+    """"band": brows (17-26) and eyes (36-47), each side's hull grown by EYE_BAND_GROW face widths;
+    "eyes": the eyes' own hulls (36-41, 42-47) grown by EYE_GROW."""
+    if part == "band":
+        groups = [list(range(17, 22)) + list(range(36, 42)), list(range(22, 27)) + list(range(42, 48))]
+        grow = EYE_BAND_GROW
+    else:
+        groups = [list(range(36, 42)), list(range(42, 48))]
+        grow = EYE_GROW
     mask = np.zeros(shape_hw[:2], np.uint8)
-    for indexes in (list(range(17, 22)) + list(range(36, 42)), list(range(22, 27)) + list(range(42, 48))):
+    for indexes in groups:
         cv2.fillConvexPoly(mask, cv2.convexHull(np.round(points[indexes]).astype(np.int32)), 1)
-    grow = max(1, int(round(EYE_BAND_GROW * CANON_WIDTH)))
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))) > 0
+    size = max(1, int(round(grow * CANON_WIDTH)))
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * size + 1, 2 * size + 1))) > 0
 
 
-def eye_energy(image: RGBImage, points: Points) -> float:
-    """Mean Sobel magnitude in the eye-and-brow band, over the face's median grey (Weber-like contrast)."""
+def eye_energy(image: RGBImage, points: Points, *, part: str = "band") -> float:
+    """Mean Sobel magnitude in the eye band (or the eyes alone), over the face's median grey."""
     face = canon(image, points)
     grey = cv2.cvtColor(face.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     grey = cv2.GaussianBlur(grey, (0, 0), 1.0)
     magnitude = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-    band = eye_band(grey.shape, face.points)
+    band = eye_band(grey.shape, face.points, part=part)
     hull = np.zeros(grey.shape, np.uint8)
     cv2.fillConvexPoly(hull, cv2.convexHull(np.round(face.points[:27]).astype(np.int32)), 1)
     level = max(8.0, float(np.median(grey[hull > 0]))) if hull.any() else 128.0
     return float(magnitude[band].mean()) / level if band.any() else 0.0
 
 
-def eyes_kept(
-    result: RGBImage, result_points: Points, references: list[tuple[RGBImage, Points]]
-) -> float:
-    """The result's eye-band energy over the lowest of the references' (1 = as structured as those eyes)."""
-    reference = min(eye_energy(image, points) for image, points in references)
-    return eye_energy(result, result_points) / max(1e-6, reference)
+def eyes_kept(result: RGBImage, points: Points, references: list[tuple[RGBImage, Points]]) -> float:
+    """The lower, over the eye band and the eyes alone, of the result's energy (at `points`, the target
+    face's) over the lowest of the references' (1 = as structured as those eyes)."""
+    ratios = []
+    for part in ("band", "eyes"):
+        reference = min(eye_energy(image, pts, part=part) for image, pts in references)
+        ratios.append(eye_energy(result, points, part=part) / max(1e-6, reference))
+    return min(ratios)
 
 
 # -- cracks --------------------------------------------------------------------------------------
@@ -186,9 +199,9 @@ def leakage(
     source_points: Points,
     target_points: Points,
 ) -> float | None:
-    """Share of the occluder's outline, mapped onto the target face, where the result's edges match the
-    occluder's rather than the clean source's or the template's; None when too little of the outline is
-    measurable (inside the face, and an edge that neither the clean source nor the template has there)."""
+    """Of the occluder's outline mapped onto the target face, where the occluder makes an edge that neither
+    the clean source nor the template has there (by LEAK_EDGE_LEVEL): the share where the result has one
+    too (by LEAK_SHOWN_LEVEL); None when too little of the outline is measurable."""
     clean = warp_source(source_clean, source_points, original, target_points)
     occluded = warp_source(source_occluded, source_points, original, target_points)
     mask, covered = warp_triangles(occluder.astype(np.float32), source_points, target_points, original.shape)
@@ -204,13 +217,15 @@ def leakage(
     def gradient(image: RGBImage) -> NDArray[np.float32]:
         return _gradient(canon(image, target_points, res.box).image, hull > 0)
 
-    g_res = cv2.dilate(_gradient(res.image, hull > 0), ring)
+    g_res = _gradient(res.image, hull > 0)
     g_orig, g_clean, g_occ = gradient(original), gradient(clean), gradient(occluded)
-    distinct = outline & (g_occ - np.maximum(g_orig, g_clean) > NEW_EDGE_LEVEL)
+    known = cv2.dilate(np.maximum(g_orig, g_clean), ring)
+    distinct = outline & (g_occ - known > LEAK_EDGE_LEVEL)
     if distinct.sum() < LEAK_MIN_OUTLINE * CANON_WIDTH:
         return None
-    to_occ = np.abs(g_res - g_occ)
-    leaked = distinct & (to_occ < np.abs(g_res - g_clean)) & (to_occ < np.abs(g_res - g_orig))
+    shown = (g_res - known > LEAK_SHOWN_LEVEL).astype(np.uint8)
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * EDGE_SLACK + 1,) * 2)
+    leaked = distinct & (cv2.dilate(shown, reach) > 0)  # the engine's own warp may put it a few px off
     return float(leaked.sum()) / float(distinct.sum())
 
 

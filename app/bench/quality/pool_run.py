@@ -164,7 +164,10 @@ class PoolRunner:
         descriptor = self._probe.descriptor(result, found.box)
         colour = colour_figures(result, template, found.points)
         result_points = self._probe.points(result, found.box)
-        eyes = eyes_kept(result, result_points, [(source.image, source_probe.points), (template, found.points)])
+        references = [(template, found.points)]
+        if source.labels.glasses != "sunglasses":
+            references.append((source.image, source_probe.points))
+        eyes = eyes_kept(result, found.points, references)
         warped = warp_source(source.image, source_probe.points, template, found.points)
         _, cracks = crack_map(result, template, warped, found.points)
         leaked = None

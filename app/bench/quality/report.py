@@ -249,8 +249,26 @@ def render_pool_markdown(
     head = "| figure | " + " | ".join(
         (f"{half} before | {half} now" if before else half) for half in ("tuning", "validation")
     ) + " |"
-    lines = ["## Evaluation pool (`python app.py bench quality`)", "", head,
-             "|---|" + "---|" * (4 if before else 2)]
+    limits = pool["limits"]
+    lines = [
+        "## Evaluation pool (`python app.py bench quality`)",
+        "",
+        "39 labelled people from package photos (the npm package @vladmandic/face-api's six group photos, "
+        "insightface's t1.jpg, face_recognition's obama and biden, opencv-doc's portraits and messi5, "
+        "scikit-image's astronaut, matplotlib's grace_hopper, insightface's Tom Hanks crop; provenance and "
+        "licences in `app/bench/quality/pool.py`), split by photo into a tuning and a validation half. Each "
+        "usable face is a source, swapped onto the next template face of its half (same gender, another "
+        "person), and so are ten variants made in code per half (dim, warm cast, side light, 80 px, JPEG "
+        "q8, a 30 deg perspective turn, thin metal glasses, sunglasses, four fingers over the forehead, a "
+        "phone over the mouth corner). A face passes when it passes the stress-set gate and: eyes kept "
+        f"≥ {limits['eyes_kept_at_least']:g} (eye-band and eye edge energy against the source's and the "
+        f"template's), cracks ≤ {limits['cracks_at_most']:g} face widths of new edge runs inside the face, "
+        f"occluder leakage ≤ {limits['leakage_at_most']:g} of the occluder's outline. The plain landmark "
+        "swap (dlib 68 points, Delaunay warp, `cv2.seamlessClone`) runs on the same faces.",
+        "",
+        head,
+        "|---|" + "---|" * (4 if before else 2),
+    ]
     for label, figure in rows:
         cells = []
         for half in ("tuning", "validation"):
