@@ -24,11 +24,11 @@ def register(bench_parser: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
         "quality",
         help="swap the stress set and the evaluation pool; measure identity, colour, seam, eyes, cracks per face",
-        description="The quality harness on the stress set built from package photos (nothing is stored).",
+        description="The quality harness on the stress set and the evaluation pool, built from package photos (nothing is stored).",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     parser.add_argument("--sheet", type=Path, metavar="FILE", help="write the contact sheet PNG to FILE")
-    parser.add_argument("--markdown", type=Path, metavar="FILE", help="regenerate the quality section of FILE")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="regenerate the quality sections of FILE")
     parser.add_argument("--before", type=Path, metavar="JSON", help="a saved report to show as 'before' there")
     parser.add_argument("--no-pool", action="store_true", help="the stress set only, without the evaluation pool")
     parser.set_defaults(handler=quality_command)

@@ -233,6 +233,22 @@ def test_the_run_reports_both_halves_with_every_measure_and_the_plain_swap(pool_
     assert report["detection"]["target_60px_yaw60"]["faces"] >= 50
 
 
+def test_the_pool_section_of_benchmarks_is_replaced_in_place(pool_run: Any, tmp_path: Path) -> None:
+    from app.bench.quality.report import POOL_BEGIN, POOL_END, pool_lines, pool_sheet_path, pool_targets, update_pool_markdown
+
+    report = dict(pool_run[0], targets=pool_targets(pool_run[0]))
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text("# Benchmarks\n\nkept\n")
+    sheets = {"tuning": "a-tuning.png", "validation": "a-validation.png"}
+    update_pool_markdown(page, report, before=None, sheets=sheets)
+    update_pool_markdown(page, report, before=report, sheets=sheets)
+    text = page.read_text()
+    assert text.count(POOL_BEGIN) == 1 and text.count(POOL_END) == 1 and "kept" in text
+    assert "validation before | validation now" in text and "(a-validation.png)" in text
+    assert pool_sheet_path(Path("out/sheet.png"), "validation") == Path("out/sheet-validation.png")
+    assert any(line.strip().startswith("validation") for line in pool_lines(report))
+
+
 @pytest.mark.quality_gate
 def test_gate_glasses_precision_and_recall_95(pool_run: Any) -> None:
     glasses = pool_run[0]["glasses"]

@@ -2,7 +2,8 @@
 
 Photos (nothing is downloaded at run time; the Makefile and .ci/run install them):
 - npm @vladmandic/face-api 1.7.15 (MIT), demo/sample1-6.jpg: six group photos of 3-5 young women,
-  1920 px wide; fetched by `make test-photos` (sha256-pinned tarball, only the six JPEGs are kept).
+  1920 px wide, shipped in the package under its licence (the photos' own rights are not stated);
+  fetched by `make test-photos` (sha256-pinned tarball, only the six JPEGs are kept).
 - insightface (pip, MIT) data/images/t1.jpg: six actors of a TV series, faces ~100 px.
 - face_recognition 1.3.0 sdist (MIT), tests/test_images/obama.jpg and biden.jpg (US government
   portraits, public domain); fetched by `make test-photos`.
@@ -22,7 +23,7 @@ tests/bench/test_pool.py checks the coverage, the balance and that no person cro
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Final, Literal
@@ -93,6 +94,14 @@ class Photo:
     licence: str
 
 
+PORTRAIT_LICENCES: Final = {
+    "opencv-doc": "BSD/Apache-2.0 (OpenCV documentation)",
+    "scikit-image": "public domain (NASA)",
+    "matplotlib": "public domain (US Navy)",
+    "insightface": "MIT (package)",
+}
+
+
 def _photo(key: str, package: str, file: str, licence: str) -> Photo:
     return Photo(key, package, file, licence)
 
@@ -106,10 +115,7 @@ PHOTOS: Final[dict[str, Photo]] = {
     "obama": _photo("obama", "face_recognition 1.3.0 sdist", "tests/test_images/obama.jpg", "public domain"),
     "biden": _photo("biden", "face_recognition 1.3.0 sdist", "tests/test_images/biden.jpg", "public domain"),
     "messi": _photo("messi", "opencv-doc", "examples/data/messi5.jpg", "BSD (OpenCV samples)"),
-    **{
-        key: _photo(key, spec.package, spec.file, "public domain" if spec.package in ("scikit-image", "matplotlib") else "package")
-        for key, spec in PORTRAITS.items()
-    },
+    **{key: _photo(key, spec.package, spec.file, PORTRAIT_LICENCES[spec.package]) for key, spec in PORTRAITS.items()},
 }
 
 F, M = "female", "male"
@@ -202,12 +208,6 @@ def defect_classes(face: PoolFace) -> set[str]:
     if face.width <= 110:
         classes.add("small_face")
     return classes
-
-
-@dataclass(frozen=True)
-class PhotoImage:
-    photo: Photo
-    image: RGBImage = field(repr=False)
 
 
 @cache

@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 
 from app.bench.quality.pool import (
     FACES,
-    HALF,
     Glasses,
     Half,
     Labels,
@@ -249,7 +248,3 @@ def draw_object(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage,
 def _pt(point: NDArray[np.float32] | tuple[float, float]) -> tuple[int, int]:
     return int(round(float(point[0]))), int(round(float(point[1])))
 
-
-def split_summary() -> dict[Half, list[str]]:
-    """The persons of each half."""
-    return {half: sorted(face.person for face in FACES if HALF[face.photo] == half) for half in ("tuning", "validation")}
