@@ -115,6 +115,19 @@ def build_ui(
         )
         settled.then(refresh_templates, box.inputs, template_outputs, api_name="templates_gallery")
         settled.then(privacy, box.inputs, [privacy_line], api_name="privacy_summary", show_progress="hidden")
+
+        def resume(session_token: str | None, visitor: str | None = None) -> Any:
+            """After a reload the Swap tab follows the visitor's newest batch again."""
+            batch_id = actions.latest_batch(actions.owner(session_token, visitor))
+            return batch_id, 0, gr.Timer(active=batch_id is not None)
+
+        settled.then(
+            resume,
+            box.inputs,
+            [results_tab.batch, results_tab.shown, results_tab.timer],
+            api_visibility="private",
+            show_progress="hidden",
+        )
         demo.load(engine_status, None, [engine_line, engine_timer], api_name="engine_status", show_progress="hidden")
         engine_timer.tick(
             engine_status, None, [engine_line, engine_timer], api_visibility="private", show_progress="hidden"

@@ -168,6 +168,12 @@ class UIActions:
         return f"Stored for this browser: {', '.join(parts)}{kept}{when}."
 
     @user_errors
+    def latest_batch(self, session_id: str | None) -> str | None:
+        """The visitor's newest batch (shown again after a reload), or None."""
+        found = sessions.my_batches(self.ctx, session_id)
+        return str(found[0]["batch_id"]) if found else None
+
+    @user_errors
     def delete_my_data(self, session_id: str | None) -> str:
         summary = sessions.delete_my_data(self.ctx, session_id)
         return f"Done: {summary}."

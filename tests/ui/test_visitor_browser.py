@@ -1,6 +1,7 @@
 """A real browser (Debian's Chromium through Playwright) on a public-mode server: the visitor's photo
 survives a reload and a second tab, another browser profile sees nothing, and "Delete my data" still
-works after the reload. The storage choice is not offered."""
+works after the reload; after a reload the Swap tab shows the visitor's last results again. The
+storage choice is not offered."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from app.services import templates
+from pipeline.face import FaceEngine
+from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos, write_sample_photos
 from tests.ui.conftest import running_server
 
@@ -29,8 +33,14 @@ class PublicPage:
 
 
 @pytest.fixture(scope="module")
-def public_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicPage]:
+def public_page(tmp_path_factory: pytest.TempPathFactory, classic: FaceEngine) -> Iterator[PublicPage]:
     base = tmp_path_factory.mktemp("browser-visitor")
+    sample = write_sample_photos(base / "photos")
+    context = open_context(make_settings(base / "data"), classic)
+    try:
+        templates.add_template_files(context, [str(sample.pair)], name="Friends pair")
+    finally:
+        context.dispose()
     overrides = {
         "FACESWAP_DATA_DIR": str(base / "data"),
         "FACESWAP_PUBLIC_DEMO": "true",
@@ -39,7 +49,7 @@ def public_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicPage
         "COSWAP_LOG_LEVEL": "WARNING",
     }
     with running_server(base, overrides) as server:
-        yield PublicPage(server.url, base / "data", write_sample_photos(base / "photos"))
+        yield PublicPage(server.url, base / "data", sample)
 
 
 def _open(context, url: str):  # type: ignore[no-untyped-def]
@@ -88,4 +98,29 @@ def test_a_reload_keeps_the_visitors_photo_and_delete_still_works(browser, publi
     with sqlite3.connect(public_page.data_dir / "faceswap.db") as db:
         assert db.execute("SELECT COUNT(*) FROM images WHERE session_id IS NOT NULL").fetchone() == (0,)
     assert "Traceback" not in page.content()
+    mine.close()
+
+
+def test_a_reload_shows_the_last_results_again(browser, public_page: PublicPage) -> None:  # type: ignore[no-untyped-def]
+    mine = browser.new_context()
+    page = _open(mine, public_page.url)
+    page.set_input_files("#husband-photo input[type=file]", str(public_page.photos.husband))
+    page.wait_for_selector("#husband-status .cs-ok")
+    page.set_input_files("#wife-photo input[type=file]", str(public_page.photos.wife))
+    page.wait_for_selector("#wife-status .cs-ok")
+    page.get_by_role("tab", name="2 · Templates").click()
+    page.locator("#template-gallery button.thumbnail-item").first.click()
+    page.get_by_role("button", name="Use this template").click()
+    page.get_by_role("tab", name="4 · Swap").click()
+    page.locator("#consent input").check()
+    page.locator("#run").click()
+    page.wait_for_selector("#progress [data-done='1']")
+
+    page.reload()
+    page.wait_for_selector("#husband-photo")
+    page.get_by_role("tab", name="4 · Swap").click()
+    page.wait_for_selector("#results-gallery img")
+    page.wait_for_selector("#progress [data-done='1']")
+    page.locator("#delete").click()
+    _privacy(page, "deleted")
     mine.close()
