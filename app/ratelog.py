@@ -68,11 +68,14 @@ class AddressBook:
     rows per key (private templates, pending swaps) can also be summed per address.
 
     Keys are noted only when something is stored, which the hourly upload quota per address bounds.
-    Bounded in memory: at most `max_keys` keys in all; the least recently seen addresses go first.
+    Bounded in memory: at most `max_keys_per_address` keys per address (the oldest go first; a day of
+    uploads at the default per-address quota is 3,600) and `max_keys` in all (the least recently seen
+    addresses go first).
     """
 
-    def __init__(self, max_keys: int = 200_000) -> None:
+    def __init__(self, max_keys: int = 200_000, max_keys_per_address: int = 4096) -> None:
         self._max_keys = max_keys
+        self._max_per_address = max_keys_per_address
         self._keys: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
@@ -83,6 +86,8 @@ class AddressBook:
             self._total -= len(keys)
             keys.pop(key, None)
             keys[key] = None
+            while len(keys) > self._max_per_address:
+                keys.popitem(last=False)
             self._keys[address] = keys
             self._total += len(keys)
             while self._total > self._max_keys and len(self._keys) > 1:
