@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from app.bench.images import resized_to, t1_pixels
+from app.bench.images import resized_to, t1_pixels, with_faces
 from app.bench.stats import summarize, time_call
 from app.bench.workspace import Workspace
 from app.storage import read_stored
@@ -55,7 +55,8 @@ def template_resolution(ws: Workspace, runs: int, template_set: str) -> dict[str
 
 
 def _base_template(template_set: str) -> RGBImage:
-    """The first bench couple (or t1.jpg), its edges extended to a phone's 4:3, so 12 MP is 4000x3000."""
+    """The first bench couple (or t1.jpg with two faces), its edges extended to a phone's 4:3, so that
+    12 MP is 4000x3000."""
     import cv2
 
     from app.bench.couple import COUPLES
@@ -65,7 +66,7 @@ def _base_template(template_set: str) -> RGBImage:
 
         image = bench_couples(1)[0].image
     else:
-        image = t1_pixels()
+        image = with_faces(t1_pixels(), 2)  # t1.jpg with two faces left (a woman and a man)
     height, width = image.shape[:2]
     rows = max(0, round(width * 3 / 4) - height)
     extended = cv2.copyMakeBorder(image, rows // 2, rows - rows // 2, 0, 0, cv2.BORDER_REPLICATE)

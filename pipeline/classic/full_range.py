@@ -44,7 +44,7 @@ GRID: Final = 48  # anchors per side (stride 4)
 class FullRangeSettings:
     min_score: float = 0.6  # MediaPipe's threshold for the full-range model
     suppression_iou: float = 0.3  # MediaPipe's weighted NMS overlap
-    tile_side: int = 640  # the working copy is also searched in tiles this large (small faces)
+    tile_side: int = 768  # the working copy is also searched in tiles this large (small faces)
     tile_overlap: float = 0.25  # share of a tile its neighbour covers again
     tile_face_share: float = 0.5  # in a tile, only faces inside it and at most this share of its side count
     same_face_share: float = 0.5  # a detection whose centre is this close (x its box side) to a kept one is the same face
