@@ -22,6 +22,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from pipeline.metadata import has_metadata
 from tests.fixtures_data import SamplePhotos, write_sample_photos
 from tests.pipeline.test_intake_bounds import strip_png
 from tests.ui.conftest import running_server
@@ -133,6 +134,8 @@ def test_after_delete_every_url_the_visitor_received_answers_404(hostile: Hostil
         assert answer.status_code == 200, url
         assert b"SecretCam" not in answer.content and b"GPSInfo" not in answer.content
     mine = _files(hostile.cache_dir) - before
+    stored = [path for path in _files(hostile.data_dir / "images")]
+    assert stored and not [path for path in stored if has_metadata(path.read_bytes())]
 
     message = client.predict(api_name="/delete_my_data")[-1]
     assert "served copies" in message, message
