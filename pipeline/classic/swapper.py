@@ -44,7 +44,7 @@ from pipeline.mesh_topology import (
     RIGHT_CHEEK,
     RIGHT_EYE,
 )
-from pipeline.pose import should_mirror, yaw_from_points
+from pipeline.pose import MAX_YAW_DIFFERENCE, should_mirror, yaw_from_points
 
 GEOMETRY_SHARE: Final = 1.0  # share of the source's inner-face geometry put on the target mesh
 OUTLINE_SHARE: Final = 0.0  # share of the source's face outline (jaw, cheeks) put on the target mesh
@@ -76,7 +76,7 @@ MIN_FACE_SIZE: Final = 8.0
 BOX_PAD: Final = 2
 DLIB_POINTS: Final = 68
 MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
-MAX_STRETCHED_SHARE: Final = 0.2  # more of the face than this overstretched: the template face is kept whole
+MAX_STRETCHED_SHARE: Final = 0.2  # more of the face than this overstretched (and a pose note): the template stays
 FAR_BLEND_BAND: Final = (-0.05, 0.3)  # the hidden side's mirrored fill ramps in across this share of the half width
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
@@ -200,8 +200,10 @@ def swap_into(
     stretched = _overstretched(destination[canonical.triangles].astype(np.float64), source_corners)
     stretched_px = (triangle_ids >= 0) & stretched[np.maximum(triangle_ids, 0)] & (mask_small > 0)
     face_px = int(np.count_nonzero(mask_small))
-    if face_px == 0 or stretched_px.sum() > MAX_STRETCHED_SHARE * face_px:
-        return  # beyond what the warp can do: the template face stays (pose_note says so)
+    if face_px == 0:
+        return
+    if stretched_px.sum() > MAX_STRETCHED_SHARE * face_px and abs(yaw - target_yaw) > MAX_YAW_DIFFERENCE:
+        return  # beyond what the warp can do: the template face stays, as pose_note tells the user
     mask_small[stretched_px] = 0
     if not mask_small.any():
         return

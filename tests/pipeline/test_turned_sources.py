@@ -1,5 +1,6 @@
-"""Turned sources (t1.jpg's men at yaw -34 and -50) on frontal package portraits: no crack, and the
-template face kept whole where the warp would have to stretch too much of it."""
+"""Turned sources (t1.jpg's face 1, a woman at yaw -34, and face 4, a man at yaw -50) on frontal package
+portraits: no crack, one whole face, and the template face kept whole where the warp would have to
+stretch too much of it (always with the pose note)."""
 
 from __future__ import annotations
 
