@@ -1,7 +1,7 @@
 """A real browser (Debian's Chromium through Playwright) on a public-mode server: the visitor's photo
 survives a reload and a second tab, another browser profile sees nothing, and "Delete my data" still
-works after the reload; after a reload the Swap tab shows the visitor's last results again. The
-storage choice is not offered."""
+works after the reload; after a reload the Swap tab shows the visitor's last results again; a server
+restart keeps the browser's token. The storage choice is not offered."""
 
 from __future__ import annotations
 
@@ -123,4 +123,34 @@ def test_a_reload_shows_the_last_results_again(browser, public_page: PublicPage)
     page.wait_for_selector("#progress [data-done='1']")
     page.locator("#delete").click()
     _privacy(page, "deleted")
+    mine.close()
+
+
+def test_a_server_restart_keeps_the_browsers_token(
+    browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """localStorage belongs to the origin, so both servers listen on the same port; the token decrypts
+    after the restart because the page's storage key and secret are fixed."""
+    import tests.ui.conftest as ui_conftest
+
+    port = ui_conftest.free_port()
+    monkeypatch.setattr(ui_conftest, "free_port", lambda: port)
+    photos = write_sample_photos(tmp_path / "photos")
+    overrides = {
+        "FACESWAP_DATA_DIR": str(tmp_path / "data"),
+        "FACESWAP_PUBLIC_DEMO": "true",
+        "FACESWAP_SEED_TEMPLATES": "false",
+        "GRADIO_TEMP_DIR": str(tmp_path / "gradio-cache"),
+        "COSWAP_LOG_LEVEL": "WARNING",
+    }
+    mine = browser.new_context()
+    with running_server(tmp_path, overrides) as server:
+        page = _open(mine, server.url)
+        page.set_input_files("#husband-photo input[type=file]", str(photos.husband))
+        page.wait_for_selector("#husband-status .cs-ok")
+        _privacy(page, STORED_ONE)
+        page.close()
+    with running_server(tmp_path, overrides) as server:
+        page = _open(mine, server.url)
+        _privacy(page, STORED_ONE)
     mine.close()
