@@ -60,9 +60,10 @@ def render_sheet(results: Sequence[CaseResult], engine: str) -> Image.Image:
 
 
 def save_sheet(sheet: Image.Image, path: Path) -> None:
-    """A 256-colour PNG, dithered so that casts and patches keep their average colour (a few hundred KB)."""
+    """A 256-colour PNG (median cut, dithered, so that casts and patches keep their average colour and the
+    palette adds no patches of its own; a few hundred KB)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG).save(
+    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
         path, format="PNG", optimize=True
     )
 
