@@ -24,7 +24,7 @@ from pipeline.face import Face
 
 @dataclass(frozen=True)
 class LargeFaceSettings:
-    face_limit: float = 512.0  # face size (geometric mean of the oval's sides) always swapped at full size
+    face_limit: float = 400.0  # face size (geometric mean of the oval's sides) always swapped at full size
     margin_share: float = 0.1  # crop margin around the face mesh, as a share of the face size
 
 
@@ -61,7 +61,9 @@ def swap_reduced(
         return
     crop = result[y0:y1, x0:x1]
     small_size = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
-    small = cv2.resize(crop, small_size, interpolation=cv2.INTER_AREA)
+    # Linear sampling is enough from half size up: the reduced crop only measures what the swap changes.
+    shrink = cv2.INTER_LINEAR if scale >= 0.5 else cv2.INTER_AREA
+    small = cv2.resize(crop, small_size, interpolation=shrink)
     before = small.copy()
     # The crop's own scale each way (rounding makes them differ slightly from `scale`).
     sx, sy = small_size[0] / (x1 - x0), small_size[1] / (y1 - y0)
@@ -71,18 +73,14 @@ def swap_reduced(
     if rows.size == 0:
         return
     cols = np.flatnonzero(moved.max(axis=0).max(axis=1))
-    # Only the changed rectangle (one reduced pixel wider) is scaled up and added back.
-    top, bottom = max(0, int(rows[0]) - 1), min(small.shape[0], int(rows[-1]) + 2)
-    left, right = max(0, int(cols[0]) - 1), min(small.shape[1], int(cols[-1]) + 2)
-    change = cv2.subtract(small[top:bottom, left:right], before[top:bottom, left:right], dtype=cv2.CV_16S)
-    fx0, fx1 = int(np.floor(left / sx)), min(x1 - x0, int(np.ceil(right / sx)))
-    fy0, fy1 = int(np.floor(top / sy)), min(y1 - y0, int(np.ceil(bottom / sy)))
-    # Map the full-size rectangle's pixel centres into the reduced crop, as cv2.resize would.
-    grid_x = ((np.arange(fx0, fx1, dtype=np.float32) + 0.5) * sx - 0.5 - left)[None, :].repeat(fy1 - fy0, 0)
-    grid_y = ((np.arange(fy0, fy1, dtype=np.float32) + 0.5) * sy - 0.5 - top)[:, None].repeat(fx1 - fx0, 1)
-    change_full = cv2.remap(change, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    change = cv2.resize(
+        cv2.subtract(small, before, dtype=cv2.CV_16S), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR
+    )
+    # Added back only over the changed rectangle (one reduced pixel wider): elsewhere it is zero.
+    fy0, fy1 = max(0, int((rows[0] - 1) / sy)), min(y1 - y0, int(np.ceil((rows[-1] + 2) / sy)))
+    fx0, fx1 = max(0, int((cols[0] - 1) / sx)), min(x1 - x0, int(np.ceil((cols[-1] + 2) / sx)))
     patch = crop[fy0:fy1, fx0:fx1]
-    patch[...] = cv2.add(patch, change_full, dtype=cv2.CV_8U)
+    patch[...] = cv2.add(patch, change[fy0:fy1, fx0:fx1], dtype=cv2.CV_8U)
 
 
 def scaled_mesh(mesh: Mesh, origin: tuple[int, int], scale: tuple[float, float]) -> Mesh:
