@@ -251,9 +251,9 @@ def _face_size_table(figure: Any, template_set: Any) -> str:
 def _resolution_table(figure: Any) -> str:
     """One task (service path, default mapping) into the same 2-face template at 2 MP and at 12 MP."""
     head = (
-        "One task on the service path (read the stored PNG, swap both faces, watermark, JPEG result, database) "
+        "One task on the service path (read the stored template, swap both faces, watermark, JPEG result, database) "
         "into the same 2-face template kept at 2 MP and at 12 MP, runs alternating; decode + encode is the "
-        "stored template's PNG decoding plus a JPEG encoding of its size, timed alone."
+        "stored template's decoding plus a JPEG encoding of its size, timed alone."
     )
     if not isinstance(figure, dict):
         return f"{head}\n\nNot measured in this run."

@@ -74,7 +74,7 @@ def _base_template(template_set: str) -> RGBImage:
 
 
 def _codec_seconds(ws: Workspace, template_id: int) -> float:
-    """Decoding the stored template (PNG) plus encoding a result of its size (JPEG), as a task does."""
+    """Decoding the stored template plus encoding a result of its size (JPEG), as a task does."""
     from app.services.preprocessing import load_template, store
 
     with ws.ctx.sessions() as session:
