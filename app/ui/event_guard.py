@@ -96,7 +96,10 @@ class EventGuard:
                 return payload
             target = folder / source.parent.name / source.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            if self._protected(str(source)):
+            if not source.exists():  # moved by a concurrent event: the same bytes are in some visitor's folder
+                if not target.exists():
+                    os.link(self._twin(source), target)
+            elif self._protected(str(source)):
                 if not target.exists():
                     os.link(source, target)
             else:
@@ -113,6 +116,12 @@ class EventGuard:
         if isinstance(url, str) and old in url:
             payload["url"] = url.replace(old, new)
         return payload
+
+    def _twin(self, source: Path) -> Path:
+        """The copy of `source` another event moved into a visitor's folder (the same content hash)."""
+        for twin in (self.root / served.VISITORS_DIR).glob(f"*/{source.parent.name}/{source.name}"):
+            return twin
+        raise FileNotFoundError(f"no copy of {source.parent.name[:12]}")
 
     def _protected(self, path: str) -> bool:
         """Files Gradio must keep: examples and other cached values that belong to no visitor."""

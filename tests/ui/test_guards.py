@@ -155,3 +155,24 @@ def test_file_payloads_are_found_at_any_depth() -> None:
     seen: list[str] = []
     _map_files(value, lambda payload: seen.append(payload["path"]) or payload)
     assert seen == ["/c/a.webp", "/c/b.zip"]
+
+
+def test_an_image_two_visitors_get_at_once_reaches_both_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gradio caches identical outputs at one path; when one event has moved it, the other links the copy."""
+    import gradio as gr
+
+    from app.ui.event_guard import EventGuard
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    with gr.Blocks() as demo:
+        image = gr.Image()
+    guard = EventGuard(demo, shared_outputs=[], served_age=60)
+    source = _write(tmp_path / ("f" * 64) / "image.webp", b"same bytes")
+    payload = {"path": str(source), "url": f"/gradio_api/file={source}", "meta": {"_type": "gradio.FileData"}}
+    first = guard._move(dict(payload), served.visitor_folder("a" * 64, tmp_path), image)
+    second = guard._move(dict(payload), served.visitor_folder("b" * 64, tmp_path), image)
+    assert not source.exists()
+    assert Path(first["path"]).read_bytes() == Path(second["path"]).read_bytes() == b"same bytes"
+    assert first["path"] != second["path"] and second["url"].endswith(second["path"])
+    served.delete_visitor_files("a" * 64, tmp_path)
+    assert Path(second["path"]).read_bytes() == b"same bytes"  # a hard link: the other visitor keeps it
