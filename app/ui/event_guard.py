@@ -108,7 +108,7 @@ class EventGuard:
                 if block is not None:
                     getattr(block, "temp_files", set()).discard(str(source))
         except OSError as exc:  # gone meanwhile (another visitor's identical image moved it): leave as is
-            log.info("served copy not moved: %s", one_line(exc)[:120])
+            log.info("served copy not moved: %s", exc.strerror or type(exc).__name__)  # no path in the log
             return payload
         url = payload.get("url")
         old, new = quote(str(source), safe="/"), quote(str(target), safe="/")

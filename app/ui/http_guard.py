@@ -184,7 +184,8 @@ def _strip_file(path: Path, root: Path) -> None:
             staging.write_bytes(clean)
             staging.replace(path)
     except Exception as exc:  # noqa: BLE001  (a damaged file stays as it is; intake refuses it)
-        log.info("upload not stripped: %s", one_line(exc)[:120])
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)[:120]
+        log.info("upload not stripped: %s", reason)  # no path in the log
 
 
 def _bounded(receive: Receive, limit: int) -> Receive:
