@@ -65,7 +65,7 @@ class EventGuard:
             error.print_exception = False
             raise
         except Exception as exc:  # noqa: BLE001  (any bad argument: one line, no traceback)
-            log.warning("event /%s refused: %s: %s", name, type(exc).__name__, one_line(exc)[:200])
+            log.warning("event /%s refused: %s: %s", name, type(exc).__name__, _reason(exc))
             raise gr.Error(_refusal(exc), print_exception=False) from None
         finally:
             served.end_event(token)
@@ -191,7 +191,7 @@ def _sweep_loop(reference: Callable[[], EventGuard | None]) -> None:
         try:
             guard.sweep()
         except Exception as exc:  # noqa: BLE001  (a background thread: log it and go on)
-            log.warning("served-file sweep failed: %s", one_line(exc))
+            log.warning("served-file sweep failed: %s", _reason(exc))
         del guard
 
 
@@ -202,6 +202,13 @@ def _check_text(inputs: Any) -> None:
         for text in texts:
             if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
                 raise gr.Error(f"a text input is too long ({len(text)} characters; at most {MAX_TEXT_CHARS})", print_exception=False)
+
+
+def _reason(exc: BaseException) -> str:
+    """A log line's reason: an OSError's message without its path, else the first line, shortened."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return one_line(exc)[:200]
 
 
 def _refusal(exc: BaseException) -> str:
