@@ -27,6 +27,8 @@ SHADOW_REFERENCE_PERCENTILE: Final = 10  # darkness is measured against this per
 DARKNESS_STEP: Final = 0.06  # ... and each further step this big counts one standard deviation
 CHROMA_SCALE_RANGE: Final = (0.35, 1.6)  # skin chroma shrinks in highlights and grows in shadows
 MIN_SKIN_SAMPLES: Final = 30
+TRUST_SPREADS: Final = 3.0  # cheek samples further than this many robust spreads from their median are not skin
+TRUST_FLOOR: Final = (3.0, 1.5, 1.5)  # smallest robust spread per CIELAB channel (L, a*, b*)
 EDGE_BAND_SHARE: Final = 0.12  # occluders must reach this outer band of the oval (hair, hands, frames)
 LARGE_OCCLUDER_SHARE: Final = 0.06  # ... or cover this share of the oval
 OPEN_SHARE: Final = 0.025  # speckle removal: morphological opening, as a share of the oval size
@@ -67,9 +69,18 @@ def face_parts_68(shape_hw: tuple[int, int], points: Points, *, forehead_share: 
 
 
 def occlusion_mask(
-    target_crop: RGB, oval_mask: FloatMask, cheek_mask: FloatMask, exempt_mask: FloatMask
+    target_crop: RGB,
+    oval_mask: FloatMask,
+    cheek_mask: FloatMask,
+    exempt_mask: FloatMask,
+    *,
+    large_share: float = LARGE_OCCLUDER_SHARE,
+    reaching_edge: bool = True,
+    robust: bool = False,
 ) -> FloatMask:
-    """Pixels of the target to KEEP (1) inside the oval: what is not skin and reaches the oval's edge.
+    """Pixels of the target to KEEP (1) inside the oval: what is not skin and reaches the oval's edge
+    (unless `reaching_edge` is False) or covers `large_share` of the oval. `robust` fits the skin model
+    on the trusted cheek samples only (see _trusted_skin).
 
     A Gaussian in CIELAB (lightness widened for shading) is fitted on the cheek pixels. Non-skin
     regions count as occluders when they touch the outer band of the oval (hair fringes, hands,
@@ -94,6 +105,8 @@ def occlusion_mask(
     samples = lab[small_cheeks]
     if len(samples) < MIN_SKIN_SAMPLES:
         return keep
+    if robust:
+        samples = _trusted_skin(samples)
     distance = _skin_distance(lab, samples)
     low, high = SKIN_DISTANCE
     not_skin = np.clip((distance - low) / (high - low), 0.0, 1.0)
@@ -101,11 +114,22 @@ def occlusion_mask(
     hard = (not_skin > 0.5).astype(np.uint8)
     oval_size = float(np.sqrt(small_oval.sum()))
     hard = _open(hard, OPEN_SHARE * oval_size)
-    hard = _touching_edge_or_large(hard, small_oval, oval_size)
+    hard = _touching_edge_or_large(hard, small_oval, oval_size, large_share, reaching_edge)
     soft = cv2.GaussianBlur(hard.astype(np.float32), (0, 0), max(0.6, SMOOTH_SHARE * oval_size))
     soft[~small_oval] = 0.0
     keep = cv2.resize(soft, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.clip(keep * oval, 0.0, 1.0).astype(np.float32)
+
+
+def _trusted_skin(samples: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The cheek samples within TRUST_SPREADS robust spreads (median absolute deviation) of their median
+    in every CIELAB channel: an object held over a cheek would otherwise widen the model (and darken its
+    shadow reference) until the object itself passes for skin. All samples when too few are left."""
+    median = np.median(samples, axis=0)
+    deviation = np.abs(samples - median)
+    spread = np.maximum(1.4826 * np.median(deviation, axis=0), TRUST_FLOOR)
+    trusted = np.all(deviation <= TRUST_SPREADS * spread, axis=1)
+    return samples[trusted] if trusted.sum() >= max(MIN_SKIN_SAMPLES, len(samples) // 2) else samples
 
 
 def _skin_distance(lab: NDArray[np.float32], samples: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -135,15 +159,21 @@ def _skin_distance(lab: NDArray[np.float32], samples: NDArray[np.float32]) -> ND
     return np.sqrt(np.maximum(squared + darker**2, 0.0)).astype(np.float32)
 
 
-def _touching_edge_or_large(hard: NDArray[np.uint8], oval: NDArray[np.bool_], oval_size: float) -> NDArray[np.uint8]:
+def _touching_edge_or_large(
+    hard: NDArray[np.uint8],
+    oval: NDArray[np.bool_],
+    oval_size: float,
+    large_share: float = LARGE_OCCLUDER_SHARE,
+    reaching_edge: bool = True,
+) -> NDArray[np.uint8]:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
     if count <= 1:
         return hard
     band = max(1, int(round(EDGE_BAND_SHARE * oval_size)))
     inner = cv2.erode(oval.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1,) * 2))
     edge = oval & (inner == 0)
-    touching = np.unique(labels[edge & (hard > 0)])
-    large = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= LARGE_OCCLUDER_SHARE * float(oval.sum()))
+    touching = np.unique(labels[edge & (hard > 0)]) if reaching_edge else np.zeros(0, dtype=np.int32)
+    large = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= large_share * float(oval.sum()))
     keep_labels = np.union1d(touching, large)
     keep_labels = keep_labels[keep_labels > 0]
     return np.isin(labels, keep_labels).astype(np.uint8)

@@ -78,6 +78,8 @@ DLIB_POINTS: Final = 68
 MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
 MAX_STRETCHED_SHARE: Final = 0.2  # more of the face than this overstretched (and a pose note): the template stays
 FAR_BLEND_BAND: Final = (-0.05, 0.3)  # the hidden side's mirrored fill ramps in across this share of the half width
+SOURCE_OCCLUDER_SHARE: Final = 0.04  # a non-skin region of the source this share of its oval is an occluder
+OCCLUDER_GROW_SHARE: Final = 0.02  # ... grown and softened by this share of the face size
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
 
@@ -93,6 +95,7 @@ class PreparedSource:
     mouth_open: bool
     had_glasses: bool = False  # frames were found and inpainted out of `image`
     forehead_skin: float = 1.0  # share of the forehead (brows to the mesh's top) that is bare skin
+    occluder: NDArray[np.float32] | None = field(default=None, repr=False)  # 0..1: not the face (an object, a hand)
 
     @property
     def face_size(self) -> float:
@@ -127,6 +130,24 @@ def prepare_source(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFac
         mouth_open=mouth_openness(local) > MOUTH_OPEN,
         had_glasses=glasses,
         forehead_skin=forehead_skin_share(crop, local, canonical),
+        occluder=source_occluders(crop, local, canonical),
+    )
+
+
+def source_occluders(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace) -> NDArray[np.float32]:
+    """What covers the source face (an object, a hand of another colour), 0..1 in crop pixels: the skin
+    model learnt on the source's own cheeks, where both are seen whole. Those pixels are never pasted;
+    the target keeps its own face there. Only large regions count (an object held over a cheek need not
+    reach the oval's border); the source's hair at the face's edge is left to the warped-source check in
+    _tone."""
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    shape_hw = image.shape[:2]
+    oval = np.zeros(shape_hw, dtype=np.uint8)
+    cv2.fillPoly(oval, [_pixels(xy[list(FACE_OVAL)])], 255)
+    cheeks, exempt = _face_parts(xy, canonical, shape_hw)
+    oval_mask = oval.astype(np.float32) / 255.0
+    return occlusion_mask(
+        image, oval_mask, cheeks, exempt, large_share=SOURCE_OCCLUDER_SHARE, reaching_edge=False, robust=True
     )
 
 
@@ -158,9 +179,14 @@ def swap_into(
 
     target_yaw = mesh_yaw(target_mesh)
     texture, texture_mesh, yaw = source.image, source.mesh, source.yaw
+    occluder = source.occluder
     if should_mirror(source.yaw, target_yaw):
         texture, texture_mesh, yaw = source.mirrored_image, source.mirrored_mesh, -source.yaw
+        occluder = None if occluder is None else np.ascontiguousarray(occluder[:, ::-1])
+    texture_size = texture.shape[1], texture.shape[0]
     texture, texture_mesh = _bounded_source(texture, texture_mesh, face_size(texture_mesh), size)
+    if occluder is not None and (texture.shape[1], texture.shape[0]) != texture_size:
+        occluder = cv2.resize(occluder, (texture.shape[1], texture.shape[0]), interpolation=cv2.INTER_AREA)
     fill_far_half = abs(yaw) >= HALF_FILL_YAW and abs(target_yaw) <= abs(yaw) - HALF_FILL_MARGIN
 
     destination = blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], geometry_share, outline_share)
@@ -217,6 +243,20 @@ def swap_into(
         far_full = cv2.resize(far_small, full, interpolation=cv2.INTER_LINEAR)[..., None]
         warped = np.clip(warped + far_full * (far_warped.astype(np.float32) - warped) + 0.5, 0, 255).astype(np.uint8)
     corrected, kept = _tone(warped, target_box, mask_small, target_xy - origin, canonical, size)
+    if occluder is not None and occluder.any():
+        # The source's occluders stay out: the target's own face shows there.
+        covered = cv2.remap(occluder, map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        if far_small is not None:
+            mirrored_occluder = np.ascontiguousarray(occluder[:, ::-1])
+            far_covered = cv2.remap(
+                mirrored_occluder, mirror_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+            )
+            covered = covered + far_full[..., 0] * (far_covered - covered)
+        # Grown and softened: the occluder's own outline (its shadow, anti-aliasing) stays out too, and
+        # the template's face fades in without an edge.
+        grow = max(1, int(round(OCCLUDER_GROW_SHARE * size)))
+        covered = cv2.dilate(covered, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+        kept = np.maximum(kept, cv2.GaussianBlur(covered, (0, 0), grow))
     kept = np.maximum(kept, glasses_keep_mask(target_box, _eye_points(target, target_xy) - origin))
     alpha_small = feather(mask_small, FEATHER_SHARE * size * scale)
     if kept_mouth is not None:

@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
-from pipeline.classic.occlusion import face_parts_68, occlusion_mask
+from pipeline.classic.occlusion import _trusted_skin, face_parts_68, occlusion_mask
 from tests.pipeline.tone_helpers import face_crop
 
 RGB = NDArray[np.uint8]
@@ -69,3 +69,39 @@ def test_small_dark_spots_inside_the_face_are_not_occluders(
     cv2.circle(spotted, (int(centre[0]) - 6, int(centre[1])), 3, (20, 15, 15), -1)  # a mole on the nose
     keep = occlusion_mask(spotted, oval, cheeks, exempt)
     assert float(keep[centre[1] - 4 : centre[1] + 4, centre[0] - 10 : centre[0] - 2].max()) < 0.3
+
+
+def test_an_object_over_a_cheek_is_found_by_the_robust_model(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    # A dark blue phone over the left cheek covers a good share of the cheek samples, where the skin
+    # model is fitted; it does not reach the oval's edge, and is found by its size alone.
+    face = classic_engine.detect(astronaut_image)[0]
+    crop, points = face_crop(astronaut_image, face)
+    oval, cheeks, exempt = _parts(crop, points)
+    phone = np.zeros(crop.shape[:2], np.uint8)
+    width = float(np.ptp(points[:17, 0]))
+    centre = points[[15, 14, 13, 35, 47]].mean(axis=0)  # the left cheek, where the skin is sampled
+    box = cv2.boxPoints(((float(centre[0]), float(centre[1])), (0.25 * width, 0.45 * width), 15.0))
+    cv2.fillConvexPoly(phone, np.round(box).astype(np.int32), 255)
+    occluded = crop.copy()
+    occluded[phone > 0] = (28, 36, 92)
+    on_phone = (phone > 0) & (oval > 0.5) & (exempt < 0.5)
+    assert float((cheeks > 0.5)[phone > 0].sum()) > 0.3 * float((cheeks > 0.5).sum())  # the case this is about
+
+    robust = occlusion_mask(occluded, oval, cheeks, exempt, large_share=0.04, reaching_edge=False, robust=True)
+
+    assert float(robust[on_phone].mean()) > 0.8
+    assert float(robust[(oval > 0.5) & (phone == 0) & (exempt < 0.5)].mean()) < 0.05
+    clean = occlusion_mask(crop, oval, cheeks, exempt, large_share=0.04, reaching_edge=False, robust=True)
+    assert float(clean[oval > 0.5].mean()) < 0.02
+
+
+def test_trusted_skin_drops_the_samples_that_are_not_skin() -> None:
+    rng = np.random.default_rng(0)
+    skin = np.column_stack([rng.normal(60, 4, 600), rng.normal(14, 1.5, 600), rng.normal(18, 1.5, 600)])
+    phone = np.column_stack([rng.normal(17, 1, 400), rng.normal(17, 1, 400), rng.normal(-34, 1, 400)])
+    samples = np.vstack([skin, phone]).astype(np.float32)
+    trusted = _trusted_skin(samples)
+    assert 500 <= len(trusted) <= 600 and float(trusted[:, 2].min()) > 5.0  # every phone sample is gone
+    assert len(_trusted_skin(skin.astype(np.float32))) > 570  # clean skin loses (almost) nothing
