@@ -19,6 +19,10 @@ class ConsentRequired(InvalidRequest):
     pass
 
 
+class NotReady(InvalidRequest):
+    """A template that cannot be swapped into yet: no face, failed, or still being preprocessed."""
+
+
 class QueueBusy(ServiceError):
     pass
 

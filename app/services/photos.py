@@ -25,6 +25,8 @@ class CouplePhoto:
     """The one couple-photo type, from upload to worker: the chosen face and its pixels.
 
     `image_id` is None until the photo is stored; `keep` says it is stored as permanent.
+    `candidates` are every face found, left to right (as detected, before source preparation);
+    `face_index` is the one in use, counted from 0 on the left, like template faces.
     """
 
     role: CoupleRole
@@ -34,6 +36,9 @@ class CouplePhoto:
     pixels: RGBImage = field(repr=False)
     image_id: int | None = None
     keep: bool = False
+    candidates: tuple[Face, ...] = field(default=(), repr=False)
+    face_index: int = 0
+    prominent_index: int = 0
 
     @property
     def stored_id(self) -> int:
@@ -58,24 +63,47 @@ def choose_face(faces: list[Face], role: CoupleRole) -> tuple[Face, str | None]:
     return chosen, note
 
 
-def detect_source(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> tuple[Face, int, str | None]:
+def pick_face(faces: list[Face], role: CoupleRole, index: int | None) -> tuple[int, str | None]:
+    """The index (0-based, left to right) of the face to use: `index` when given (refused when it is
+    not one of the faces), else the most prominent; and the note that says which, when there are several."""
+    chosen, note = choose_face(faces, role)
+    if index is None:
+        return faces.index(chosen), note
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(faces):
+        found = "1 face (face 0)" if len(faces) == 1 else f"{len(faces)} faces (0 to {len(faces) - 1}, from the left)"
+        raise InvalidRequest(f"the {role} photo has {found}; there is no face {index}")
+    if len(faces) == 1:
+        return 0, None
+    return index, f"{len(faces)} faces in the {role} photo; using face {index} (counting from 0 on the left), as chosen"
+
+
+def prepare_photo(ctx: AppContext, pixels: RGBImage, role: CoupleRole, face_index: int | None = None) -> CouplePhoto:
+    """Detect the faces of a decoded couple photo and prepare the chosen one (`face_index`, else the
+    most prominent); nothing is stored."""
+    faces = ctx.face_engine().detect(pixels)
+    index, note = pick_face(faces, role, face_index)
+    prominent = faces.index(choose_face(faces, role)[0])
+    photo = CouplePhoto(role, faces[index], len(faces), None, pixels, candidates=tuple(faces), prominent_index=prominent)
+    return _prepared(ctx, photo, index, note)
+
+
+def with_face(ctx: AppContext, photo: CouplePhoto, index: int) -> CouplePhoto:
+    """The same photo (stored or not) with another of its faces in use; refuses an index it does not have."""
+    faces = list(photo.candidates) or [photo.face]
+    chosen, note = pick_face(faces, photo.role, index)
+    return _prepared(ctx, replace(photo, face=faces[chosen]), chosen, note)
+
+
+def _prepared(ctx: AppContext, photo: CouplePhoto, index: int, note: str | None) -> CouplePhoto:
     engine = ctx.face_engine()
-    faces = engine.detect(pixels)
-    face, note = choose_face(faces, role)
-    prepared = engine.prepare_source(SourceFace(face, pixels))
+    prepared = engine.prepare_source(SourceFace(photo.candidates[index] if photo.candidates else photo.face, photo.pixels))
     # The engine says whether its swap takes the face for a glasses wearer: the note and the result agree.
-    advice = source_advice(pixels, prepared, wears_glasses=engine.wears_glasses, role=role)
-    return prepared, len(faces), "; ".join(filter(None, [note, *advice])) or None
+    advice = source_advice(photo.pixels, prepared, wears_glasses=engine.wears_glasses, role=photo.role)
+    return replace(photo, face=prepared, face_index=index, note="; ".join(filter(None, [note, *advice])) or None)
 
 
-def prepare_photo(ctx: AppContext, pixels: RGBImage, role: CoupleRole) -> CouplePhoto:
-    """Detect and choose the face of a decoded couple photo; nothing is stored."""
-    face, count, note = detect_source(ctx, pixels, role)
-    return CouplePhoto(role, face, count, note, pixels)
-
-
-def prepare_photo_file(ctx: AppContext, path: str, role: CoupleRole) -> CouplePhoto:
-    return prepare_photo(ctx, read_image_file(path, max_side=ctx.settings.max_image_side).array, role)
+def prepare_photo_file(ctx: AppContext, path: str, role: CoupleRole, face_index: int | None = None) -> CouplePhoto:
+    return prepare_photo(ctx, read_image_file(path, max_side=ctx.settings.max_image_side).array, role, face_index)
 
 
 def ingest_photo(

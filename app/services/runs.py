@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, QueueBusy
 from app.services import batches, quotas
+from app.services import templates as template_service
 from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
 from app.storage import ReadAhead
 from db.models import Batch, SwapTask
@@ -90,9 +91,11 @@ def check_request(
     limits: RunLimits | None = None,
     consent: bool | None = None,
     address: str | None = None,
+    ready_only: bool = False,
 ) -> CheckedRequest:
     """Validate once, before anything is stored: consent (when asked for), templates, mappings,
-    and (with limits) size and capacity."""
+    and (with limits) size and capacity. With `ready_only` (the UI and its API) a template that is
+    not ready is refused; the CLI records it as a failed task, with the reason."""
     if consent is not None:
         require_consent(consent)
     if not template_ids:
@@ -100,6 +103,8 @@ def check_request(
     if limits is not None and len(template_ids) > limits.max_templates:
         raise InvalidRequest(f"pick at most {limits.max_templates} templates per run")
     ids = batches.validate_templates(ctx, template_ids, mappings, viewer=session_id)
+    if ready_only:
+        template_service.require_ready(ctx, ids, viewer=session_id)
     if limits is not None:
         check_capacity(ctx, session_id, len(ids), limits, address=address)
     return CheckedRequest(ids, dict(mappings), session_id, limits, address)

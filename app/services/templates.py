@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.context import AppContext
-from app.errors import InvalidRequest, ServiceError, one_line
+from app.errors import InvalidRequest, NotReady, ServiceError, one_line
 from app.services import preprocessing
 from app.services.preprocessing import PreprocessingKept, ensure_current, load_template, store  # noqa: F401 (re-exported)
 from app.services.preprocessing import face_data_version as version_of
@@ -36,6 +36,9 @@ from pipeline.mapping import Role
 
 log = logging.getLogger(__name__)
 
+WAITING_WORDS = {"pending": "still waiting to be preprocessed", "processing": "still being preprocessed"}
+
+
 @dataclass(frozen=True)
 class TemplateSummary:
     id: int
@@ -49,6 +52,20 @@ class TemplateSummary:
     image_path: str | None = None
     private: bool = False
 
+    @property
+    def ready(self) -> bool:
+        """Whether a couple can be swapped into it: preprocessed, with at least one face."""
+        return self.status == "completed" and bool(self.faces)
+
+    @property
+    def not_ready_reason(self) -> str | None:
+        """Why it cannot be swapped into yet, in words (None when ready)."""
+        if self.ready:
+            return None
+        if self.status == "failed":
+            return self.error or "preprocessing failed"
+        return WAITING_WORDS.get(self.status, "no face found in the template")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -60,6 +77,7 @@ class TemplateSummary:
             "error": self.error,
             "duplicate": self.duplicate,
             "private": self.private,
+            "ready": self.ready,
         }
 
 
@@ -258,6 +276,20 @@ def list_templates(ctx: AppContext, *, viewer: Viewer = None) -> list[TemplateSu
     with ctx.sessions() as session:
         templates = session.execute(visible_templates().where(visible_to(viewer)).order_by(Template.id)).scalars()
         return [_summary(ctx, t) for t in templates]
+
+
+def swappable_templates(ctx: AppContext, *, viewer: Viewer = None) -> list[TemplateSummary]:
+    """The templates `viewer` may see that are ready to swap into, oldest first."""
+    return [t for t in list_templates(ctx, viewer=viewer) if t.ready]
+
+
+def require_ready(ctx: AppContext, template_ids: list[int], *, viewer: Viewer = None) -> None:
+    """Refuse, in one line, a batch naming a template that is not ready (no face, failed, still processing)."""
+    waiting = [get_template(ctx, t, viewer=viewer) for t in template_ids]
+    refused = [t for t in waiting if not t.ready]
+    if refused:
+        named = "; ".join(f"#{t.id} {t.name}: {t.not_ready_reason}" for t in refused)
+        raise NotReady(f"not ready to swap into ({named}); pick another template")
 
 
 def visible_ids(ctx: AppContext, template_ids: list[int], *, viewer: Viewer) -> set[int]:

@@ -36,12 +36,28 @@ def read_upload(ctx: AppContext, path: str | os.PathLike[str]) -> bytes:
         raise ImageRejected("expected an image file") from exc
 
 
-def prepare_upload(ctx: AppContext, path: str | None, role: CoupleRole) -> CouplePhoto:
-    """Safe intake of an uploaded couple photo with exactly one face chosen; nothing is stored."""
+def prepare_upload(
+    ctx: AppContext, path: str | None, role: CoupleRole, face_index: int | None = None
+) -> CouplePhoto:
+    """Safe intake of an uploaded couple photo with exactly one face chosen (`face_index`, counted from 0
+    on the left, else the most prominent); nothing is stored."""
     if not path:
         raise InvalidRequest(f"no {role} photo given")
     pixels = decode_image(read_upload(ctx, path), max_side=ctx.settings.max_image_side).array
-    return photos.prepare_photo(ctx, pixels, role)
+    return photos.prepare_photo(ctx, pixels, role, face_index)
+
+
+def face_index(value: Any, role: CoupleRole) -> int | None:
+    """An optional face index from a caller ("", None: the most prominent face), refused unless a whole number >= 0."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if isinstance(value, bool) or number < 0 or not number.is_integer():
+        raise InvalidRequest(f"the {role} face must be a face index (0, 1, ... from the left), got {str(value)[:20]!r}")
+    return int(number)
 
 
 def upload_photo(
@@ -76,17 +92,22 @@ def swap_files(
     limits: runs.RunLimits,
     timeout: float = 120.0,
     address: str | None = None,
+    husband_face: int | None = None,
+    wife_face: int | None = None,
 ) -> BatchReport:
-    """The `/swap` endpoint: consent first, then every input is checked before anything is stored."""
+    """The `/swap` endpoint: consent first, then every input is checked before anything is stored.
+    `husband_face` / `wife_face` pick a face of a photo with several (else the most prominent)."""
     sid = sessions.require_session(session_id)
     runs.require_consent(consent)
     ids = runs.parse_template_ids(template_ids)
     mappings = parse_batch_mapping(mapping_json, ids, label="mapping_json", per_face_allowed=False)
-    checked = runs.check_request(ctx, ids, mappings, session_id=sid, limits=limits, address=address)
+    checked = runs.check_request(
+        ctx, ids, mappings, session_id=sid, limits=limits, address=address, ready_only=True
+    )
     quotas.check_storage(ctx, quotas.file_sizes([husband_path, wife_path]))
     quotas.record_uploads(ctx, sid, 2, address)
-    husband = prepare_upload(ctx, husband_path, "husband")
-    wife = prepare_upload(ctx, wife_path, "wife")
+    husband = prepare_upload(ctx, husband_path, "husband", husband_face)
+    wife = prepare_upload(ctx, wife_path, "wife", wife_face)
     batch_id = runs.start_batch(ctx, checked, husband, wife, submit=submit)
     return wait_for_batch(ctx, sid, batch_id, timeout=timeout)
 

@@ -85,6 +85,10 @@ def build_ui(
             found = actions.template_gallery(actions.owner(session_token, visitor))
             return found.own, found.own_ids, found.shared, found.shared_ids, gr.update(choices=found.choices)
 
+        def keep_offered(chosen: Any, session_token: str | None, visitor: str | None = None) -> Any:
+            """After the lists change: drop picks no longer offered (removed, not ready)."""
+            return gr.update(value=actions.offered(chosen, actions.owner(session_token, visitor)))
+
         def engine_status() -> Any:
             line, ready = actions.engine_line()
             return line, gr.Timer(active=not ready)
@@ -94,7 +98,7 @@ def build_ui(
 
         def delete_everything(session_token: str | None, visitor: str | None = None) -> Any:
             message = actions.delete_my_data(actions.owner(session_token, visitor))
-            cleared_photo = (None, "", None)
+            cleared_photo = (None, "", None, gr.update(choices=[], value=None, visible=False))
             return (
                 *cleared_photo,
                 *cleared_photo,
@@ -113,7 +117,10 @@ def build_ui(
         settled = demo.load(
             visitor.settle, box.inputs, box.inputs, api_visibility="private", show_progress="hidden"
         )
-        settled.then(refresh_templates, box.inputs, template_outputs, api_name="templates_gallery")
+        settled.then(refresh_templates, box.inputs, template_outputs, api_name="templates_gallery").then(
+            keep_offered, [selected, *box.inputs], [selected], api_visibility="private", show_progress="hidden",
+            preprocess=False,
+        )
         settled.then(privacy, box.inputs, [privacy_line], api_name="privacy_summary", show_progress="hidden")
 
         def resume(session_token: str | None, visitor: str | None = None) -> Any:
@@ -135,9 +142,11 @@ def build_ui(
 
         changes = [*templates_tab.wire(tmpl_tab, actions, selected, box), crawl_form.wire(tmpl_tab.crawl, actions)]
         for changed in changes:
-            changed.then(refresh_templates, box.inputs, template_outputs, api_visibility="private").then(
-                privacy, box.inputs, [privacy_line], api_visibility="private", show_progress="hidden"
-            )
+            refreshed = changed.then(refresh_templates, box.inputs, template_outputs, api_visibility="private")
+            refreshed.then(
+                keep_offered, [selected, *box.inputs], [selected], api_visibility="private", show_progress="hidden",
+                preprocess=False,
+            ).then(privacy, box.inputs, [privacy_line], api_visibility="private", show_progress="hidden")
         swap_tab.wire(results_tab, actions, box, upload_tab.husband, upload_tab.wife, map_tab.mappings)
         for event in upload_tab.events:
             event.then(privacy, box.inputs, [privacy_line], api_visibility="private", show_progress="hidden")
@@ -151,9 +160,11 @@ def build_ui(
                 upload_tab.husband_image,
                 upload_tab.husband_status,
                 upload_tab.husband,
+                upload_tab.husband_face,
                 upload_tab.wife_image,
                 upload_tab.wife_status,
                 upload_tab.wife,
+                upload_tab.wife_face,
                 results_tab.batch,
                 results_tab.shown,
                 results_tab.progress,
@@ -190,6 +201,8 @@ def _api_components() -> dict[str, Any]:
             "template_ids": gr.Textbox(label="template_ids"),
             "mapping_json": gr.Textbox(label="mapping_json"),
             "consent": gr.Checkbox(label="consent"),
+            "husband_face": gr.Number(label="husband_face", value=None, precision=0),
+            "wife_face": gr.Number(label="wife_face", value=None, precision=0),
             "batch_id": gr.Textbox(label="batch_id"),
             "gallery": gr.Gallery(label="results", format="jpeg"),
             "json": gr.JSON(label="data"),
@@ -201,12 +214,15 @@ def _wire_api(api: dict[str, Any], actions: UIActions, box: visitor.VisitorBox) 
     click = api["trigger"].click
 
     def swap(
-        husband_photo, wife_photo, template_ids, mapping_json, consent, session_token, visitor=None,
-        request: gr.Request | None = None,
+        husband_photo, wife_photo, template_ids, mapping_json, consent, husband_face=None, wife_face=None,
+        session_token=None, visitor=None, request: gr.Request | None = None,
     ) -> Any:
         husband, wife = uploaded_path(husband_photo), uploaded_path(wife_photo)
         owner = actions.owner(session_token, visitor)
-        return actions.swap(husband, wife, template_ids, mapping_json, consent is True, owner, actions.address(request))
+        return actions.swap(
+            husband, wife, template_ids, mapping_json, consent is True, owner, actions.address(request),
+            husband_face, wife_face,
+        )
 
     def my_photos(session_token, visitor=None) -> Any:
         return actions.my_photos(actions.owner(session_token, visitor))
@@ -229,7 +245,10 @@ def _wire_api(api: dict[str, Any], actions: UIActions, box: visitor.VisitorBox) 
     click(actions.visitor_token, box.inputs, [box.session, api["json"]], api_name="visitor")
     click(
         swap,
-        [api["husband_photo"], api["wife_photo"], api["template_ids"], api["mapping_json"], api["consent"], *box.inputs],
+        [
+            api["husband_photo"], api["wife_photo"], api["template_ids"], api["mapping_json"], api["consent"],
+            api["husband_face"], api["wife_face"], *box.inputs,
+        ],
         [api["gallery"]],
         api_name="swap",
         concurrency_limit=SWAP_API_CONCURRENCY,

@@ -24,7 +24,7 @@ from app import served
 from app.context import AppContext
 from app.errors import NotFound, ServiceError, one_line
 from app.polling import poll
-from app.services import crawl, public_demo, runs, samples, sessions, template_admin, uploads, visitors
+from app.services import crawl, photos, public_demo, runs, samples, sessions, template_admin, uploads, visitors
 from app.services import templates as template_service
 from app.services.engine_status import engine_status
 from app.services.photos import CouplePhoto
@@ -151,7 +151,8 @@ class UIActions:
     @user_errors
     def engine_line(self) -> tuple[str, bool]:
         status = engine_status(self.ctx)
-        hint = f" · <span class='cs-hint'>{html.escape(status.hint)}</span>" if status.hint else ""
+        operator_only = self.ctx.settings.is_public_demo  # advice such as "run python app.py ..." is for operators
+        hint = f" · <span class='cs-hint'>{html.escape(status.hint)}</span>" if status.hint and not operator_only else ""
         text = f"<span class='cs-dot'></span>Engine: <b>{html.escape(status.line)}</b>{hint}"
         return text.replace("`", ""), status.ready
 
@@ -200,11 +201,28 @@ class UIActions:
         except Exception:
             log.exception("%s upload failed", role)
             return None, "<span class='cs-refused'>✗ Something went wrong; please try another photo.</span>", None
-        face = photo.face
-        gender = rendering.gender_word(face.gender.value)
-        box = rendering.FaceBox(face.bbox, face.gender.value, f"{role} · {gender}")
-        annotated = rendering.draw_faces(photo.pixels, [box])
-        return annotated, show.photo_status(photo), photo
+        return self._photo_view(photo), show.photo_status(photo), photo
+
+    @user_errors
+    def choose_photo_face(self, photo: CouplePhoto | None, index: Any) -> tuple[RGBImage, str, CouplePhoto]:
+        """Use another face of an uploaded photo (0-based, left to right); the photo stays stored as it is."""
+        if photo is None:
+            raise gr.Error("upload the photo first", print_exception=False)
+        chosen = photos.with_face(self.ctx, photo, uploads.face_index(index, photo.role))  # type: ignore[arg-type]
+        return self._photo_view(chosen), show.photo_status(chosen), chosen
+
+    def _photo_view(self, photo: CouplePhoto) -> RGBImage:
+        """The photo with the face in use boxed and labelled; with several faces, the others numbered and dimmed."""
+        gender = rendering.gender_word(photo.face.gender.value)
+        several = photo.faces_found > 1
+        boxes = [
+            rendering.FaceBox(face.bbox, face.gender.value, str(index), highlight=False)
+            for index, face in enumerate(photo.candidates)
+            if several and index != photo.face_index
+        ]
+        label = f"{photo.face_index} · {photo.role} · {gender}" if several else f"{photo.role} · {gender}"
+        boxes.append(rendering.FaceBox(photo.face.bbox, photo.face.gender.value, label))
+        return rendering.draw_faces(photo.pixels, boxes)
 
     # ------------------------------------------------------------ templates
 
@@ -216,20 +234,57 @@ class UIActions:
         return show.galleries(summaries, lambda t: self._thumbnail(t.id, sid if t.private else None))
 
     @user_errors
-    def template_detail(self, template_id: int, session_id: str | None) -> tuple[RGBImage, str, bool]:
-        """The template with its faces numbered, in words, and whether this session may remove it."""
+    def template_detail(self, template_id: int, session_id: str | None) -> tuple[RGBImage, str, bool, bool]:
+        """The template with its faces numbered, in words, whether this session may remove it (local
+        mode: any template, the user curates the gallery; public mode: its own private ones), and
+        whether it is ready to swap into."""
         sid = sessions.require_session(session_id)
         summary = template_service.get_template(self.ctx, template_id, viewer=sid)
         pixels = template_service.template_pixels(self.ctx, template_id, viewer=sid)
         annotated = rendering.draw_faces(pixels, rendering.template_boxes(summary.faces), text_ratio=32)
-        return annotated, show.template_markdown(summary), summary.private
+        removable = summary.private or not self.ctx.settings.is_public_demo
+        return annotated, show.template_markdown(summary), removable, summary.ready
 
     @user_errors
     def remove_template(self, template_id: int | None, session_id: str | None) -> str:
         if template_id is None:
             raise gr.Error("click one of your templates first", print_exception=False)
         viewer = sessions.require_session(session_id)
+        if not self.ctx.settings.is_public_demo:  # local mode: the one user curates the shared gallery
+            template_service.get_template(self.ctx, template_id, viewer=viewer)  # NotFound for others' private
+            return show.removed_markdown(template_admin.remove_templates(self.ctx, [template_id]))
         return show.removed_markdown(template_admin.remove_templates(self.ctx, [template_id], viewer=viewer))
+
+    @user_errors
+    def use_template(self, template_id: int | None, chosen: Sequence[str] | None, session_id: str | None) -> tuple[list[str], str]:
+        """The picker's value with this template added, and what to tell the user; refuses one not ready."""
+        if template_id is None:
+            raise gr.Error("click one of the templates first", print_exception=False)
+        sid = sessions.require_session(session_id)
+        template_service.require_ready(self.ctx, [template_id], viewer=sid)
+        values = self.offered(chosen, sid)
+        name = template_service.get_template(self.ctx, template_id, viewer=sid).name
+        if str(template_id) in values:
+            return values, f"“{name}” is already picked ({len(values)} template(s) in your swap)."
+        values.append(str(template_id))
+        return values, f"Added “{name}”: {len(values)} template(s) in your swap. Next: 3 · Face mapping."
+
+    @user_errors
+    def picked_summary(self, chosen: Sequence[str] | None, session_id: str | None) -> str:
+        """The Swap tab's line naming the picked templates ("" when none)."""
+        sid = sessions.require_session(session_id)
+        names = {str(t.id): t.name for t in template_service.swappable_templates(self.ctx, viewer=sid)}
+        picked = [html.escape(names[str(v)]) for v in chosen or [] if str(v) in names]
+        if not picked:
+            return ""
+        return f"Swapping into **{len(picked)}** template(s): {', '.join(picked)} · change on **3 · Face mapping**."
+
+    @user_errors
+    def offered(self, chosen: Sequence[str] | None, session_id: str | None) -> list[str]:
+        """The picked values still offered (visible and ready), in their order."""
+        sid = sessions.require_session(session_id)
+        ready = {str(t.id) for t in template_service.swappable_templates(self.ctx, viewer=sid)}
+        return [str(v) for v in chosen or [] if str(v) in ready]
 
     def add_templates(
         self,
@@ -329,15 +384,30 @@ class UIActions:
         consent: bool,
         address: str | None = None,
     ) -> str:
+        checked = self.check_run(session_id, husband, wife, selected, mappings, consent, address)
+        return runs.start_batch(self.ctx, checked, husband, wife, submit=self.submit)
+
+    @user_errors
+    def check_run(
+        self,
+        session_id: str | None,
+        husband: CouplePhoto | None,
+        wife: CouplePhoto | None,
+        selected: Sequence[str] | None,
+        mappings: dict[str, dict[str, str]] | None,
+        consent: bool,
+        address: str | None = None,
+    ) -> runs.CheckedRequest:
+        """Every refusal of `run` (consent, photos, templates not ready, limits), with nothing stored."""
         sid = sessions.require_session(session_id)
         runs.require_consent(bool(consent))
-        husband, wife = runs.require_couple(husband, wife)
+        runs.require_couple(husband, wife)
         template_ids = runs.parse_template_ids(list(selected or []))
         chosen = mappings_for(mappings, template_ids)
-        checked = runs.check_request(
-            self.ctx, template_ids, chosen, session_id=sid, limits=self.limits, consent=True, address=address
+        return runs.check_request(
+            self.ctx, template_ids, chosen, session_id=sid, limits=self.limits, consent=True, address=address,
+            ready_only=True,
         )
-        return runs.start_batch(self.ctx, checked, husband, wife, submit=self.submit)
 
     @user_errors
     def poll(self, session_id: str | None, batch_id: str | None, shown: int) -> PollView:
@@ -394,6 +464,8 @@ class UIActions:
         consent: bool,
         session_id: str | None,
         address: str | None = None,
+        husband_face: Any = None,
+        wife_face: Any = None,
     ) -> GalleryItems:
         report = uploads.swap_files(
             self.ctx,
@@ -406,6 +478,8 @@ class UIActions:
             mapping_json=mapping_json,
             consent=bool(consent),
             address=address,
+            husband_face=uploads.face_index(husband_face, "husband"),
+            wife_face=uploads.face_index(wife_face, "wife"),
         )
         failed = report.failed_results()
         if failed and len(failed) == len(report.results):

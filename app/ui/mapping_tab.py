@@ -1,4 +1,6 @@
-"""The Face mapping tab (3): who goes where. Each selected template's faces, left to right, with husband / wife / keep."""
+"""The Face mapping tab (3): the templates to swap into, then who goes where: each picked template's
+faces, left to right, with husband / wife / keep. Picking and mapping sit together so the flow runs
+forward: photos (1) → browse templates (2) → pick and map (3) → consent and swap (4)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,13 @@ from app.ui.mapping_state import with_role, without_templates
 from app.ui.visitor import VisitorBox
 
 
+EMPTY_HINT = (
+    "**Nothing picked yet.** Tick templates above (or press *Use this template* on **2 · Templates**). "
+    "Each one's faces then appear here, numbered from 0 on the left, each set to husband, wife or keep. "
+    "When it looks right, go on to **4 · Swap**."
+)
+
+
 @dataclass(frozen=True)
 class MappingTab:
     mappings: gr.State
@@ -25,12 +34,13 @@ class MappingTab:
 def create_tab(actions: UIActions, selected: gr.CheckboxGroup, visitor: VisitorBox) -> MappingTab:
     with gr.Tab("3 · Face mapping", id="mapping"):
         mappings, version = gr.State({}), gr.State(0)
-        with gr.Row(equal_height=True):
-            gr.Markdown(
-                "By default the husband goes onto the most prominent man and the wife onto the most prominent "
-                "woman; every other face is kept. Change any face here — your choices go with the swap."
-            )
-            reset = gr.Button("Reset to automatic", size="sm", scale=0, min_width=180)
+        selected.render()
+        gr.Markdown(
+            "By default the husband goes onto the most prominent man and the wife onto the most prominent "
+            "woman; every other face is kept. Change any face below; your choices go with the swap.",
+            elem_id="mapping-intro",
+        )
+        reset = gr.Button("Reset to automatic", size="sm", min_width=180, elem_id="reset-mapping")
 
         @gr.render(inputs=[selected, mappings, *visitor.inputs], triggers=[selected.change, version.change])
         def faces(
@@ -40,7 +50,7 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup, visitor: VisitorB
             browser_token: str | None,
         ) -> None:
             if not chosen:
-                gr.Markdown("Pick templates on the **4 · Swap** tab (or with *Use this template*) to map their faces.")
+                gr.Markdown(EMPTY_HINT, elem_id="mapping-hint", elem_classes="cs-hint-box")
                 return
             session_id = actions.owner(session_token, browser_token)
             for value in chosen:

@@ -1,4 +1,5 @@
-"""The Photos tab (1): the husband and wife photos, each shown with its detected face boxed and its gender."""
+"""The Photos tab (1): the husband and wife photos, each shown with its detected face boxed and its gender.
+A photo with several faces shows them as numbered choices (0 from the left), the most prominent picked."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from app.ui.actions import KEEP_CHOICES, KEEP_TEMPORARY, UIActions, uploaded_path
+from app.ui.presenters import face_options
 from app.ui.visitor import VisitorBox
 
 PHOTO_SOURCES = ["upload", "clipboard", "webcam"]
@@ -19,6 +21,8 @@ class UploadTab:
     wife_image: gr.Image
     husband_status: gr.HTML
     wife_status: gr.HTML
+    husband_face: gr.Radio
+    wife_face: gr.Radio
     keep: gr.Radio
     husband: gr.State
     wife: gr.State
@@ -40,11 +44,13 @@ def create_tab(
                     label="Husband", type="filepath", sources=PHOTO_SOURCES, height=340, elem_id="husband-photo"
                 )
                 husband_status = gr.HTML(elem_classes="cs-status", elem_id="husband-status")
+                husband_face = _face_picker("husband")
             with gr.Column(min_width=260):
                 wife_image = gr.Image(
                     label="Wife", type="filepath", sources=PHOTO_SOURCES, height=340, elem_id="wife-photo"
                 )
                 wife_status = gr.HTML(elem_classes="cs-status", elem_id="wife-status")
+                wife_face = _face_picker("wife")
         keep = gr.Radio(
             list(KEEP_CHOICES),
             value=KEEP_TEMPORARY,
@@ -67,6 +73,13 @@ def create_tab(
                request: gr.Request | None) -> Any:
         owner = actions.owner(session_token, visitor)
         return actions.upload_photo(role, uploaded_path(photo), keep_choice, owner, actions.address(request))
+
+    def choose(photo_ref: Any, index: Any) -> Any:
+        try:
+            return actions.choose_photo_face(photo_ref, index)
+        except gr.Error as refused:  # a toast; the photo keeps its face and no badge is left on it
+            gr.Warning(refused.message)
+            return gr.skip(), gr.skip(), gr.skip()
 
     def upload_husband(
         photo: Any, keep_choice: str, session_token: str | None, visitor: str | None = None,
@@ -91,6 +104,10 @@ def create_tab(
 
     husband_outputs = [husband_image, husband_status, husband]
     wife_outputs = [wife_image, wife_status, wife]
+    for radio, state, image, status in ((husband_face, husband, husband_image, husband_status),
+                                        (wife_face, wife, wife_image, wife_status)):
+        radio.input(lambda index, ref: choose(ref, index), [radio, state], [image, status, state],
+                    api_visibility="private", show_progress="minimal")
     events = [
         husband_image.input(
             upload_husband,
@@ -119,4 +136,28 @@ def create_tab(
                 preprocess=False,
             )
         )
-    return UploadTab(husband_image, wife_image, husband_status, wife_status, keep, husband, wife, events)
+    for event, radios, states in (
+        (events[0], [husband_face], [husband]),
+        (events[1], [wife_face], [wife]),
+        *([(events[2], [husband_face, wife_face], [husband, wife])] if len(events) > 2 else []),
+    ):  # the face pickers follow each upload (kept out of the upload endpoints' outputs)
+        event.then(
+            lambda *refs: tuple(face_choices(r) for r in refs) if len(refs) > 1 else face_choices(refs[0]),
+            states, radios, api_visibility="private", show_progress="hidden",
+        )
+    return UploadTab(
+        husband_image, wife_image, husband_status, wife_status, husband_face, wife_face, keep, husband, wife, events
+    )
+
+
+def _face_picker(role: str) -> gr.Radio:
+    return gr.Radio(
+        [], label="Several faces: which one is the " + role + "?", info="Numbered from 0 on the left, as in the photo.",
+        visible=False, elem_id=f"{role}-face",
+    )
+
+
+def face_choices(photo: Any) -> Any:
+    """The face picker for an uploaded photo: shown only when it has several faces, the one in use picked."""
+    options = face_options(photo)
+    return gr.update(choices=options, value=photo.face_index if photo else None, visible=len(options) > 1)

@@ -42,7 +42,7 @@ class Galleries:
     own_ids: list[int]
     shared: GalleryItems
     shared_ids: list[int]
-    choices: list[tuple[str, str]]  # the swap tab's picker: every usable template, own ones first
+    choices: list[tuple[str, str]]  # the picker: every template ready to swap into, own ones first
 
 
 @dataclass(frozen=True)
@@ -72,18 +72,32 @@ def photo_status(ref: CouplePhoto) -> str:
     return "<br>".join(lines)
 
 
+def face_options(photo: CouplePhoto | None) -> list[tuple[str, int]]:
+    """The faces of a couple photo as choices, numbered like the JSON (0-based, left to right)."""
+    if photo is None:
+        return []
+    return [
+        (
+            f"Face {index} · {rendering.gender_word(face.gender.value)}"
+            + (" (most prominent)" if index == photo.prominent_index else ""),
+            index,
+        )
+        for index, face in enumerate(photo.candidates)
+    ]
+
+
 def galleries(
     summaries: list[template_service.TemplateSummary],
     thumbnail: Callable[[template_service.TemplateSummary], RGBImage],
 ) -> Galleries:
-    """Own (private) and shared templates apart; the swap tab's choices list own ones first."""
+    """Own (private) and shared templates apart; the picker's choices (ready ones only) list own ones first."""
     own, shared = [t for t in summaries if t.private], [t for t in summaries if not t.private]
     return Galleries(
         own=[(thumbnail(t), template_caption(t)) for t in own],
         own_ids=[t.id for t in own],
         shared=[(thumbnail(t), template_caption(t)) for t in shared],
         shared_ids=[t.id for t in shared],
-        choices=[(choice_label(t), str(t.id)) for t in own + shared if t.status == "completed"],
+        choices=[(choice_label(t), str(t.id)) for t in own + shared if t.ready],
     )
 
 
@@ -93,8 +107,8 @@ def removed_markdown(removed: list[template_admin.Removed]) -> str:
 
 
 def template_caption(summary: template_service.TemplateSummary) -> str:
-    if summary.status != "completed":
-        return f"{summary.name} · {summary.status}"
+    if not summary.ready:
+        return f"{summary.name} · ✗ not ready: {summary.not_ready_reason}"
     count = len(summary.faces)
     return f"{summary.name} · {count} face{'s' if count != 1 else ''} · {summary.male_face_count}♂ {summary.female_face_count}♀"
 
@@ -115,9 +129,14 @@ def template_markdown(summary: template_service.TemplateSummary) -> str:
         f"### {html.escape(summary.name)}",
         (
             f"Template #{summary.id} · {len(summary.faces)} face(s): {summary.male_face_count} male, "
-            f"{summary.female_face_count} female · {status}"
+            f"{summary.female_face_count} female · {html.escape(status)}"
         ),
     ]
+    if not summary.ready:
+        lines.append(
+            f"<span class='cs-refused'>✗ Not ready to swap into: {html.escape(str(summary.not_ready_reason))}."
+            "</span> It is not offered for swapping."
+        )
     for face in summary.faces:  # numbered by the JSON index, as --mapping and the notes number them
         lines.append(f"- **{face['index']}** · {rendering.gender_word(face['gender'])} ({face['gender_score']:.0%} sure)")
     return "\n".join(lines)

@@ -1,4 +1,7 @@
-"""The Swap tab (4): pick templates, give consent, run; live progress, results as they finish, before/after, ZIP."""
+"""The Swap tab (4): what is picked, consent, run; live progress, results as they finish, before/after, ZIP.
+
+A refusal (no consent, no photos, nothing picked, a template not ready) is checked by an event
+without outputs, so it is one toast and no component loses its content or shows an error badge."""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from app.ui.actions import UIActions
 from app.ui.visitor import VisitorBox
 
 POLL_SECONDS = 0.4
+NOTHING_PICKED = "No template picked yet: pick them on **3 · Face mapping**."
 
 
 @dataclass(frozen=True)
 class ResultsTab:
     selected: gr.CheckboxGroup
+    picked: gr.Markdown
     consent: gr.Checkbox
     run: gr.Button
     progress: gr.HTML
@@ -29,11 +34,11 @@ class ResultsTab:
 
 
 def template_picker() -> gr.CheckboxGroup:
-    """The template picker, made before the tabs (the mapping tab follows it), rendered in this tab."""
+    """The template picker, made before the tabs and rendered on the Face mapping tab."""
     return gr.CheckboxGroup(
         [],
         label="Templates to swap into",
-        info="Pick one or many. Only preprocessed templates are listed.",
+        info="Pick one or many. Only templates ready to swap into (faces found) are listed.",
         elem_id="template-picker",
         render=False,
     )
@@ -43,7 +48,7 @@ def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
     with gr.Tab("4 · Swap", id="swap"):
         batch, shown = gr.State(None), gr.State(0)
         timer = gr.Timer(POLL_SECONDS, active=False)
-        selected.render()
+        picked = gr.Markdown(NOTHING_PICKED, elem_id="picked-summary")
         with gr.Row(elem_classes="cs-run-row"):
             consent = gr.Checkbox(
                 label="I have the consent of the people in these photos", value=False, elem_id="consent", scale=3
@@ -66,13 +71,13 @@ def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
                 )
             with gr.Column(scale=2, min_width=280):
                 slider = gr.ImageSlider(
-                    label="Before / after (click a result)",
+                    label="Before ◀ ▶ After (click a result)",
                     interactive=False,
                     format="jpeg",
                     max_height=460,
                     elem_id="before-after",
                 )
-    return ResultsTab(selected, consent, run, progress, gallery, slider, failures, download, timer, batch, shown)
+    return ResultsTab(selected, picked, consent, run, progress, gallery, slider, failures, download, timer, batch, shown)
 
 
 def wire(
@@ -84,6 +89,16 @@ def wire(
     mappings: gr.State,
 ) -> gr.events.Dependency:
     """Run, poll and pick events of this tab; returns the poll event (for chaining)."""
+
+    def check(
+        husband_ref, wife_ref, chosen, current, consent, session_token, visitor=None,
+        request: gr.Request | None = None,
+    ) -> None:
+        owner = actions.owner(session_token, visitor)
+        actions.check_run(owner, husband_ref, wife_ref, chosen, current, consent is True, actions.address(request))
+
+    def summary(chosen, session_token, visitor=None) -> str:
+        return actions.picked_summary(chosen, actions.owner(session_token, visitor)) or NOTHING_PICKED
 
     def start(
         husband_ref, wife_ref, chosen, current, consent, session_token, visitor=None,
@@ -111,9 +126,13 @@ def wire(
             raise gr.Error("click one of the results first", print_exception=False)
         return actions.before_after(actions.owner(session_token, visitor), batch_id, evt.index)
 
-    tab.run.click(
+    run_inputs = [husband, wife, tab.selected, mappings, tab.consent, *visitor.inputs]
+    checked = tab.run.click(
+        check, run_inputs, None, api_visibility="private", show_progress="hidden", preprocess=False
+    )
+    checked.success(
         start,
-        [husband, wife, tab.selected, mappings, tab.consent, *visitor.inputs],
+        run_inputs,
         [tab.batch, tab.shown, tab.progress, tab.gallery, tab.failures, tab.download, tab.slider, tab.timer],
         api_name="run",
         show_progress="minimal",
@@ -127,6 +146,10 @@ def wire(
         show_progress="hidden",
         trigger_mode="once",
         concurrency_limit=None,
+    )
+    tab.selected.change(
+        summary, [tab.selected, *visitor.inputs], [tab.picked], api_visibility="private", show_progress="hidden",
+        preprocess=False,
     )
     tab.gallery.select(
         pick, [tab.batch, *visitor.inputs], [tab.slider], api_name="before_after", show_progress="minimal"

@@ -17,6 +17,7 @@ PUBLIC_INTRO = (
     "deleted with your photos. **Shared** templates are curated by the operator. Click one to see its faces."
 )
 LOCAL_INTRO = "Templates are shared by everyone. Click one to see its faces; then use it for your swap."
+REMOVE_LABEL = "Remove this template"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class TemplatesTab:
     detail_info: gr.Markdown
     use_button: gr.Button
     remove_button: gr.Button
+    confirm_row: gr.Row
+    confirm_button: gr.Button
+    cancel_button: gr.Button
     add_files: gr.File
     add_name: gr.Textbox
     add_button: gr.Button
@@ -71,8 +75,11 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
                     elem_id="template-detail",
                 )
                 detail_info = gr.Markdown("Click a template in the gallery.")
-                use_button = gr.Button("Use this template", variant="primary", interactive=False)
-                remove_button = gr.Button("Remove this template of yours", size="sm", visible=False, elem_id="remove-template")
+                use_button = gr.Button("Use this template", variant="primary", interactive=False, elem_id="use-template")
+                remove_button = gr.Button(REMOVE_LABEL, size="sm", visible=False, elem_id="remove-template")
+                with gr.Row(visible=False, elem_id="confirm-remove") as confirm_row:
+                    confirm_button = gr.Button("Yes, remove it", variant="stop", size="sm", elem_id="confirm-remove-yes")
+                    cancel_button = gr.Button("Cancel", size="sm", elem_id="confirm-remove-no")
         title = "Add your own photo as a template" if public else "Add templates"
         with gr.Accordion(title, open=public):
             gr.Markdown(
@@ -105,6 +112,9 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
         detail_info,
         use_button,
         remove_button,
+        confirm_row,
+        confirm_button,
+        cancel_button,
         add_files,
         add_name,
         add_button,
@@ -126,21 +136,33 @@ def wire(
         if evt is None or not isinstance(evt.index, int) or not 0 <= evt.index < len(ids or []):
             raise gr.Error("click one of the templates first", print_exception=False)
         template_id = ids[evt.index]
-        image, info, removable = actions.template_detail(template_id, actions.owner(session_token, visitor))
-        return image, info, template_id, gr.update(interactive=True), gr.update(visible=removable)
+        image, info, removable, ready = actions.template_detail(template_id, actions.owner(session_token, visitor))
+        use_label = "Use this template" if ready else "Not ready: cannot be used"
+        return (
+            image, info, template_id, gr.update(value=use_label, interactive=ready), gr.update(visible=removable),
+            gr.update(visible=False),
+        )
 
-    def use(template_id: int | None, chosen: list[str] | None) -> Any:
-        values = list(chosen or [])
-        if template_id is not None and str(template_id) not in values:
-            values.append(str(template_id))
-        return gr.update(value=values)
+    def use(
+        template_id: int | None, chosen: list[str] | None, session_token: str | None, visitor: str | None = None
+    ) -> Any:
+        try:
+            values, message = actions.use_template(template_id, chosen, actions.owner(session_token, visitor))
+        except gr.Error as refused:  # a toast, and the picker keeps its value (no error badge on it)
+            gr.Warning(refused.message)
+            return gr.skip(), gr.skip()
+        gr.Info(message)
+        return gr.update(value=values), gr.update(value="✓ Picked for your swap")
 
     def remove(
         template_id: int | None, chosen: list[str] | None, session_token: str | None, visitor: str | None = None
     ) -> Any:
         message = actions.remove_template(template_id, actions.owner(session_token, visitor))
         left = [value for value in chosen or [] if value != str(template_id)]
-        return message, None, None, gr.update(interactive=False), gr.update(visible=False), gr.update(value=left)
+        return (
+            message, None, None, gr.update(interactive=False), gr.update(visible=False), gr.update(value=left),
+            gr.update(visible=False),
+        )
 
     def add(
         files: list[str] | None,
@@ -153,15 +175,24 @@ def wire(
         owner = actions.owner(session_token, visitor)
         return actions.add_templates(files, name, progress, owner, actions.address(request))
 
-    detail = [tab.detail_image, tab.detail_info, tab.current, tab.use_button, tab.remove_button]
+    detail = [tab.detail_image, tab.detail_info, tab.current, tab.use_button, tab.remove_button, tab.confirm_row]
     tab.gallery.select(show, [tab.gallery_ids, *visitor.inputs], detail, api_name="show_template")
     tab.own_gallery.select(show, [tab.own_ids, *visitor.inputs], detail, api_visibility="private")
-    tab.use_button.click(use, [tab.current, selected], [selected], api_name="use_template")
-    removed = tab.remove_button.click(
+    tab.use_button.click(
+        use, [tab.current, selected, *visitor.inputs], [selected, tab.use_button], api_name="use_template",
+        preprocess=False,  # the picker's raw value: a stale pick is dropped by the service, not refused by Gradio
+    )
+    asking = [tab.remove_button, tab.confirm_row]
+    tab.remove_button.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, asking,
+                            api_visibility="private", show_progress="hidden")
+    tab.cancel_button.click(lambda: (gr.update(visible=True), gr.update(visible=False)), None, asking,
+                            api_visibility="private", show_progress="hidden")
+    removed = tab.confirm_button.click(
         remove,
         [tab.current, selected, *visitor.inputs],
-        [tab.detail_info, tab.detail_image, tab.current, tab.use_button, tab.remove_button, selected],
+        [tab.detail_info, tab.detail_image, tab.current, tab.use_button, tab.remove_button, selected, tab.confirm_row],
         api_visibility="private",
+        preprocess=False,
     )
     added = tab.add_button.click(
         add, [tab.add_files, tab.add_name, *visitor.inputs], [tab.add_status], api_name="add_templates"

@@ -64,24 +64,38 @@ def test_run_poll_and_before_after(actions: UIActions, photos: SamplePhotos, pai
         actions.before_after(sessions.new_session_id(), batch_id, 0)
 
 
-def test_failed_templates_say_why(actions: UIActions, photos: SamplePhotos, ui_ctx: AppContext) -> None:
-    from app.services import templates
+def test_templates_not_ready_are_never_offered_or_swapped(
+    actions: UIActions, photos: SamplePhotos, ui_ctx: AppContext, run_now: Submit
+) -> None:
+    from app.services import runs, templates
 
     blank = templates.add_template_image(
         ui_ctx, templates.decode_upload(ui_ctx, photos.landscape.read_bytes()), name="Empty room"
     )
     pair = templates.add_template_files(ui_ctx, [str(photos.pair)], name="Pair")[0]
     sid = sessions.new_session_id()
-    with pytest.raises(gr.Error, match="all templates|no face"):
-        actions.swap(str(photos.husband), str(photos.wife), str(blank.id), "", True, sid)
-    with pytest.warns(UserWarning, match="Empty room: no face"):  # gr.Warning outside a request
-        items = actions.swap(str(photos.husband), str(photos.wife), f"{pair.id},{blank.id}", "", True, sid)
-    assert [caption for _, caption in items] == ["Pair"]
-    [batch] = [b for b in actions.my_batches(sid) if b["total"] == 2]
-    report = actions.batch_status(sid, batch["batch_id"])
-    assert "output" not in report["results"][0]
-    view = actions.poll(sid, batch["batch_id"], 0)
+    found = actions.template_gallery(sid)
+    assert [value for _, value in found.choices] == [str(pair.id)]  # offered: the ready one only
+    assert found.shared[0][1] == "Empty room · ✗ not ready: no face found in the template"
+    _image, info, removable, ready = actions.template_detail(blank.id, sid)
+    assert not ready and removable and "Not ready to swap into: no face found" in info
+    with pytest.raises(gr.Error, match="Not ready to swap into .#%d Empty room: no face" % blank.id):
+        actions.use_template(blank.id, [str(pair.id)], sid)
+    assert actions.use_template(pair.id, ["999", str(blank.id)], sid)[0] == [str(pair.id)]  # stale picks dropped
+    for ids in (str(blank.id), f"{pair.id},{blank.id}"):  # a batch never silently includes it
+        with pytest.raises(gr.Error, match="Not ready to swap into"):
+            actions.swap(str(photos.husband), str(photos.wife), ids, "", True, sid)
+    _, _, husband = actions.upload_photo("husband", str(photos.husband), KEEP_TEMPORARY, sid)
+    _, _, wife = actions.upload_photo("wife", str(photos.wife), KEEP_TEMPORARY, sid)
+    with pytest.raises(gr.Error, match="Not ready to swap into"):
+        actions.run(sid, husband, wife, [str(pair.id), str(blank.id)], {}, True)
+    assert actions.my_batches(sid) == []
+    # the CLI still records such a template as a failed task, and the Swap tab says why
+    checked = runs.check_request(ui_ctx, [pair.id, blank.id], {}, session_id=sid)
+    batch_id = runs.start_batch(ui_ctx, checked, husband, wife, submit=run_now)
+    view = actions.poll(sid, batch_id, 0)
     assert "1 template(s) failed" in view.failures and "Empty room" in view.failures and "no face" in view.failures
+    assert "Removed **Empty room**" in actions.remove_template(blank.id, sid)  # local mode: the user curates
 
 
 def test_service_errors_become_one_line_gr_errors(actions: UIActions, photos: SamplePhotos, pair_template: int) -> None:
@@ -115,9 +129,9 @@ def test_template_views(actions: UIActions, ui_ctx: AppContext, pair_template: i
     assert found.own == [] and found.own_ids == []
     assert ids == [pair_template] and items[0][1] == "Friends pair · 3 faces · 1♂ 2♀"
     assert choices == [(f"#{pair_template} Friends pair (3 faces)", str(pair_template))]
-    image, info, removable = actions.template_detail(pair_template, sid)
+    image, info, removable, ready = actions.template_detail(pair_template, sid)
     assert image.ndim == 3 and "3 face(s): 1 male, 2 female" in info and "preprocessed" in info
-    assert removable is False  # a shared template: only the operator removes it
+    assert removable and ready  # local mode: the one user curates the shared gallery
     view = actions.mapping_view(pair_template, {}, sid)
     assert [f.role for f in view.faces] == ["wife", "keep", "husband"] and not view.touched
     assert all(f.thumb.shape == (128, 128, 3) for f in view.faces)
@@ -185,6 +199,8 @@ def test_build_ui_names_every_action(ui_ctx: AppContext, run_now: Submit) -> Non
         "template_ids",
         "mapping_json",
         "consent",
+        "husband_face",
+        "wife_face",
     ]
     assert isinstance(named[-1], gr.BrowserState)  # the optional visitor token, last
 
@@ -200,3 +216,39 @@ def test_queue_and_launch_settings(ui_ctx: AppContext, run_now: Submit) -> None:
     assert str(ui_ctx.settings.resolved_data_dir) in options["blocked_paths"]
     assert options["run_history"] is False and options["enable_monitoring"] is False
     assert not any("flag" in (d.api_name or "") for d in demo.fns.values())
+
+
+def test_a_photo_with_several_faces_offers_them_as_choices(actions: UIActions, photos: SamplePhotos) -> None:
+    from app.ui.presenters import face_options
+
+    sid = sessions.new_session_id()
+    _image, status, wife = actions.upload_photo("wife", str(photos.pair), KEEP_TEMPORARY, sid)
+    assert wife is not None and wife.faces_found == 3 and "using the most prominent" in status
+    options = face_options(wife)
+    assert [value for _, value in options] == [0, 1, 2]  # the JSON's numbering: 0-based, left to right
+    assert sum("(most prominent)" in label for label, _ in options) == 1
+    assert f"Face {wife.face_index}" in next(label for label, _ in options if "prominent" in label)
+    other = next(i for i in range(3) if i != wife.face_index)
+    image, status, chosen = actions.choose_photo_face(wife, other)
+    assert chosen.face_index == other and chosen.image_id == wife.image_id and image.ndim == 3
+    assert f"using face {other}" in status and chosen.face.bbox != wife.face.bbox
+    assert actions.choose_photo_face(chosen, str(wife.face_index))[2].face.bbox == wife.face.bbox
+    for bad in (3, -1, 1.5, "left"):
+        with pytest.raises(gr.Error, match="face"):
+            actions.choose_photo_face(wife, bad)
+    single = actions.upload_photo("husband", str(photos.husband), KEEP_TEMPORARY, sid)[2]
+    assert face_options(single) == [(face_options(single)[0][0], 0)] and single.face_index == 0
+    with pytest.raises(gr.Error, match="has 1 face"):
+        actions.choose_photo_face(single, 1)
+
+
+def test_swap_takes_a_face_index(actions: UIActions, photos: SamplePhotos, pair_template: int) -> None:
+    sid = sessions.new_session_id()
+    with pytest.raises(gr.Error, match="The wife photo has 3 faces .0 to 2"):
+        actions.swap(str(photos.husband), str(photos.pair), str(pair_template), "", True, sid, None, None, 7)
+    with pytest.raises(gr.Error, match="face index"):
+        actions.swap(str(photos.husband), str(photos.pair), str(pair_template), "", True, sid, None, None, "x")
+    items = actions.swap(str(photos.husband), str(photos.pair), str(pair_template), "", True, sid, None, 0, 1.0)
+    assert len(items) == 1
+    [batch] = actions.my_batches(sid)
+    assert actions.batch_status(sid, batch["batch_id"])["status"] == "completed"

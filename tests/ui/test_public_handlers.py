@@ -35,8 +35,9 @@ def test_yours_and_shared_apart_and_removing_your_own(
     assert mine.own[0][1].startswith("Our party · 6 faces")
     assert [value for _, value in mine.choices] == [str(own_id), str(pair_template)]  # own first
     assert public_actions.template_gallery(bob).own_ids == []
-    _image, _info, removable = public_actions.template_detail(own_id, alice)
-    assert removable
+    _image, _info, removable, ready = public_actions.template_detail(own_id, alice)
+    assert removable and ready
+    assert not public_actions.template_detail(pair_template, alice)[2]  # shared: only the operator removes it
     with pytest.raises(gr.Error, match="does not exist"):
         public_actions.template_detail(own_id, bob)
     with pytest.raises(gr.Error, match="only the operator"):
