@@ -27,6 +27,9 @@ SHADOW_REFERENCE_PERCENTILE: Final = 10  # darkness is measured against this per
 DARKNESS_STEP: Final = 0.06  # ... and each further step this big counts one standard deviation
 CHROMA_SCALE_RANGE: Final = (0.35, 1.6)  # skin chroma shrinks in highlights and grows in shadows
 MIN_SKIN_SAMPLES: Final = 30
+BEARD_MIN_SHARE: Final = 0.2  # a lower face with this share of hair (outside the lips) has a beard
+BEARD_CLOSE_SHARE: Final = 0.06  # gaps between beard parts closed across this share of the zone's size
+BEARD_SOFT_SHARE: Final = 0.04  # the beard region's edge softened over this share of the zone's size
 TRUST_SPREADS: Final = 3.0  # cheek samples further than this many robust spreads from their median are not skin
 TRUST_FLOOR: Final = (3.0, 1.5, 1.5)  # smallest robust spread per CIELAB channel (L, a*, b*)
 EDGE_BAND_SHARE: Final = 0.12  # occluders must reach this outer band of the oval (hair, hands, frames)
@@ -119,6 +122,44 @@ def occlusion_mask(
     soft[~small_oval] = 0.0
     keep = cv2.resize(soft, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.clip(keep * oval, 0.0, 1.0).astype(np.float32)
+
+
+def beard_mask(crop: RGB, cheek_mask: FloatMask, zone_mask: FloatMask, lips_mask: FloatMask) -> FloatMask | None:
+    """The beard in `zone_mask` (the face below the nose), 0..1, as one closed region; None when less
+    than BEARD_MIN_SHARE of the zone outside the lips is hair.
+
+    Hair is what the cheeks' skin model (fitted on its trusted samples) rejects. Moustache, chin and
+    jaw parts are joined across the gaps between them, so the region is whole: the swap keeps it whole
+    or replaces it whole, never half (the lips themselves stay out of it).
+    """
+    height, width = crop.shape[:2]
+    zone = _check_mask(zone_mask, (height, width))
+    cheeks = _check_mask(cheek_mask, (height, width))
+    lips = _check_mask(lips_mask, (height, width))
+    scale = min(1.0, WORK_SIZE / max(height, width))
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    small_zone = (cv2.resize(zone, size, interpolation=cv2.INTER_AREA) > 0.5) & ~(
+        cv2.resize(lips, size, interpolation=cv2.INTER_AREA) > 0.5
+    )
+    small_cheeks = (cv2.resize(cheeks, size, interpolation=cv2.INTER_AREA) > 0.5) & ~small_zone
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    samples = lab[small_cheeks]
+    if len(samples) < MIN_SKIN_SAMPLES or small_zone.sum() < MIN_SKIN_SAMPLES:
+        return None
+    hair = (_skin_distance(lab, _trusted_skin(samples)) > SKIN_DISTANCE[1]) & small_zone
+    if hair.sum() < BEARD_MIN_SHARE * small_zone.sum():
+        return None
+    zone_size = float(np.sqrt(small_zone.sum()))
+    hard = _open(hair.astype(np.uint8), OPEN_SHARE * zone_size)
+    radius = max(1, int(round(BEARD_CLOSE_SHARE * zone_size)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    closed = cv2.morphologyEx(hard, cv2.MORPH_CLOSE, kernel)
+    closed &= small_zone.astype(np.uint8)
+    # A wide soft edge: the beard fades into the source's skin, without a rim.
+    soft = cv2.GaussianBlur(closed.astype(np.float32), (0, 0), max(0.6, BEARD_SOFT_SHARE * zone_size))
+    full = cv2.resize(soft, (width, height), interpolation=cv2.INTER_LINEAR) * zone
+    return np.clip(full, 0.0, 1.0).astype(np.float32)
 
 
 def _trusted_skin(samples: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -27,7 +27,7 @@ from pipeline.classic.mesh import (
     mouth_openness,
     similarity_transform,
 )
-from pipeline.classic.occlusion import occlusion_mask
+from pipeline.classic.occlusion import beard_mask, occlusion_mask
 from pipeline.classic.tone import match_detail, match_edge_light, transfer_light_and_colour
 from pipeline.face import Face
 from pipeline.masks import face_polygon
@@ -80,6 +80,8 @@ MAX_STRETCHED_SHARE: Final = 0.25  # more of the face than this overstretched (a
 FAR_BLEND_BAND: Final = (-0.05, 0.3)  # the hidden side's mirrored fill ramps in across this share of the half width
 SOURCE_OCCLUDER_SHARE: Final = 0.04  # a non-skin region of the source this share of its oval is an occluder
 OCCLUDER_GROW_SHARE: Final = 0.02  # ... grown and softened by this share of the face size
+SUBNASALE: Final = 2  # mesh point under the nose: a beard region starts below it
+BEARD_EDGE_SHARE: Final = 0.08  # the beard region's soft upper edge, as a share of the eye distance
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
 
@@ -400,7 +402,9 @@ def _tone(
     corrected = match_edge_light(corrected, target_t, face, size * tone_scale, keep_light=eyes)
     kept = occlusion_mask(target_t, face, cheeks, exempt)  # the target's hair, hands, glasses
     # The same skin model on the warped source: its own side hair is not pasted either.
-    kept = np.maximum(kept, occlusion_mask(warped_t, face, cheeks, exempt))
+    source_kept = occlusion_mask(warped_t, face, cheeks, exempt)
+    kept, source_kept = _whole_beard(kept, source_kept, warped_t, target_t, mesh_xy * scale_xy, canonical, cheeks)
+    kept = np.maximum(kept, source_kept)
     if not reduced:
         return corrected.astype(np.float32), kept
     full = (box_w, box_h)
@@ -411,6 +415,45 @@ def _tone(
     # Added detail must not saturate (the tone stage keeps its own output inside 1..254 too).
     np.clip(corrected_full, 1.0, 254.0, out=corrected_full)
     return corrected_full, cv2.resize(kept, full, interpolation=cv2.INTER_LINEAR)
+
+
+def _whole_beard(
+    kept: NDArray[np.float32],
+    source_kept: NDArray[np.float32],
+    warped: NDArray[np.uint8],
+    target: NDArray[np.uint8],
+    mesh_xy: NDArray[np.float32],
+    canonical: CanonicalFace,
+    cheeks: NDArray[np.float32],
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """A bearded target's beard is kept whole, or replaced whole, never half: kept whole (with a soft
+    edge) when the source has none; replaced whole by the source's when it has one. The target's and the
+    warped source's occluders to keep are returned changed accordingly."""
+    shape_hw = target.shape[:2]
+    zone, lips = _lower_face(mesh_xy, shape_hw)
+    beard = beard_mask(target, cheeks, zone, lips)
+    if beard is None:
+        return kept, source_kept
+    if beard_mask(warped, cheeks, zone, lips) is None:
+        return np.maximum(kept, beard), source_kept
+    return kept * (1.0 - zone), source_kept * (1.0 - zone)
+
+
+def _lower_face(
+    mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int]
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """The face oval below the nose (where a beard grows), softened, and the lips, 0..1 in box pixels."""
+    up = mesh_xy[FOREHEAD] - mesh_xy[CHIN]
+    up = up / max(float(np.hypot(*up)), 1e-6)
+    oval = mesh_xy[list(FACE_OVAL)]
+    cut = float(mesh_xy[SUBNASALE] @ up)
+    below = oval - np.outer(np.maximum(oval @ up - cut, 0.0), up)  # oval points above the cut moved down onto it
+    zone = np.zeros(shape_hw, dtype=np.uint8)
+    cv2.fillPoly(zone, [_pixels(below)], 255)
+    lips = np.zeros(shape_hw, dtype=np.uint8)
+    cv2.fillPoly(lips, [_pixels(mesh_xy[list(LIPS_OUTER)])], 255)
+    soft = cv2.GaussianBlur(zone.astype(np.float32) / 255.0, (0, 0), max(0.6, BEARD_EDGE_SHARE * _eye_distance(mesh_xy)))
+    return np.where(zone > 0, 1.0, soft).astype(np.float32), lips.astype(np.float32) / 255.0
 
 
 def _eyes_region(mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int]) -> NDArray[np.float32]:
