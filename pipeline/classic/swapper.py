@@ -81,6 +81,7 @@ FAR_BLEND_BAND: Final = (-0.05, 0.3)  # the hidden side's mirrored fill ramps in
 SOURCE_OCCLUDER_SHARE: Final = 0.04  # a non-skin region of the source this share of its oval is an occluder
 OCCLUDER_GROW_SHARE: Final = 0.02  # ... grown and softened by this share of the face size
 SUBNASALE: Final = 2  # mesh point under the nose: a beard region starts below it
+BEARD_KEPT_MIN: Final = 0.02  # share of the lower face the target's occluders must cover to look for a beard
 BEARD_EDGE_SHARE: Final = 0.08  # the beard region's soft upper edge, as a share of the eye distance
 DEGENERATE_AREA: Final = 0.05  # square pixels: a target triangle smaller than this has collapsed
 
@@ -431,6 +432,8 @@ def _whole_beard(
     warped source's occluders to keep are returned changed accordingly."""
     shape_hw = target.shape[:2]
     zone, lips = _lower_face(mesh_xy, shape_hw)
+    if float((kept * zone).sum()) < BEARD_KEPT_MIN * float(zone.sum()):
+        return kept, source_kept  # nothing of the lower face is kept: a beard there is replaced whole
     beard = beard_mask(target, cheeks, zone, lips)
     if beard is None:
         return kept, source_kept
