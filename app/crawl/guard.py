@@ -108,7 +108,7 @@ def address_refusal(address: IPAddress, *, allow_private: bool = False) -> str |
         return f"is {always}"
     liftable = _private_kind(address)
     if liftable and not allow_private:
-        return f"is {liftable} (allowed only with allow_private)"
+        return f"is {liftable}; such addresses are imported only when the operator allows them (--allow-private)"
     if liftable is None and not address.is_global:
         return "is not a global address"
     return None
@@ -194,7 +194,9 @@ class Guard:
 
     def _check(self, url: httpx.URL) -> Target:
         if url.scheme not in ALLOWED_SCHEMES:
-            raise CrawlRefused(f"scheme {url.scheme or 'missing'!r} is not allowed (http or https only)")
+            if not url.scheme:
+                raise CrawlRefused("enter a full web address, starting with http:// or https://")
+            raise CrawlRefused(f"only http:// and https:// addresses can be imported, not {url.scheme}://")
         if url.userinfo:
             raise CrawlRefused("credentials in the URL are not allowed")
         host = url.raw_host.decode("ascii").lower()

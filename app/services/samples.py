@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from app.context import AppContext
 from app.errors import one_line
@@ -33,11 +34,12 @@ def example_photos(ctx: AppContext) -> list[str] | None:
 
 
 def example_templates() -> list[str]:
-    """insightface's t1.jpg (six faces), when installed."""
-    from pipeline.errors import ModelUnavailable
-    from pipeline.samples import sample_paths
+    """The Templates tab's sample: matplotlib's grace_hopper.jpg (a US Navy portrait, public domain), when
+    installed. It is not one of the seeded templates, so adding it does something."""
+    from importlib import util
 
-    try:
-        return [str(sample_paths().t1)]
-    except ModelUnavailable:
+    spec = util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
         return []
+    path = Path(spec.origin).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg"
+    return [str(path)] if path.is_file() else []

@@ -203,7 +203,10 @@ def add_template_files(ctx: AppContext, paths: list[str], name: str | None = Non
 def _template_name(path: str, name: str | None, number: int, count: int) -> str:
     if name and name.strip():
         return name.strip() if count == 1 else f"{name.strip()} {number}"
-    return Path(path).stem.replace("_", " ").strip()[:200] or f"template {number}"
+    stem = " ".join(Path(path).stem.replace("_", " ").replace("-", " ").split())[:200]
+    if not any(ch.isalpha() for ch in stem):  # a camera's or a site's number says nothing: "Untitled 2"
+        return f"Untitled {number}" if count > 1 else "Untitled"
+    return stem
 
 
 def preprocess_template(

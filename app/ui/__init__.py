@@ -31,7 +31,11 @@ from app.ui.theme import CSS, FOOTER_NOTE, HEADER_HTML, make_theme
 QUEUE_MAX_SIZE = 64  # waiting events beyond this get Gradio's "busy, please try again"
 DEFAULT_CONCURRENCY = 4  # per event; the swap work itself runs on the job queue
 SWAP_API_CONCURRENCY = 2
-DELETE_CACHE = (1800, 7200)  # every 30 min, delete Gradio's cached copies older than 2 h
+DELETE_CACHE = (1800, 7200)
+DELETE_QUESTION = (
+    "Delete **everything** this browser stored: every photo (also those you chose to *Keep*), every result "
+    "and your own templates? This cannot be undone."
+)  # every 30 min, delete Gradio's cached copies older than 2 h
 
 
 def build_ui(
@@ -75,9 +79,14 @@ def build_ui(
             with gr.Column(scale=4):
                 gr.Markdown(FOOTER_NOTE)
                 privacy_line = gr.Markdown(elem_id="privacy-summary")
-            delete = gr.Button(
-                "Delete my photos and results now", variant="stop", size="sm", scale=1, min_width=220, elem_id="delete"
-            )
+            with gr.Column(scale=1, min_width=220):
+                delete = gr.Button("Delete my photos and results now", variant="stop", size="sm", elem_id="delete")
+                with gr.Column(visible=False, elem_id="delete-confirm") as delete_confirm:
+                    gr.Markdown(DELETE_QUESTION)
+                    with gr.Row():
+                        delete_yes = gr.Button("Yes, delete all", variant="stop", size="sm", elem_id="delete-yes")
+                        delete_no = gr.Button("Cancel", size="sm", elem_id="delete-no")
+                delete_status = gr.Markdown(elem_id="delete-status")
         api = _api_components()
 
         # ------------------------------------------------------------ events (after the layout)
@@ -110,6 +119,9 @@ def build_ui(
                 gr.update(value=None, visible=False),
                 None,
                 gr.Timer(active=False),
+                gr.update(visible=False),
+                gr.update(visible=True),
+                message,
                 message,
             )
 
@@ -153,7 +165,12 @@ def build_ui(
         results_tab.download.change(
             privacy, box.inputs, [privacy_line], api_visibility="private", show_progress="hidden"
         )
-        delete.click(
+        asking = [delete, delete_confirm]
+        delete.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, asking,
+                     api_visibility="private", show_progress="hidden")
+        delete_no.click(lambda: (gr.update(visible=True), gr.update(visible=False)), None, asking,
+                        api_visibility="private", show_progress="hidden")
+        delete_yes.click(
             delete_everything,
             box.inputs,
             [
@@ -173,6 +190,9 @@ def build_ui(
                 results_tab.download,
                 results_tab.slider,
                 results_tab.timer,
+                delete_confirm,
+                delete,
+                delete_status,  # the outcome stays here; the privacy line is refreshed by later events
                 privacy_line,
             ],
             api_name="delete_my_data",

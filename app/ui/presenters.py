@@ -148,7 +148,7 @@ def add_outcome_line(label: str, summary: template_service.TemplateSummary | Non
         return f"- ✗ **{name}**: {html.escape(error or 'refused')}"
     where = "your private templates" if summary.private else "the gallery"
     if summary.duplicate:
-        return f"- ＝ **{name}**: already in {where} as #{summary.id} {html.escape(summary.name)}"
+        return f"- = **{name}**: already in {where} as #{summary.id} {html.escape(summary.name)}"
     if summary.status != "completed":
         return f"- ✗ **{name}**: added as #{summary.id}, but {html.escape(summary.error or summary.status)}"
     scope = " (private to you)" if summary.private else ""

@@ -60,9 +60,10 @@ def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
                 gallery = gr.Gallery(
                     label="Results",
                     columns=2,
-                    height=460,
+                    height="auto",  # every result and its note in view, no inner scroll
                     object_fit="contain",
                     format="jpeg",
+                    buttons=["download", "fullscreen"],  # no "share": it needs a Hugging Face Space
                     elem_id="results-gallery",
                 )
                 failures = gr.Markdown(elem_id="failures")
@@ -70,8 +71,10 @@ def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
                     "Download all results (ZIP)", visible=False, variant="secondary", elem_id="download-zip"
                 )
             with gr.Column(scale=2, min_width=280):
+                gr.Markdown("**Before ◀ ▶ After** · click a result to compare it", elem_classes="cs-slider-title")
                 slider = gr.ImageSlider(
-                    label="Before ◀ ▶ After (click a result)",
+                    label="Before / after",
+                    show_label=False,  # the label chip would cover the image; the title above says it
                     interactive=False,
                     format="jpeg",
                     max_height=460,

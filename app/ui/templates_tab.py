@@ -18,6 +18,8 @@ PUBLIC_INTRO = (
 )
 LOCAL_INTRO = "Templates are shared by everyone. Click one to see its faces; then use it for your swap."
 REMOVE_LABEL = "Remove this template"
+SCROLL_TO_DETAIL = """() => { const d = document.getElementById('template-detail');
+  if (d && d.getBoundingClientRect().top > window.innerHeight * 0.6) d.scrollIntoView({block: 'start'}); }"""
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
                 own_gallery = gr.Gallery(
                     label="Yours",
                     columns=3,
-                    height=200,
-                    object_fit="cover",
+                    height="auto",
+                    object_fit="contain",
                     allow_preview=False,
                     buttons=[],
                     visible=public,
@@ -60,8 +62,8 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
                 gallery = gr.Gallery(
                     label="Shared" if public else "Template gallery",
                     columns=2,
-                    height=520,
-                    object_fit="cover",
+                    height="auto",  # every template and its caption in view, no inner scroll
+                    object_fit="contain",
                     allow_preview=False,
                     buttons=[],
                     elem_id="template-gallery",
@@ -176,8 +178,12 @@ def wire(
         return actions.add_templates(files, name, progress, owner, actions.address(request))
 
     detail = [tab.detail_image, tab.detail_info, tab.current, tab.use_button, tab.remove_button, tab.confirm_row]
-    tab.gallery.select(show, [tab.gallery_ids, *visitor.inputs], detail, api_name="show_template")
-    tab.own_gallery.select(show, [tab.own_ids, *visitor.inputs], detail, api_visibility="private")
+    shown = [
+        tab.gallery.select(show, [tab.gallery_ids, *visitor.inputs], detail, api_name="show_template"),
+        tab.own_gallery.select(show, [tab.own_ids, *visitor.inputs], detail, api_visibility="private"),
+    ]
+    for event in shown:  # on a phone the detail sits below the gallery: bring it into view
+        event.success(None, None, None, js=SCROLL_TO_DETAIL)
     tab.use_button.click(
         use, [tab.current, selected, *visitor.inputs], [selected, tab.use_button], api_name="use_template",
         preprocess=False,  # the picker's raw value: a stale pick is dropped by the service, not refused by Gradio

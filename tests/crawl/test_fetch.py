@@ -105,7 +105,7 @@ def test_a_fourth_redirect_fails(server: LocalServer) -> None:
 
 def test_redirect_to_a_refused_scheme_is_refused(server: LocalServer) -> None:
     server.routes["/go"] = redirect("file:///etc/passwd")
-    with pytest.raises(CrawlRefused, match="scheme"):
+    with pytest.raises(CrawlRefused, match="only http:// and https:// .*not file://"):
         fetch(server.url("/go"))
 
 

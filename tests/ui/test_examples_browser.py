@@ -42,9 +42,10 @@ def _run_photo_examples(page) -> None:  # type: ignore[no-untyped-def]
 def _run_template_example(page) -> None:  # type: ignore[no-untyped-def]
     """The sample template feeds the add form: adding it must make a preprocessed template."""
     page.locator("#add-button").click()
-    page.wait_for_selector("#add-status:has-text('t1')", timeout=90_000)
+    page.wait_for_selector("#add-status:has-text('grace_hopper')", timeout=90_000)
     assert "✗" not in page.inner_text("#add-status"), page.inner_text("#add-status")
-    page.wait_for_selector("#add-status:has-text('6 face(s) found')", timeout=10_000)
+    assert "already in" not in page.inner_text("#add-status")  # not one of the seeded templates
+    page.wait_for_selector("#add-status:has-text('1 face(s) found')", timeout=10_000)
 
 
 ACTIONS: dict[str, Callable[..., None]] = {

@@ -162,3 +162,36 @@ def test_the_face_picker_of_a_couple_photo(browser, served_app: ServedApp, viewp
     if viewport == DESKTOP:
         page.screenshot(path=str(ARTIFACTS / "ui-face-picker.png"), full_page=True)
     page.close()
+
+
+def test_phone_the_template_detail_comes_into_view(browser, served_app: ServedApp) -> None:  # type: ignore[no-untyped-def]
+    page = _open(browser, served_app, PHONE)
+    page.get_by_role("tab", name="2 · Templates").click()
+    page.locator("#template-gallery button.thumbnail-item").first.click()
+    page.wait_for_selector("#template-detail img")
+    page.wait_for_timeout(600)
+    top = page.evaluate("document.getElementById('template-detail').getBoundingClientRect().top")
+    assert 0 <= top < PHONE["height"] / 2, f"the template detail is at {top:.0f} px, off-screen"
+    page.get_by_role("tab", name="3 · Face mapping").click()
+    page.locator("#reset-mapping").wait_for()
+    intro = page.evaluate("document.getElementById('mapping-intro').getBoundingClientRect().width")
+    assert intro > PHONE["width"] * 0.7  # the intro is not squeezed into a column beside the button
+    page.close()
+
+
+def test_delete_asks_first_and_its_outcome_stays(browser, served_app: ServedApp) -> None:  # type: ignore[no-untyped-def]
+    page = _open(browser, served_app, DESKTOP)
+    page.set_input_files("#wife-photo input[type=file]", str(served_app.photos.wife))
+    page.wait_for_selector("#wife-status .cs-ok")
+    page.locator("#delete").click()
+    page.locator("#delete-confirm:has-text('also those you chose to')").wait_for()
+    page.locator("#delete-no").click()
+    page.locator("#delete").wait_for()
+    assert page.locator("#wife-status .cs-ok").count() == 1  # cancelled: nothing deleted
+    page.locator("#delete").click()
+    page.locator("#delete-yes").click()
+    page.locator("#delete-status:has-text('deleted 1 images')").wait_for()
+    page.wait_for_timeout(2000)
+    assert "deleted 1 images" in page.inner_text("#delete-status")  # still there after the refreshes
+    _no_raw_errors(page)
+    page.close()

@@ -252,3 +252,11 @@ def test_swap_takes_a_face_index(actions: UIActions, photos: SamplePhotos, pair_
     assert len(items) == 1
     [batch] = actions.my_batches(sid)
     assert actions.batch_status(sid, batch["batch_id"])["status"] == "completed"
+
+
+def test_a_template_named_by_a_number_gets_a_plain_name() -> None:
+    from app.services.templates import _template_name
+
+    assert _template_name("/x/230501201_1.jpg", None, 1, 1) == "Untitled"
+    assert _template_name("/x/230501201_1.jpg", None, 2, 3) == "Untitled 2"
+    assert _template_name("/x/beach_wedding-2.jpg", None, 1, 1) == "beach wedding 2"

@@ -62,3 +62,15 @@ def test_the_privacy_line_counts_your_templates(public_actions: UIActions, photo
     assert "1 template(s)" in public_actions.privacy_summary(sid)
     assert "1 private templates" in public_actions.delete_my_data(sid)
     assert public_actions.privacy_summary(sid) == "Nothing of yours is stored right now."
+
+
+def test_operator_advice_is_not_shown_to_visitors(public_actions: UIActions, run_now: Submit) -> None:
+    from app.services.engine_status import engine_status
+
+    status = engine_status(public_actions.ctx)
+    line, _ready = public_actions.engine_line()
+    assert "app.py" not in line and "models download" not in line and status.line in line
+    local_ctx = public_actions.ctx
+    local_ctx.settings = local_ctx.settings.model_copy(update={"public_demo": False})
+    local_line, _ = UIActions(local_ctx, run_now).engine_line()
+    assert status.hint is None or status.hint.replace("`", "") in local_line  # the operator still sees it

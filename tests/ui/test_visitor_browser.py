@@ -91,7 +91,8 @@ def test_a_reload_keeps_the_visitors_photo_and_delete_still_works(browser, publi
     assert "coswap-visitor" in kept and owner not in kept  # ...the browser holds the token, not the hash
 
     page.locator("#delete").click()
-    _privacy(page, "deleted 1 images")
+    page.locator("#delete-yes").click()  # it asks first
+    page.wait_for_selector("#delete-status:has-text('deleted 1 images')")
     second_tab.reload()
     second_tab.wait_for_selector("#husband-photo")
     _privacy(second_tab, NOTHING)
@@ -122,7 +123,8 @@ def test_a_reload_shows_the_last_results_again(browser, public_page: PublicPage)
     page.wait_for_selector("#results-gallery img")
     page.wait_for_selector("#progress [data-done='1']")
     page.locator("#delete").click()
-    _privacy(page, "deleted")
+    page.locator("#delete-yes").click()
+    page.wait_for_selector("#delete-status:has-text('deleted')")
     mine.close()
 
 
