@@ -51,14 +51,17 @@ CSS = """
 .cs-footer { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .cs-slider-title { margin-bottom: -6px; }
 #before-after { position: relative; }
-#before-after:has(img)::before, #before-after:has(img)::after { position: absolute; bottom: 10px; z-index: 5;
+footer .divider { display: none; }  /* Gradio puts a separator after the one footer link */
+#before-after::before, #before-after::after { position: absolute; bottom: 10px; z-index: 50;
   padding: 2px 10px; border-radius: 999px; background: rgba(0, 0, 0, 0.6); color: #fff; font-size: 0.8rem;
   pointer-events: none; }
-#before-after:has(img)::before { content: "Before"; left: 10px; }
-#before-after:has(img)::after { content: "After"; right: 10px; }
+#before-after::before { content: "Before"; left: 10px; }
+#before-after::after { content: "After"; right: 10px; }
 .cs-hint-box { padding: 10px 12px; border-radius: 12px; border: 1px dashed var(--border-color-primary); }
 @media (max-width: 640px) {
-  .cs-banner { font-size: 0.8rem; padding: 4px 8px; line-height: 1.3; }
+  .cs-banner, .cs-banner * { font-size: 0.78rem !important; line-height: 1.3 !important; }
+  .cs-banner { padding: 2px 6px !important; }
+  .cs-header p { display: none; }
   .cs-header h1 { font-size: 1.5rem; }
   .cs-header p { font-size: 0.9rem; }
   .gradio-container { padding: 0 8px !important; }

@@ -101,3 +101,16 @@ def test_crawling_is_refused_to_a_visitor(public_app: PublicApp) -> None:
 def test_the_page_says_it_is_a_public_demo(public_app: PublicApp) -> None:
     config = httpx.get(f"{public_app.url}config", timeout=10).text
     assert "Public demo" in config and "deleted after 24 hours" in config
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_banner_leaves_the_first_upload_in_view(public_app: PublicApp, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(20_000)
+    page.goto(public_app.url)
+    page.wait_for_selector("#public-banner")
+    page.wait_for_selector("#engine-status:has-text('Engine')")
+    upload = page.locator("#husband-photo").bounding_box()
+    assert upload is not None and upload["y"] + upload["height"] <= 844, f"the first upload box is at {upload}"
+    assert "app.py" not in page.inner_text("#engine-status")  # operator advice is for operators
+    page.close()
