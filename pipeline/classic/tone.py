@@ -37,6 +37,7 @@ CHROMA_SIGMA_SHARE: Final = 0.10  # scale of the skin colour taken from the targ
 LIGHT_GAIN_RANGE: Final = (0.6, 1.6)  # bounds of the source detail gain
 DETAIL_SOFTEN_MIN: Final = 0.75  # lightness detail stronger than the target's is softened, at most to 75 %
 HIGHLIGHT_MIN: Final = 8.0  # highlights are compressed above this L excursion at least ...
+HIGHLIGHT_GAIN_MAX: Final = 1.25  # highlights (detail above the shading) are raised by the light gain at most this much
 HIGHLIGHT_SCALE: Final = 1.5  # ... or above 1.5 x the target's own 99th-percentile highlight
 L_KNEE: Final = (4.0, 94.0)  # lightness is compressed smoothly outside this range (L in 0..100)
 L_LIMITS: Final = (1.0, 99.0)  # ... towards these asymptotes
@@ -160,7 +161,10 @@ def _transfer_lab(
     sample = (slice(None, None, step), slice(None, None, step))
     inside = weight[sample] > 0.5
     gain = np.clip((light_t + 1.0) / (light_s + 1.0), *LIGHT_GAIN_RANGE)
-    detail = (source_lab[..., 0] - light_s) * gain
+    detail = source_lab[..., 0] - light_s
+    # Shading scales with the light, a highlight (the sheen on a nose) does not: raised with a darker
+    # source's gain, it landed on the template's own highlight as a pale smear.
+    detail *= np.where(detail > 0, np.minimum(gain, HIGHLIGHT_GAIN_MAX), gain)
     target_detail = target_lab[sample][..., 0] - light_t[sample]
     softening = _rms(target_detail, inside) / max(_rms(detail[sample], inside), 1e-3)
     detail *= float(np.clip(softening, DETAIL_SOFTEN_MIN, 1.0))

@@ -261,3 +261,27 @@ def test_the_sources_shadows_take_the_templates_warmth_and_no_skin_outshines_it(
     assert out_chroma > 0.78 * template_chroma, f"shadow chroma {out_chroma:.1f}, template {template_chroma:.1f}"
     excess = float(np.percentile(out[:, 0], 99) - np.percentile(template[:, 0], 99))
     assert excess < 8.0, f"the brightest skin is {excess:.1f} L brighter than the template's"
+
+
+def test_a_dark_sources_highlight_is_not_raised_with_its_shading(
+    astronaut_crop: tuple[RGB, NDArray[np.float32], NDArray[np.float32]],
+) -> None:
+    # A dim source gets the template's light by a gain (up to 1.6) on its detail; its highlights got it
+    # too and, on the template's own highlight, turned into a pale smear over the nose.
+    crop, points, oval = astronaut_crop
+    dark = (crop.astype(np.float32) * 0.55).astype(np.uint8)
+    x, y = np.round(points[28]).astype(int)  # the nose bridge
+    spot = np.zeros(crop.shape[:2], np.float32)
+    spot[y, x] = 1.0
+    spot = cv2.GaussianBlur(spot, (0, 0), 2.5)
+    spotted = np.clip(dark + (spot / spot.max() * 14.0)[..., None], 0, 255).astype(np.uint8)
+
+    def lightness(image: RGB) -> float:
+        return float(cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[y, x, 0]) * 100.0 / 255.0
+
+    in_source = lightness(spotted) - lightness(dark)
+    in_result = lightness(transfer_light_and_colour(spotted, crop, oval)) - lightness(
+        transfer_light_and_colour(dark, crop, oval)
+    )
+    assert in_source > 3.0
+    assert 0.5 * in_source < in_result < 1.3 * in_source
