@@ -92,7 +92,8 @@ def build_ui(
         # ------------------------------------------------------------ events (after the layout)
         def refresh_templates(session_token: str | None, visitor: str | None = None) -> Any:
             found = actions.template_gallery(actions.owner(session_token, visitor))
-            return found.own, found.own_ids, found.shared, found.shared_ids, gr.update(choices=found.choices)
+            own = gr.update(value=found.own, visible=public and bool(found.own))  # no empty "Yours" box
+            return own, found.own_ids, found.shared, found.shared_ids, gr.update(choices=found.choices)
 
         def keep_offered(chosen: Any, session_token: str | None, visitor: str | None = None) -> Any:
             """After the lists change: drop picks no longer offered (removed, not ready)."""

@@ -4,6 +4,7 @@ adding templates (your own photo first), and importing from a web page (local mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -100,7 +101,8 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
             add_status = gr.Markdown(elem_id="add-status")
             if template_examples:
                 gr.Examples(
-                    examples=template_examples, inputs=[add_files], label="Sample template", api_visibility="private"
+                    examples=template_examples, inputs=[add_files], label="Sample template", api_visibility="private",
+                    example_labels=[_example_label(example[0][0]) for example in template_examples],
                 )
         crawl = crawl_form.create_form(visible=not public)
 
@@ -205,3 +207,8 @@ def wire(
     )
     added.then(lambda: (None, ""), None, [tab.add_files, tab.add_name], api_visibility="private")
     return [added, removed]
+
+
+def _example_label(path: str) -> str:
+    """A sample's file name in words: grace_hopper.jpg → "Grace Hopper (sample portrait)"."""
+    return Path(path).stem.replace("_", " ").title() + " (sample portrait)"
