@@ -78,6 +78,12 @@ DLIB_POINTS: Final = 68
 MAX_STRETCH: Final = 3.0  # a triangle enlarged more than this x the face's average keeps the target's skin
 MAX_STRETCHED_SHARE: Final = 0.25  # more of the face than this overstretched (and a pose note): the template stays
 FAR_BLEND_BAND: Final = (-0.05, 0.3)  # the hidden side's mirrored fill ramps in across this share of the half width
+FINGER_GAP_SHARE: Final = 0.15  # finger gaps are found as dark lines narrower than this share of the eye distance
+FINGER_LINE_DEPTH: Final = 0.15  # ... this share of the face's median lightness darker than around them
+FINGER_LINE_LENGTH: Final = 0.6  # ... at least this many eye distances long
+FINGER_LINE_ELONGATION: Final = 4.0  # ... and this many times as wide as high
+FINGER_LINES: Final = 2  # ... this many of them on the forehead: a hand lies there
+FINGER_GROW: Final = (0.45, 0.2)  # the lines' hull grown by this many eye distances across and along them
 SOURCE_OCCLUDER_SHARE: Final = 0.04  # a non-skin region of the source this share of its oval is an occluder
 OCCLUDER_GROW_SHARE: Final = 0.02  # ... grown and softened by this share of the face size
 SUBNASALE: Final = 2  # mesh point under the nose: a beard region starts below it
@@ -149,9 +155,44 @@ def source_occluders(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalF
     cv2.fillPoly(oval, [_pixels(xy[list(FACE_OVAL)])], 255)
     cheeks, exempt = _face_parts(xy, canonical, shape_hw)
     oval_mask = oval.astype(np.float32) / 255.0
-    return occlusion_mask(
+    by_colour = occlusion_mask(
         image, oval_mask, cheeks, exempt, large_share=SOURCE_OCCLUDER_SHARE, reaching_edge=False, robust=True
     )
+    return np.maximum(by_colour, finger_bands(image, xy, oval > 0))
+
+
+def finger_bands(image: NDArray[np.uint8], xy: NDArray[np.float32], oval: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """Fingers across the forehead, 0..1: a skin-coloured hand passes the skin model, but the gaps between
+    its fingers are long, straight dark lines that a bare forehead does not have (FINGER_LINES of them,
+    each at least FINGER_LINE_LENGTH eye distances long and FINGER_LINE_ELONGATION times as wide as
+    high, FINGER_LINE_DEPTH of the face's median lightness darker than their surroundings). The region
+    is their hull grown by FINGER_GROW eye distances (the fingers on either side of the gaps, down over
+    the brows and eyes they cover)."""
+    eye = _eye_distance(xy)
+    found = np.zeros(image.shape[:2], dtype=np.float32)
+    if eye < MIN_FACE_SIZE or not oval.any():
+        return found
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    size = max(3, int(round(FINGER_GAP_SHARE * eye)) | 1)
+    gaps = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    forehead = oval.copy()
+    forehead[max(0, int(float(xy[list(RIGHT_BROW + LEFT_BROW), 1].min()) - 0.05 * eye)) :] = False
+    lines = ((gaps > FINGER_LINE_DEPTH * float(np.median(lightness[oval]))) & forehead).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    width, height = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    long = [
+        i
+        for i in range(1, count)
+        if width[i] >= FINGER_LINE_LENGTH * eye and width[i] >= FINGER_LINE_ELONGATION * height[i]
+    ]
+    if len(long) < FINGER_LINES:
+        return found
+    points = np.column_stack(np.nonzero(np.isin(labels, long))[::-1]).astype(np.int32)
+    band = np.zeros(image.shape[:2], dtype=np.uint8)
+    cv2.fillConvexPoly(band, cv2.convexHull(points), 255)
+    across, along = (max(1, int(round(share * eye))) for share in FINGER_GROW)
+    band = cv2.dilate(band, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * along + 1, 2 * across + 1)))
+    return (band.astype(np.float32) / 255.0) * oval
 
 
 def swap_into(

@@ -10,8 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
-from pipeline.classic.swapper import prepare_source, source_occluders, swap_into
-from pipeline.mesh_topology import NOSE_TIP
+from pipeline.classic.swapper import finger_bands, prepare_source, source_occluders, swap_into
+from pipeline.mesh_topology import FACE_OVAL, NOSE_TIP
 from pipeline.face import Assignment, Face, SourceFace
 
 RGB = NDArray[np.uint8]
@@ -86,3 +86,52 @@ def test_the_target_keeps_its_face_where_the_source_is_covered(
     assert float(whole[landed > 0].mean()) > 0.5  # the clean source changes it ...
     assert float(half[landed > 0].mean()) < 0.03  # ... the covered one does not
     assert not swapped(np.ones_like(covered)).any()  # all covered: the template face stays
+
+
+def _with_fingers(image: RGB, face: Face) -> tuple[RGB, NDArray[np.bool_]]:
+    """Four skin-coloured fingers across the forehead, each darker at its edges (as a real finger is)."""
+    points = face.landmarks_array()
+    assert points is not None and len(points) == 68
+    right, left = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    eye = float(np.hypot(*(left - right)))
+    skin = np.median(image[int(points[29, 1]), int(points[2, 0]) : int(points[14, 0])].reshape(-1, 3), axis=0)
+    out = image.astype(np.float32)
+    covered = np.zeros(image.shape[:2], bool)
+    finger = 0.2 * eye
+    for number in range(4):
+        y = min(right[1], left[1]) - 0.8 * eye + number * 1.2 * finger
+        layer = np.zeros(image.shape[:2], np.uint8)
+        start = (int(right[0] - 0.9 * eye), int(y))
+        cv2.line(layer, start, (int(left[0] + 0.1 * eye), int(y)), 255, max(1, int(round(finger))))
+        depth = cv2.distanceTransform(layer, cv2.DIST_L2, 5)
+        shade = 0.62 + 0.38 * np.sqrt(np.clip(depth / (finger / 2), 0, 1))
+        inside = layer > 0
+        out[inside] = (skin * shade[..., None])[inside]
+        covered |= inside
+    return np.clip(out, 0, 255).astype(np.uint8), covered
+
+
+def test_skin_coloured_fingers_over_the_forehead_are_found(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    # The skin model passes them; the dark gaps between the fingers give them away (on a bare forehead:
+    # over the astronaut's fringe they are not found).
+    from pipeline.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from tests.conftest import require_service
+
+    require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")
+    portrait = load_portrait("bearded_man")
+    covered_image, covered = _with_fingers(portrait, classic_engine.detect(portrait)[0])
+    for image, expect_hand in ((covered_image, True), (portrait, False), (astronaut_image, False)):
+        mesh = classic_engine.detect(image)[0].mesh_array()
+        assert mesh is not None
+        xy = mesh[:468, :2].astype(np.float32)
+        oval = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillPoly(oval, [np.rint(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
+        found = finger_bands(image, xy, oval > 0)
+        if expect_hand:
+            on_face = covered & (oval > 0)
+            assert float(found[on_face].mean()) > 0.8
+            assert float(found[(oval > 0) & ~covered].mean()) < 0.2  # the face below stays
+        else:
+            assert not found.any()
