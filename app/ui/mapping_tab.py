@@ -41,6 +41,7 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup, visitor: VisitorB
             elem_id="mapping-intro",
         )
         reset = gr.Button("Reset to automatic", size="sm", min_width=180, elem_id="reset-mapping")
+        hint = gr.Markdown(EMPTY_HINT, elem_id="mapping-hint", elem_classes="cs-hint-box")  # also before any event
 
         @gr.render(inputs=[selected, mappings, *visitor.inputs], triggers=[selected.change, version.change])
         def faces(
@@ -50,7 +51,6 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup, visitor: VisitorB
             browser_token: str | None,
         ) -> None:
             if not chosen:
-                gr.Markdown(EMPTY_HINT, elem_id="mapping-hint", elem_classes="cs-hint-box")
                 return
             session_id = actions.owner(session_token, browser_token)
             for value in chosen:
@@ -93,6 +93,10 @@ def create_tab(actions: UIActions, selected: gr.CheckboxGroup, visitor: VisitorB
         def reset_selected(chosen: list[str] | None, current: dict[str, dict[str, str]] | None, count: int) -> Any:
             return without_templates(current, [int(v) for v in chosen or []]), count + 1
 
+        selected.change(
+            lambda chosen: gr.update(visible=not chosen), [selected], [hint], api_visibility="private",
+            show_progress="hidden", preprocess=False,
+        )
         reset.click(reset_selected, [selected, mappings, version], [mappings, version], api_name="reset_mapping")
     return MappingTab(mappings, version, reset)
 

@@ -195,3 +195,14 @@ def test_delete_asks_first_and_its_outcome_stays(browser, served_app: ServedApp)
     assert "deleted 1 images" in page.inner_text("#delete-status")  # still there after the refreshes
     _no_raw_errors(page)
     page.close()
+
+
+def test_a_fresh_face_mapping_tab_says_what_to_do(browser, served_app: ServedApp) -> None:  # type: ignore[no-untyped-def]
+    page = _open(browser, served_app, PHONE)
+    page.get_by_role("tab", name="3 · Face mapping").click()
+    page.locator("#mapping-hint:has-text('Nothing picked yet')").wait_for()
+    page.locator("#template-picker label", has_text="Friends pair").click()
+    page.wait_for_selector(".cs-mapping-card")
+    page.locator("#mapping-hint").wait_for(state="hidden")
+    _no_raw_errors(page)
+    page.close()
