@@ -5,9 +5,7 @@ It happens only on an empty gallery, only once per data dir: a marker file
 the operator removes never come back. FACESWAP_SEED_TEMPLATES=false turns it off.
 
 Samples (both preprocessed like any template):
-- insightface 2.1 `data/images/t1.jpg`: six people, three women and three men (MIT package); a publicity
-  photo of real actors whose own licence is unclear, so it is seeded in local mode only: a public demo
-  does not invite swaps onto real celebrities;
+- insightface 2.1 `data/images/t1.jpg`: six people, three women and three men (MIT package);
 - scikit-image `data.astronaut()`: Eileen Collins, one woman (NASA photo, public domain).
 """
 
@@ -53,20 +51,16 @@ def marker_path(ctx: AppContext) -> Path:
     return ctx.settings.resolved_data_dir / MARKER_NAME
 
 
-def default_samples(*, public: bool = False) -> list[Sample]:
-    """The sample images installed packages ship (those that are installed); in public mode only those
-    whose licence allows showing them to everyone."""
+def default_samples() -> list[Sample]:
+    """The sample images installed packages ship (those that are installed)."""
     from pipeline.errors import ModelUnavailable
     from pipeline.intake import read_image_file
     from pipeline.samples import astronaut_rgb, sample_paths
 
     samples = []
     try:
-        if not public:  # t1.jpg: real actors, an unclear licence
-            t1 = sample_paths().t1
-            samples.append(
-                Sample("Six friends", "package:insightface/data/images/t1.jpg", lambda: read_image_file(str(t1)).array)
-            )
+        t1 = sample_paths().t1
+        samples.append(Sample("Six friends", "package:insightface/data/images/t1.jpg", lambda: read_image_file(str(t1)).array))
     except ModelUnavailable as exc:
         log.info("seed sample skipped: %s", exc)
     samples.append(Sample("Astronaut", "package:scikit-image/data/astronaut.png", astronaut_rgb))
@@ -84,7 +78,7 @@ def seed_shared_gallery(ctx: AppContext, samples: list[Sample] | None = None) ->
         _write_marker(marker, [], "the gallery already had templates")
         return SeedReport("skipped", "the shared gallery is not empty")
     ids = []
-    for sample in samples if samples is not None else default_samples(public=ctx.settings.is_public_demo):
+    for sample in samples if samples is not None else default_samples():
         try:
             decoded = _decoded(ctx, sample.load())
             summary = template_service.add_template_image(

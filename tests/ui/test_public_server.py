@@ -45,7 +45,7 @@ def public_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicApp]:
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
 
 
-SEEDED = 1  # "Astronaut" only: t1.jpg (real actors, unclear licence) is not seeded in public mode
+SEEDED = 2  # "Six friends" and "Astronaut" (app.services.seeding)
 
 
 def _seeded(client: Client) -> list[dict]:
@@ -61,9 +61,9 @@ def _seeded(client: Client) -> list[dict]:
 
 def test_a_fresh_public_server_offers_a_seeded_template(public_app: PublicApp) -> None:
     templates = _seeded(Client(public_app.url, verbose=False))
-    assert {t["name"] for t in templates} == {"Astronaut"}
+    assert {t["name"] for t in templates} <= {"Six friends", "Astronaut"}
     assert all(not t["private"] for t in templates)
-    assert not any(len(t["faces"]) == 6 for t in _seeded(Client(public_app.url, verbose=False)))  # no t1.jpg
+    assert any(len(t["faces"]) == 6 for t in _seeded(Client(public_app.url, verbose=False)))
 
 
 def test_a_private_template_is_invisible_and_unusable_for_another_session(public_app: PublicApp) -> None:
