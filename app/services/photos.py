@@ -14,7 +14,7 @@ from db.base import utcnow
 from db.session import transaction
 from pipeline.advice import source_advice
 from pipeline.errors import NoFaceFound
-from pipeline.face import Face, RGBImage, SourceFace
+from pipeline.face import Face, Gender, RGBImage, SourceFace
 from pipeline.intake import decode_image, read_image_file
 
 CoupleRole = Literal["husband", "wife"]
@@ -52,14 +52,18 @@ class CouplePhoto:
 
 
 def choose_face(faces: list[Face], role: CoupleRole) -> tuple[Face, str | None]:
-    """The single face to use from a couple photo; several faces → the most prominent, said so."""
+    """The single face to use from a couple photo; several faces → the most prominent of the role's
+    gender (a man for the husband, a woman for the wife), else the most prominent of all, said so."""
     if not faces:
         raise NoFaceFound(f"no face found in the {role} photo; use a clear, front-facing photo")
     if len(faces) == 1:
         return faces[0], None
-    chosen = max(faces, key=lambda f: f.prominence)
+    wanted = Gender.MALE if role == "husband" else Gender.FEMALE
+    fitting = [face for face in faces if face.gender == wanted]
+    chosen = max(fitting or faces, key=lambda f: f.prominence)
     index = faces.index(chosen)  # numbered as template faces are: 0-based, left to right
-    note = f"{len(faces)} faces in the {role} photo; using the most prominent (face {index}, counting from 0 on the left)"
+    who = ("man" if wanted == Gender.MALE else "woman") if fitting else "face"
+    note = f"{len(faces)} faces in the {role} photo; using the most prominent {who} (face {index}, counting from 0 on the left)"
     return chosen, note
 
 

@@ -213,3 +213,13 @@ def test_example_photos_are_written_once_into_the_data_dir(ui_ctx: AppContext) -
     assert husband.name == "Tom_Hanks_54745.png" and wife.parent == ui_ctx.settings.resolved_data_dir / "examples"
     stamp = wife.stat().st_mtime_ns
     assert samples.example_photos(ui_ctx) == pair and wife.stat().st_mtime_ns == stamp
+
+
+def test_a_photo_with_several_faces_uses_the_most_prominent_face_of_the_roles_gender(
+    ui_ctx: AppContext, photos: SamplePhotos
+) -> None:
+    sid = sessions.new_session_id()
+    for role, gender, word in (("wife", "female", "woman"), ("husband", "male", "man")):
+        photo = uploads.upload_photo(ui_ctx, str(photos.pair), role=role, session_id=sid, keep=False)
+        assert photo.faces_found == 3 and photo.face.gender.value == gender, (role, photo.face.gender)
+        assert f"using the most prominent {word} (face {photo.face_index}," in (photo.note or "")
