@@ -9,7 +9,7 @@ reference finds in them and in t1.jpg and the bench portraits:
 - turned: the head turned 30, 45 and 60 degrees in depth (tests/pipeline/face_variants.turn_head: the
   mesh rotated, the photo's texture rendered onto it);
 - small: the face scaled to 60, 80 and 110 px (box width) on a 1280x960 canvas of blurred background;
-- a group: five faces on one canvas, the largest one in sunglasses (the case of issue 22).
+- a group: five faces on one canvas, the largest one in sunglasses.
 The reference for a variant's box is the face's own dlib-style box (from its 68 landmarks), moved with
 the variant. A face counts as found when a detection's centre lies inside its box and the two sizes are
 within 2x; every other detection on a canvas made in code is a false positive.
@@ -137,7 +137,7 @@ def build_cases(engine: ClassicEngine) -> list[Case]:
 
 def group_cases(bases: list, rng: np.random.Generator) -> list[Case]:  # type: ignore[type-arg]
     """Five people side by side on one 1600x1000 canvas, the largest face (240 px) in sunglasses, the
-    others 150 to 90 px: the case of issue 22."""
+    others 150 to 90 px: a group photo whose main face is hidden behind sunglasses."""
     large = [base for base in bases if base[2][2] - base[2][0] >= 90]
     cases = []
     for start in range(0, max(0, len(large) - 4), 3):

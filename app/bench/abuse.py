@@ -9,7 +9,7 @@ classic engine, a fresh data dir) and measures:
   (both loops bounded by `--flood`);
 - **peak memory under hostile uploads**: the server's RSS sampled every 10 ms while 8 clients at once
   upload a 40-megapixel RGBA PNG of 170 KB (the costliest image the caps let through), above its idle RSS;
-- **attacks refused**: a list of attacks from issue 18, each refused with one line or a 4xx status.
+- **attacks refused**: a list of known attacks, each refused with one line or a 4xx status.
 This is a benchmark, not a test: it takes a few minutes and its figures depend on the machine.
 """
 

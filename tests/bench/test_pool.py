@@ -2,7 +2,7 @@
 
 The measures are shown to fire on the defect they are named for (a smudged eye band, a dark line through
 the face, a pasted occluder) and not on clean or merely re-lit faces. The run swaps a spread subset of
-each half (6 faces each, about a minute on 2 cores) with the full detector measures; the issue-22 targets
+each half (6 faces each, about a minute on 2 cores) with the full detector measures; the quality targets
 on the validation half are the `quality_gate` tests at the end.
 """
 
@@ -272,7 +272,7 @@ def test_the_pool_section_of_benchmarks_is_replaced_in_place(pool_run: Any, tmp_
 
 @pytest.mark.quality_gate
 @pytest.mark.xfail(
-    reason="issue 22: has_glasses misses fx_tea's thin metal frames (a photo never tuned on) and the frames drawn "
+    reason="has_glasses misses fx_tea's thin metal frames (a photo never tuned on) and the frames drawn "
     "on s1_2, recall 0.75 (BENCHMARKS.md)",
     strict=False,
 )
@@ -288,7 +288,7 @@ def test_gate_detection_recall_95(pool_run: Any) -> None:
 
 
 @pytest.mark.quality_gate
-@pytest.mark.xfail(reason="issue 22: the validation half passes about half its faces (BENCHMARKS.md)", strict=False)
+@pytest.mark.xfail(reason="the validation half passes about half its faces (BENCHMARKS.md)", strict=False)
 def test_gate_validation_half_passes_90_percent_within_10_points_of_tuning(pool_run: Any) -> None:
     report = pool_run[0]
     assert report["halves"]["validation"]["pass_rate"] >= 0.9 and abs(report["gap_points"]) <= 10

@@ -1,4 +1,4 @@
-"""A hostile visitor against a real public-mode server, issue 18's failures 1-3 end to end: the visitor
+"""A hostile visitor against a real public-mode server, end to end: the visitor
 token survives new sessions, reloads and a session-eviction flood; a guessed or malformed token sees
 nothing; 'Keep' is refused; per-address upload quotas hold across new sessions and tokens, and
 X-Forwarded-For counts only from a trusted proxy. Every loop is bounded."""

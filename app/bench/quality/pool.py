@@ -33,7 +33,7 @@ definition, whatever a table says:
   facexlib and facetorch photos.
 An engine change is tuned on the tuning half only; a validation photo looked at while tuning moves to
 the tuning half. tests/bench/test_pool.py checks the split, each half's coverage of the defect classes
-of issue 22, the balance and that no person crosses halves.
+of the engine, the balance and that no person crosses halves.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ Age = Literal["young", "adult", "elderly"]
 Skin = Literal["light", "medium", "dark"]
 Light = Literal["even", "dim", "side", "cast", "grey"]
 
-# The defect classes of issue 22 that a face stands for (as a source or as a template face).
+# The defect classes that a face stands for (as a source or as a template face).
 DEFECT_CLASSES: Final = (
     "no_glasses_lookalike",  # strong brows, fringe, deep-set eyes, elderly without glasses
     "real_glasses",
@@ -240,7 +240,7 @@ def faces_in(half: Half) -> list[PoolFace]:
 
 
 def defect_classes(face: PoolFace) -> set[str]:
-    """The issue-22 defect classes this face (untouched) stands for."""
+    """The defect classes this face (untouched) stands for."""
     labels = face.labels
     classes = set()
     if labels.lookalike and labels.glasses == "none":
