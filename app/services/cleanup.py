@@ -80,8 +80,24 @@ class CleanupReport:
             text_ += f"; {self.served_copies} served copies"
         return text_
 
+    def visitor_summary(self) -> str:
+        """The outcome in a visitor's words (the UI's "Delete my data"); `summary` is the operator's."""
+        if not self.changed:
+            return "There was nothing of yours to delete."
+        counts = ((self.images, "picture"), (self.batches, "swap"), (self.templates, "own template"))
+        parts = [_count(number, noun) for number, noun in counts if number]
+        listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+        if self.kept_in_use:
+            waiting = _count(self.kept_in_use, "picture")
+            return f"Deleted {listed} (photos and results included); {waiting} still used by a running swap go when it ends."
+        return f"Deleted {listed} (photos and results included). Nothing of yours is stored now."
+
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,8 @@ def _slug(name: str) -> str:
 
 
 def delete_my_data(ctx: AppContext, session_id: str | None) -> str:
-    """Remove this session's batches, tasks, photos and results (rows and files) now."""
+    """Remove this session's batches, tasks, photos and results (rows and files) now; the outcome in words."""
     from app.services.cleanup import delete_session_data
 
     report = delete_session_data(ctx, require_session(session_id))
-    return report.summary()
+    return report.visitor_summary()

@@ -176,8 +176,7 @@ class UIActions:
 
     @user_errors
     def delete_my_data(self, session_id: str | None) -> str:
-        summary = sessions.delete_my_data(self.ctx, session_id)
-        return f"Done: {summary}."
+        return sessions.delete_my_data(self.ctx, session_id)
 
     # ------------------------------------------------------------ photos
 

@@ -101,7 +101,7 @@ def test_every_url_the_page_received_answers_404_after_delete(browser, public_pa
 
     page.locator("#delete").click()
     page.locator("#delete-yes").click()  # it asks first
-    page.wait_for_selector("#delete-status:has-text('served copies')")
+    page.wait_for_selector("#delete-status:has-text('Deleted ')")
     still = {url: httpx.get(url, timeout=30).status_code for url in mine}
     assert set(still.values()) == {404}, still
     left = {p for p in stored if p.exists()}

@@ -190,9 +190,9 @@ def test_delete_asks_first_and_its_outcome_stays(browser, served_app: ServedApp)
     assert page.locator("#wife-status .cs-ok").count() == 1  # cancelled: nothing deleted
     page.locator("#delete").click()
     page.locator("#delete-yes").click()
-    page.locator("#delete-status:has-text('deleted 1 images')").wait_for()
+    page.locator("#delete-status:has-text('Deleted 1 picture')").wait_for()
     page.wait_for_timeout(2000)
-    assert "deleted 1 images" in page.inner_text("#delete-status")  # still there after the refreshes
+    assert "Deleted 1 picture " in page.inner_text("#delete-status")  # still there after the refreshes
     _no_raw_errors(page)
     page.close()
 

@@ -160,7 +160,8 @@ def test_privacy_summary_and_delete(actions: UIActions, photos: SamplePhotos) ->
     assert actions.privacy_summary(sid) == "Nothing of yours is stored right now."
     actions.upload_photo("wife", str(photos.wife), KEEP_TEMPORARY, sid)
     assert "1 photo(s), 0 result(s)" in actions.privacy_summary(sid)
-    assert "deleted 1 images" in actions.delete_my_data(sid)
+    assert actions.delete_my_data(sid).startswith("Deleted 1 picture ")
+    assert actions.delete_my_data(sid) == "There was nothing of yours to delete."
     assert actions.privacy_summary(sid) == "Nothing of yours is stored right now."
 
 

@@ -60,7 +60,7 @@ def test_the_privacy_line_counts_your_templates(public_actions: UIActions, photo
     sid = sessions.new_session_id()
     public_actions.add_templates([str(photos.pair)], "", _noop, sid)
     assert "1 template(s)" in public_actions.privacy_summary(sid)
-    assert "1 private templates" in public_actions.delete_my_data(sid)
+    assert " 1 own template " in public_actions.delete_my_data(sid)
     assert public_actions.privacy_summary(sid) == "Nothing of yours is stored right now."
 
 

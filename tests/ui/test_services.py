@@ -193,7 +193,7 @@ def test_delete_my_data_removes_rows_and_files_of_this_session_only(
 
     summary = sessions.delete_my_data(ui_ctx, alice)
 
-    assert "deleted 3 images" in summary
+    assert summary.startswith("Deleted 3 pictures and 1 swap ") and "Nothing of yours is stored now" in summary
     assert sessions.my_images(ui_ctx, alice) == [] and sessions.my_batches(ui_ctx, alice) == []
     assert not any(path.exists() for path in alice_files)
     assert len(sessions.my_images(ui_ctx, bob)) == 3

@@ -92,7 +92,7 @@ def test_a_reload_keeps_the_visitors_photo_and_delete_still_works(browser, publi
 
     page.locator("#delete").click()
     page.locator("#delete-yes").click()  # it asks first
-    page.wait_for_selector("#delete-status:has-text('deleted 1 images')")
+    page.wait_for_selector("#delete-status:has-text('Deleted 1 picture')")
     second_tab.reload()
     second_tab.wait_for_selector("#husband-photo")
     _privacy(second_tab, NOTHING)
@@ -124,7 +124,7 @@ def test_a_reload_shows_the_last_results_again(browser, public_page: PublicPage)
     page.wait_for_selector("#progress [data-done='1']")
     page.locator("#delete").click()
     page.locator("#delete-yes").click()
-    page.wait_for_selector("#delete-status:has-text('deleted')")
+    page.wait_for_selector("#delete-status:has-text('Deleted ')")
     mine.close()
 
 
