@@ -1,4 +1,4 @@
-"""The per-process object graph: settings, database engine and session factory, face engine.
+"""The per-process object graph: settings, database engine and session factory, image store, face engine.
 
 Built by `build_context` from `main`; never at import time.
 """
@@ -13,14 +13,15 @@ from sqlalchemy import Engine
 
 from app.config import Settings
 from app.ratelog import AddressBook, RateLog
-from app.storage import DecodedImageCache
+from app.objects import open_objects
+from app.storage import DecodedImageCache, ImageStore
 from db.session import SessionFactory, make_engine, make_session_factory
 
 if TYPE_CHECKING:
     from pipeline.engines import EngineDecision
     from pipeline.face import FaceEngine
-    from pipeline.model_download import BackgroundDownload
-    from pipeline.model_files import ModelManifest
+    from pipeline.background_download import BackgroundDownload
+    from pipeline.model_download import ModelManifest
 
 
 @dataclass
@@ -35,6 +36,16 @@ class AppContext:
     model_manifest: ModelManifest | None = field(default=None, repr=False)  # None: the pinned insightface set
     upload_log: RateLog = field(default_factory=RateLog, repr=False)  # uploads per visitor and address, this process
     address_book: AddressBook = field(default_factory=AddressBook, repr=False)  # visitor keys per address
+    _image_store: ImageStore | None = field(default=None, repr=False)
+    _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def image_store(self) -> ImageStore:
+        """Where image bytes live (the data dir, or the FACESWAP_STORAGE_URL bucket), built on first use."""
+        with self._store_lock:
+            if self._image_store is None:
+                self._image_store = ImageStore(open_objects(self.settings))
+            return self._image_store
 
     def engine_decision(self) -> EngineDecision:
         from pipeline.engines import resolve_engine

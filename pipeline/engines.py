@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pipeline.engine_choice import ENGINE_CHOICES, EngineChoice
 from pipeline.face import EngineName, FaceEngine
-from pipeline.model_files import DOWNLOAD_HINT, INSIGHTFACE_MANIFEST, ModelManifest, check_model_files, problems_summary
+from pipeline.insight.model_files import INSIGHTFACE_MANIFEST
+from pipeline.model_download import DOWNLOAD_HINT, ModelManifest, check_model_files, problems_summary
 
 
 

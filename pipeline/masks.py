@@ -258,3 +258,18 @@ def _place(shape_hw: tuple[int, int], region: FaceRegion, roi: Mask) -> Mask:
     if not region.is_empty:
         mask[region.top : region.bottom, region.left : region.right] = roi
     return mask
+
+
+def feathered_weight(region: FaceRegion, feather_share: float) -> NDArray[np.float32]:
+    """0..1 weights over the region's box: 1 deep inside its swap area, a soft ramp (`feather_share` of
+    the area's size) towards its edge, and exactly 0 outside it (so blending through it keeps the contract)."""
+    allowed = region.allowed
+    area = int(np.count_nonzero(allowed))
+    if region.is_empty or area == 0:
+        return np.zeros(allowed.shape, dtype=np.float32)
+    ramp = max(1, int(feather_share * np.sqrt(area)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ramp + 1, 2 * ramp + 1))
+    core = cv2.erode(allowed, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    weight = cv2.GaussianBlur(core.astype(np.float32) / 255.0, (2 * ramp + 1, 2 * ramp + 1), 0)
+    weight[allowed == 0] = 0.0
+    return weight

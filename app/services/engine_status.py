@@ -27,8 +27,9 @@ class EngineStatus:
 
 def start_model_download(ctx: AppContext) -> bool:
     """Start the background download when the settings ask for it; True when one was started."""
-    from pipeline.model_download import BackgroundDownload
-    from pipeline.model_files import INSIGHTFACE_MANIFEST, all_verified
+    from pipeline.background_download import BackgroundDownload
+    from pipeline.insight.model_files import INSIGHTFACE_MANIFEST
+    from pipeline.model_download import all_verified
 
     settings = ctx.settings
     if not settings.auto_download or settings.engine == "classic" or ctx.model_download is not None:

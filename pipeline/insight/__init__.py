@@ -1,5 +1,5 @@
-"""The insightface quality engine: buffalo_l detection, gender/age and ArcFace, inswapper_128 swap."""
+"""The insightface quality engine: buffalo_l detection, gender/age and ArcFace, inswapper_128 swap.
 
-from pipeline.insight.engine import InsightFaceEngine
-
-__all__ = ["InsightFaceEngine"]
+Nothing is imported here: `pipeline.insight.model_files` is read without loading insightface;
+the engine is `pipeline.insight.engine.InsightFaceEngine`.
+"""

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnxruntime
 from numpy.typing import NDArray
@@ -21,8 +20,9 @@ from pipeline.face import Assignment, EngineName, Face, Gender, RGBImage, Source
 from pipeline.insight.forward import forward_detect, forward_embedding, forward_genderage, forward_swap
 from pipeline.insight.models import DET_SIZE, InsightModels, load_models
 from pipeline.insight.providers import choose_providers
-from pipeline.masks import FaceRegion, face_region
-from pipeline.model_files import INSIGHTFACE_MANIFEST, ModelManifest
+from pipeline.masks import FaceRegion, face_region, feathered_weight
+from pipeline.insight.model_files import INSIGHTFACE_MANIFEST
+from pipeline.model_download import ModelManifest
 
 EMBEDDING_SIZE = 512
 INSIGHTFACE_GENDER: dict[int, Gender] = {1: Gender.MALE, 0: Gender.FEMALE}
@@ -162,15 +162,9 @@ def _gender_probabilities(scores: NDArray[np.float32]) -> NDArray[np.float64]:
 def _blend_inside(base: NDArray[np.uint8], edited: NDArray[np.uint8], region: FaceRegion) -> NDArray[np.uint8]:
     """`edited` over `base` with a soft edge inside the region's swap area (pipeline.masks.swap_region);
     outside it `base` is kept exactly."""
-    allowed = region.allowed
-    area = int(np.count_nonzero(allowed))
-    if region.is_empty or area == 0:
+    weight = feathered_weight(region, FEATHER_SHARE)
+    if not weight.any():
         return base
-    ramp = max(1, int(FEATHER_SHARE * np.sqrt(area)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ramp + 1, 2 * ramp + 1))
-    core = cv2.erode(allowed, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    weight = cv2.GaussianBlur(core.astype(np.float32) / 255.0, (2 * ramp + 1, 2 * ramp + 1), 0)
-    weight[allowed == 0] = 0.0
     rows, cols = slice(region.top, region.bottom), slice(region.left, region.right)
     mixed = base[rows, cols] * (1.0 - weight[:, :, None]) + edited[rows, cols] * weight[:, :, None]
     result = base.copy()

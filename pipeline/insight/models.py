@@ -16,12 +16,13 @@ from insightface.model_zoo.scrfd import SCRFD
 
 from pipeline.errors import ModelUnavailable
 from pipeline.insight.providers import ctx_id_for
-from pipeline.model_files import ModelManifest, ModelRole, verified_paths
+from pipeline.insight.model_files import InsightRole
+from pipeline.model_download import ModelManifest, verified_paths
 
 DET_SIZE = (640, 640)  # SCRFD input (width, height); one size, no multi-scale pass
 DET_THRESHOLD = 0.5
 
-ROUTED_CLASS: dict[ModelRole, type] = {
+ROUTED_CLASS: dict[InsightRole, type] = {
     "detector": SCRFD,
     "genderage": Attribute,
     "recognizer": ArcFaceONNX,
@@ -57,7 +58,7 @@ def load_models(models_dir: Path, manifest: ModelManifest, providers: Sequence[s
     return InsightModels(detector=detector, genderage=genderage, recognizer=recognizer, swapper=swapper)
 
 
-def _routed(role: ModelRole, path: Path, providers: Sequence[str]):  # type: ignore[no-untyped-def]
+def _routed(role: InsightRole, path: Path, providers: Sequence[str]):  # type: ignore[no-untyped-def]
     try:
         # INSwapper prints its input shape; keep stdout clean for `--json` output.
         with contextlib.redirect_stdout(sys.stderr):

@@ -64,11 +64,12 @@ def test_describe_names_the_provider_in_use(insightface_engine: InsightFaceEngin
 
 
 def test_selection_imports_no_engine() -> None:
-    """resolve_engine and describe_engine run without importing insightface or the classic engine."""
+    """resolve_engine and describe_engine run without importing insightface or either engine (the light
+    pipeline.insight.model_files catalogue is all they read)."""
     code = (
         "import sys, tempfile; from pathlib import Path; from pipeline.engines import resolve_engine; "
         "resolve_engine('auto', Path(tempfile.mkdtemp())); "
-        "names = ('insightface', 'onnxruntime', 'pipeline.classic', 'pipeline.insight'); "
+        "names = ('insightface', 'onnxruntime', 'pipeline.classic', 'pipeline.insight.engine'); "
         "print(sorted(m for m in names if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -22,7 +22,7 @@ from pipeline.insight.forward import forward_swap
 from pipeline.insight.models import DET_SIZE
 from pipeline.insight.providers import CPU, CUDA, choose_providers, ctx_id_for, provider_label
 from pipeline.masks import combined_swap_region, swap_region
-from pipeline.model_files import ModelFile, ModelManifest
+from pipeline.model_download import ModelFile, ModelManifest
 from tests.pipeline.insight_fixtures import TinyModels
 from tests.pipeline.tiny_models import TINY_FACES, expected_boxes
 

@@ -21,7 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from pipeline.model_files import Download, ModelFile, ModelManifest, ModelRole
+from pipeline.insight.model_files import INSIGHTFACE_LABEL, InsightRole
+from pipeline.model_download import Download, ModelFile, ModelManifest
 
 OPSET = 13
 IR_VERSION = 8
@@ -61,7 +62,7 @@ TINY_FACES = (
     TinyFace(cell=(28, 10), half_size=(64.0, 80.0), score=0.8),
 )
 
-MODEL_FILE_NAMES: dict[ModelRole, str] = {
+MODEL_FILE_NAMES: dict[InsightRole, str] = {
     "detector": "det_10g.onnx",
     "genderage": "genderage.onnx",
     "recognizer": "w600k_r50.onnx",
@@ -327,4 +328,4 @@ def write_tiny_models(directory: Path, *, base_url: str = "http://127.0.0.1:9/ti
         digest, size = sha256_bytes(data), len(data)
         source = Download(file_name=name, urls=(f"{base_url}/{name}",), sha256=digest, size=size)
         files.append(ModelFile(role=role, name=name, sha256=digest, size=size, source=source))
-    return ModelManifest(files=tuple(files))
+    return ModelManifest(files=tuple(files), label=INSIGHTFACE_LABEL)
