@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pipeline.engines import EngineDecision
     from pipeline.face import FaceEngine
     from pipeline.background_download import BackgroundDownload
+    from pipeline.enhance.enhancer import FaceEnhancer
     from pipeline.model_download import ModelManifest
 
 
@@ -34,6 +35,9 @@ class AppContext:
     _engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     model_download: BackgroundDownload | None = field(default=None, repr=False)  # FACESWAP_AUTO_DOWNLOAD
     model_manifest: ModelManifest | None = field(default=None, repr=False)  # None: the pinned insightface set
+    enhancer_manifest: ModelManifest | None = field(default=None, repr=False)  # None: the pinned GFPGAN file
+    enhancer_download: BackgroundDownload | None = field(default=None, repr=False)  # FACESWAP_AUTO_DOWNLOAD
+    _face_enhancer: FaceEnhancer | None = field(default=None, repr=False)
     upload_log: RateLog = field(default_factory=RateLog, repr=False)  # uploads per visitor and address, this process
     address_book: AddressBook = field(default_factory=AddressBook, repr=False)  # visitor keys per address
     _image_store: ImageStore | None = field(default=None, repr=False)
@@ -83,6 +87,16 @@ class AppContext:
     def loaded_face_engine(self) -> FaceEngine | None:
         """The face engine if it is already built and warmed; never builds it."""
         return self._face_engine
+
+    def face_enhancer(self) -> FaceEnhancer:
+        """The face enhancer, built once per process; its model loads on the first enhanced face."""
+        from pipeline.enhance.enhancer import FaceEnhancer
+
+        with self._engine_lock:
+            if self._face_enhancer is None:
+                kwargs = {} if self.enhancer_manifest is None else {"manifest": self.enhancer_manifest}
+                self._face_enhancer = FaceEnhancer(self.settings.models_dir, **kwargs)
+            return self._face_enhancer
 
     def use_face_engine(self, engine: FaceEngine) -> None:
         """Inject an already built engine (tests, bench)."""

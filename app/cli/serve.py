@@ -118,9 +118,12 @@ def _warm_engine(ctx: Any) -> None:
 
 
 def _start_model_download(ctx: Any) -> None:
+    """FACESWAP_AUTO_DOWNLOAD: the insightface files and the face enhancer's, each in the background."""
     from app.services.engine_status import start_model_download
+    from app.services.enhancing import start_enhancer_download
 
     start_model_download(ctx)
+    start_enhancer_download(ctx)
 
 
 def _stop_on_sigterm() -> None:

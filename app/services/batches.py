@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.context import AppContext
 from app.errors import InvalidRequest, NotFound, ServiceError, one_line
+from app.services import enhancing
 from app.services import templates as template_service
 from app.services.photos import CouplePhoto
 from app.services.reports import BatchReport, TaskResult, stored_task_report, task_report_json
@@ -54,6 +55,7 @@ class BatchRequest:
     mappings: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     session_id: str | None = None
     use_preprocessed: bool = True
+    enhance: float | None = None  # face enhancer strength (0..1), None: not asked for
 
     @property
     def notes(self) -> list[str]:
@@ -101,6 +103,7 @@ def record_batch(
             source_faces={
                 "husband": request.husband.face.to_dict(with_embedding=True),
                 "wife": request.wife.face.to_dict(with_embedding=True),
+                "enhance": request.enhance,  # kept here, beside the couple, so the schema does not change
             },
             source_notes=list(request.notes),
             engine=ctx.engine_decision().name,
@@ -294,7 +297,8 @@ def _run_claimed(
     if faces is None:
         faces = engine.detect(pixels)
     swap_started = time.perf_counter()
-    render = render_swap(engine, pixels, faces, husband, wife, overrides)
+    steps = enhancing.post_swap_steps(ctx, faces_json.get("enhance"))
+    render = render_swap(engine, pixels, faces, husband, wife, overrides, steps=steps)
     swap_seconds = time.perf_counter() - swap_started
     encoded = encode_jpeg(render.image)  # before the transaction: no row lock is held while it encodes
     with files_guard() as ledger, transaction(ctx.sessions) as session:

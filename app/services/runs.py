@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, QueueBusy
-from app.services import batches, quotas
+from app.services import batches, enhancing, quotas
 from app.services import templates as template_service
 from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
 from app.storage import ReadAhead
@@ -50,6 +50,7 @@ class CheckedRequest:
     session_id: str = CLI_SESSION
     limits: RunLimits | None = None  # checked again, atomically, when the batch is recorded
     address: str | None = None
+    enhance: float | None = None  # face enhancer strength, checked available; None: not asked for
 
 
 def require_consent(consent: bool) -> None:
@@ -92,10 +93,12 @@ def check_request(
     consent: bool | None = None,
     address: str | None = None,
     ready_only: bool = False,
+    enhance: float | None = None,
 ) -> CheckedRequest:
     """Validate once, before anything is stored: consent (when asked for), templates, mappings,
     and (with limits) size and capacity. With `ready_only` (the UI and its API) a template that is
-    not ready is refused; the CLI records it as a failed task, with the reason."""
+    not ready is refused; the CLI records it as a failed task, with the reason. `enhance` (a strength)
+    is refused with the reason when the face enhancer cannot run."""
     if consent is not None:
         require_consent(consent)
     if not template_ids:
@@ -105,9 +108,10 @@ def check_request(
     ids = batches.validate_templates(ctx, template_ids, mappings, viewer=session_id)
     if ready_only:
         template_service.require_ready(ctx, ids, viewer=session_id)
+    strength = enhancing.requested_strength(ctx, enhance is not None, enhance)
     if limits is not None:
         check_capacity(ctx, session_id, len(ids), limits, address=address)
-    return CheckedRequest(ids, dict(mappings), session_id, limits, address)
+    return CheckedRequest(ids, dict(mappings), session_id, limits, address, strength)
 
 
 def check_capacity(
@@ -183,6 +187,7 @@ def start_batch(
         template_ids=checked.template_ids,
         mappings=checked.mappings,
         session_id=checked.session_id,
+        enhance=checked.enhance,
     )
     admit = None
     if checked.limits is not None:
@@ -208,9 +213,10 @@ def start_from_files(
     *,
     session_id: str = CLI_SESSION,
     submit: Submit | None = None,
+    enhance: float | None = None,
 ) -> str:
     """The CLI's start: check, read both photo files, then `start_batch`."""
-    checked = check_request(ctx, template_ids, mappings, session_id=session_id)
+    checked = check_request(ctx, template_ids, mappings, session_id=session_id, enhance=enhance)
     husband = prepare_photo_file(ctx, husband_path, "husband")
     wife = prepare_photo_file(ctx, wife_path, "wife")
     return start_batch(ctx, checked, husband, wife, submit=submit)

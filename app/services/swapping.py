@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,16 +47,19 @@ def render_swap(
     *,
     steps: Sequence[PostSwapStep] | None = None,
 ) -> SwapRender:
-    """Resolve the roles, swap, then apply the post-swap steps in order (default: the AI mark)."""
+    """Resolve the roles, swap, then apply the post-swap steps in order (default: the AI mark; the enhancer
+    first when a FaceEnhance step is passed)."""
     if not faces:
         raise NoFaceFound("no face found in the template")
     roles, note = resolve_roles(faces, overrides)
     assignments = assignments_for(faces, roles, husband, wife)
     swapped = engine.swap(template, assignments)
+    result = apply_steps(swapped, assignments, default_steps() if steps is None else steps)
+    enhanced = {faces.index(assignments[i].target) for i in result.enhanced}
     return SwapRender(
-        image=apply_steps(swapped, assignments, default_steps() if steps is None else steps),
+        image=result.image,
         roles=roles,
-        faces=face_report(faces, roles),
+        faces=face_report(faces, roles, enhanced),
         notes=([note] if note else []) + pose_notes(faces, assignments),
     )
 
@@ -78,8 +81,11 @@ def face_name(index: int) -> str:
     return f"face {index}"
 
 
-def face_report(faces: list[Face], roles: Mapping[int, Role] | None = None) -> list[dict[str, Any]]:
-    """The design's per-face JSON: index, bbox, gender, gender_score, role."""
+def face_report(
+    faces: list[Face], roles: Mapping[int, Role] | None = None, enhanced: Collection[int] = ()
+) -> list[dict[str, Any]]:
+    """The design's per-face JSON: index, bbox, gender, gender_score, role, and whether the face enhancer
+    ran on it (`enhanced`: the indexes it enhanced)."""
     report = []
     for index, face in enumerate(faces):
         role = (roles or {}).get(index, "keep")
@@ -90,6 +96,7 @@ def face_report(faces: list[Face], roles: Mapping[int, Role] | None = None) -> l
                 "gender": face.gender.value,
                 "gender_score": round(face.gender_score, 4),
                 "role": None if role == "keep" else role,
+                "enhanced": index in enhanced,
             }
         )
     return report

@@ -1,4 +1,4 @@
-"""The post-swap seam: services apply an ordered list of steps after engine.swap, the AI mark first."""
+"""The post-swap seam: services apply an ordered list of steps after engine.swap (the AI mark last)."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ class Recorder:
         return (255 - image).astype(np.uint8)
 
 
-def test_the_ai_mark_is_the_first_default_step() -> None:
+def test_the_ai_mark_is_the_default_step() -> None:
     steps = default_steps()
-    assert isinstance(steps[0], AIMark)
+    assert [type(step) for step in steps] == [AIMark]
     image = np.full((64, 96, 3), 128, np.uint8)
-    assert np.array_equal(apply_steps(image, [], steps), add_ai_mark(image))
+    assert np.array_equal(apply_steps(image, [], steps).image, add_ai_mark(image))
 
 
 def test_render_swap_runs_the_steps_in_order_after_the_swap(classic: FaceEngine, photos: SamplePhotos) -> None:
