@@ -1,4 +1,5 @@
-"""`swap --husband F --wife F --template ID... [--mapping JSON] [--out DIR] [--queue [--no-wait]] [--json]`."""
+"""`swap --husband F --wife F --template ID... [--mapping JSON] [--enhance [STRENGTH]] [--out DIR]
+[--queue [--no-wait]] [--json]`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def register(sub: Any) -> None:
     parser.add_argument("--wife", required=True, metavar="FILE")
     parser.add_argument("--template", required=True, type=int, action="append", metavar="ID", dest="templates")
     parser.add_argument("--mapping", metavar="JSON", help='{"<face index>": "husband"|"wife"|"keep"}')
+    parser.add_argument(
+        "--enhance",
+        nargs="?",
+        const="default",
+        metavar="STRENGTH",
+        help="enhance the swapped faces (GFPGAN 1.4), blended in at STRENGTH from 0 to 1 (default 0.8)",
+    )
     parser.add_argument("--out", metavar="DIR", help="copy results into this folder")
     parser.add_argument("--queue", action="store_true", help="run on the job queue")
     parser.add_argument("--no-wait", action="store_true", help="with --queue: print the batch id and return")
@@ -44,6 +52,7 @@ def swap(settings: Settings, args: argparse.Namespace) -> int:
             raise InvalidRequest(f"{label} photo not found: {Path(path).name}")
     with app_context(settings) as ctx:
         mappings = parse_batch_mapping(args.mapping, args.templates)
+        args.strength = _strength(args.enhance)
         if args.queue:
             batch_id = _submit_to_queue(ctx, args, mappings)
             if args.no_wait:
@@ -51,7 +60,9 @@ def swap(settings: Settings, args: argparse.Namespace) -> int:
                 return EXIT_OK
             _wait(ctx, batch_id)
         else:
-            batch_id = runs.start_from_files(ctx, args.husband, args.wife, args.templates, mappings)
+            batch_id = runs.start_from_files(
+                ctx, args.husband, args.wife, args.templates, mappings, enhance=args.strength
+            )
             with progress(len(args.templates), "swapping") as bar:
                 runs.run_inline(ctx, batch_id, on_done=lambda _outcome: bar.update(1))
         report = batches.batch_report(ctx, batch_id)
@@ -66,8 +77,18 @@ def _submit_to_queue(ctx: AppContext, args: argparse.Namespace, mappings: dict[i
     from app.services import runs
 
     return runs.start_from_files(
-        ctx, args.husband, args.wife, args.templates, mappings, submit=make_submitter(ctx, "queue")
+        ctx, args.husband, args.wife, args.templates, mappings, submit=make_submitter(ctx, "queue"),
+        enhance=args.strength,
     )
+
+
+def _strength(value: str | None) -> float | None:
+    """`--enhance` alone: the default strength; `--enhance 0.6`: that one; absent: None."""
+    from app.services.enhancing import DEFAULT_STRENGTH, parse_strength
+
+    if value is None:
+        return None
+    return DEFAULT_STRENGTH if value == "default" else parse_strength(value, label="--enhance")
 
 
 def _wait(ctx: AppContext, batch_id: str) -> None:
@@ -111,4 +132,6 @@ def show_report(report: BatchReport, *, as_json: bool) -> None:
         print(f"  note: {note}")
     for r in report.results:
         where = r.output or r.error or ""
-        print(f"  template {r.template_id}: {r.status} {where}")
+        enhanced = [str(f["index"]) for f in r.faces if f.get("enhanced")]
+        faces = f" (faces enhanced: {', '.join(enhanced)})" if enhanced else ""
+        print(f"  template {r.template_id}: {r.status} {where}{faces}")
