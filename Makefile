@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 GPU ?= 0
 STAMP := $(VENV)/.installed-gpu$(GPU)
 PYTEST_ARGS ?=
-# The face_recognition sdist's official portraits (MIT), for the gender evaluation (app/bench/gender_eval.py).
+# The face_recognition sdist's official portraits (MIT), for the gender evaluation (app/bench/gender_eval.py)
+# and the Photos tab's sample husband (pipeline/samples.py).
 FR_SDIST := face_recognition-1.3.0.tar.gz
 FR_SDIST_SHA256 := 5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec
 FR_IMAGES := $(VENV)/share/coswap/face_recognition_test_images
@@ -31,13 +32,13 @@ FACETORCH_SHA256 := 886662478e3d1afabf469427f7f96fd355950276133ee7e2fe8bb2c57682
 
 .PHONY: run test venv clean-venv test-photos
 
-run: $(STAMP) $(FD_MODEL)
+run: $(STAMP) $(FD_MODEL) $(FR_STAMP)
 	$(PY) app.py
 
 test: $(STAMP) $(FD_MODEL) $(FR_STAMP) $(FACE_API_STAMP) $(POOL_STAMP)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-venv: $(STAMP) $(FD_MODEL)
+venv: $(STAMP) $(FD_MODEL) $(FR_STAMP)
 
 $(STAMP): requirements.txt requirements-gpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

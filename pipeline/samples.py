@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
@@ -35,6 +36,12 @@ T1_FACE_CENTRES: Final[tuple[tuple[float, float], ...]] = (
 )
 
 
+# face_recognition 1.3.0's sdist test photos (obama.jpg, obama2.jpg, obama3.jpg, biden.jpg: US government
+# portraits, public domain), extracted by `make` (sha256-pinned) into the venv; absent where only
+# requirements.txt was installed (a Space).
+FACE_RECOGNITION_DIR: Final = Path(sys.prefix) / "share" / "coswap" / "face_recognition_test_images"
+
+
 @dataclass(frozen=True)
 class SamplePaths:
     t1: Path  # 1280x886, six faces
@@ -59,3 +66,10 @@ def astronaut_rgb() -> NDArray[np.uint8]:
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut(), dtype=np.uint8)
+
+
+def sample_husband() -> Path:
+    """The UI's sample husband: face_recognition's obama.jpg (the official portrait: colour, face about 250 px)
+    when `make` fetched it, else insightface's Tom_Hanks_54745.png (a 112 px crop with muted colour)."""
+    portrait = FACE_RECOGNITION_DIR / "obama.jpg"
+    return portrait if portrait.is_file() else sample_paths().tom_hanks

@@ -14,15 +14,15 @@ log = logging.getLogger(__name__)
 def example_photos(ctx: AppContext) -> list[str] | None:
     """[husband, wife] sample photos from installed packages, or None when they are not installed.
 
-    insightface's Tom_Hanks_54745.png is used in place; skimage's astronaut is written once as a
-    PNG into <data dir>/examples.
+    The husband (face_recognition's obama.jpg, else insightface's Tom Hanks crop) is used in place;
+    skimage's astronaut is written once as a PNG into <data dir>/examples.
     """
     from pipeline.errors import ModelUnavailable
     from pipeline.intake import encode_png
-    from pipeline.samples import astronaut_rgb, sample_paths
+    from pipeline.samples import astronaut_rgb, sample_husband
 
     try:
-        paths = sample_paths()
+        husband = sample_husband()
         target = ctx.settings.resolved_data_dir / "examples" / "astronaut.png"
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +30,7 @@ def example_photos(ctx: AppContext) -> list[str] | None:
     except (ModelUnavailable, ImportError, OSError) as exc:
         log.warning("sample photos unavailable: %s", one_line(exc))
         return None
-    return [str(paths.tom_hanks), str(target)]
+    return [str(husband), str(target)]
 
 
 def example_templates() -> list[str]:

@@ -31,11 +31,15 @@ from app.ui.theme import CSS, FOOTER_NOTE, HEADER_HTML, make_theme
 QUEUE_MAX_SIZE = 64  # waiting events beyond this get Gradio's "busy, please try again"
 DEFAULT_CONCURRENCY = 4  # per event; the swap work itself runs on the job queue
 SWAP_API_CONCURRENCY = 2
-DELETE_CACHE = (1800, 7200)
+DELETE_CACHE = (1800, 7200)  # every 30 min, delete Gradio's cached copies older than 2 h
 DELETE_QUESTION = (
     "Delete **everything** this browser stored: every photo (also those you chose to *Keep*), every result "
     "and your own templates? This cannot be undone."
-)  # every 30 min, delete Gradio's cached copies older than 2 h
+)
+PUBLIC_DELETE_QUESTION = (  # public mode offers no "Keep"
+    "Delete **everything** this browser stored: every photo, every result and your own templates, now "
+    "instead of when they expire? This cannot be undone."
+)
 
 
 def build_ui(
@@ -82,7 +86,7 @@ def build_ui(
             with gr.Column(scale=1, min_width=220):
                 delete = gr.Button("Delete my photos and results now", variant="stop", size="sm", elem_id="delete")
                 with gr.Column(visible=False, elem_id="delete-confirm") as delete_confirm:
-                    gr.Markdown(DELETE_QUESTION)
+                    gr.Markdown(PUBLIC_DELETE_QUESTION if public else DELETE_QUESTION)
                     with gr.Row():
                         delete_yes = gr.Button("Yes, delete all", variant="stop", size="sm", elem_id="delete-yes")
                         delete_no = gr.Button("Cancel", size="sm", elem_id="delete-no")

@@ -52,11 +52,20 @@ CSS = """
 .cs-slider-title { margin-bottom: -6px; }
 #before-after { position: relative; }
 footer .divider { display: none; }  /* Gradio puts a separator after the one footer link */
-#before-after::before, #before-after::after { position: absolute; bottom: 10px; z-index: 50;
+#before-after:has(img)::before, #before-after:has(img)::after { position: absolute; bottom: 10px; z-index: 50;
   padding: 2px 10px; border-radius: 999px; background: rgba(0, 0, 0, 0.6); color: #fff; font-size: 0.8rem;
   pointer-events: none; }
-#before-after::before { content: "Before"; left: 10px; }
-#before-after::after { content: "After"; right: 10px; }
+#before-after:has(img)::before { content: "Before"; left: 10px; }
+#before-after:has(img)::after { content: "After"; right: 10px; }
+/* galleries grow with their items (Gradio caps them at 55vh with a scroll inside) */
+#results-gallery .grid-wrap, #template-gallery .grid-wrap, #own-gallery .grid-wrap {
+  max-height: none !important; min-height: 0 !important; overflow-y: visible !important; }
+/* a result keeps its own shape: no blank band around a landscape photo in a square cell */
+#results-gallery .thumbnail-item { aspect-ratio: auto; height: auto; }
+#results-gallery .thumbnail-item > img { height: auto; }
+/* Gradio heads every error toast "Error" (gr.Error's title is not shown): ours are refusals */
+.toast-title.error { font-size: 0 !important; }
+.toast-title.error::before { content: "Not possible"; font-size: var(--text-md); }
 .cs-hint-box { padding: 10px 12px; border-radius: 12px; border: 1px dashed var(--border-color-primary); }
 @media (max-width: 640px) {
   .cs-banner, .cs-banner * { font-size: 0.78rem !important; line-height: 1.3 !important; }
