@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     models_base_url: str | None = Field(default=None, alias="FACESWAP_MODELS_BASE_URL")
     # Threads of the consumer that `serve` embeds on the embedded default (None: one per core, at most 2).
     embedded_workers: int | None = Field(default=None, alias="FACESWAP_EMBEDDED_WORKERS", ge=1, le=16)
+    # Image bytes: unset = files in the data dir; s3://BUCKET/PREFIX = an S3-compatible bucket (app/objects.py),
+    # with the standard AWS variables and a local cache of at most storage_cache_mb in the data dir.
+    storage_url: str | None = Field(default=None, alias="FACESWAP_STORAGE_URL", pattern=r"^s3://[^/?#]+(/[^?#]*)?$")
+    storage_cache_mb: int = Field(default=1024, alias="FACESWAP_STORAGE_CACHE_MB", ge=16)
+    aws_access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID", repr=False)
+    aws_secret_access_key: str | None = Field(default=None, alias="AWS_SECRET_ACCESS_KEY", repr=False)
+    aws_region: str | None = Field(default=None, alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+
+    @field_validator(
+        "storage_url", "aws_access_key_id", "aws_secret_access_key", "aws_region", "aws_endpoint_url", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,7 +1,7 @@
-"""Image files on disk plus their `images` rows, written so that no orphan is left behind.
+"""Stored images plus their `images` rows, written so that no orphan is left behind.
 
-A file is written (atomically) before its row is flushed; if the surrounding
-transaction fails, `FileLedger.rollback` removes the files it created.
+The bytes go to the object store (app/objects.py: the data dir, or an S3 bucket) before the row
+is flushed; if the surrounding transaction fails, `FileLedger.rollback` removes the objects it created.
 
 Stored formats: photographs (couple photos, template originals, results) are high-quality JPEG
 encoded afresh from the decoded pixels, so they carry no metadata and stay near the upload's size
@@ -10,24 +10,28 @@ encoded afresh from the decoded pixels, so they carry no metadata and stay near 
 
 from __future__ import annotations
 
-import os
-import tempfile
+import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
+
+from app.objects import LocalObjects, ObjectStore
 
 from db.models import Image, StorageType
 from pipeline.intake import encode_jpeg, encode_png, sha256_hex
 from pipeline.face import RGBImage
 from pipeline.recent import RecentValues
 
+
+log = logging.getLogger(__name__)
 
 PHOTO_FORMAT = "jpeg"
 PHOTO_QUALITY = 94  # 4:2:0; visually lossless for photographs, about a third of a PNG
@@ -40,22 +44,40 @@ def encode_photo(pixels: RGBImage) -> bytes:
 
 @dataclass
 class FileLedger:
-    """Files created in one unit of work; removed again if the work is rolled back."""
+    """Objects created in one unit of work; removed again if the work is rolled back."""
 
-    created: list[Path] = field(default_factory=list)
+    created: list[tuple[ObjectStore, str]] = field(default_factory=list)
 
     def rollback(self) -> None:
-        for path in self.created:
-            path.unlink(missing_ok=True)
+        for objects, key in self.created:
+            try:
+                objects.delete(key)
+            except OSError:
+                pass  # left as an orphan; `visitors purge` removes orphans
         self.created.clear()
 
 
 @dataclass(frozen=True)
 class ImageStore:
-    root: Path
+    """Images by their rows: `images.path` is the object key."""
+
+    objects: ObjectStore
+
+    @classmethod
+    def at(cls, root: Path) -> ImageStore:
+        """Files under a local folder (tests, the migration's source)."""
+        return cls(LocalObjects(root))
 
     def path_for(self, image: Image) -> Path:
-        return self.root / image.path
+        """A local file with the image's bytes (in S3 mode a cached copy, downloaded if needed)."""
+        return self.objects.local_path(image.path)
+
+    def read_key(self, key: str) -> RGBImage:
+        """Decode a stored image by its key."""
+        return read_stored(self.objects.local_path(key))
+
+    def locator(self, image: Image) -> str:
+        return self.objects.locator(image.path)
 
     def save(
         self,
@@ -73,19 +95,18 @@ class ImageStore:
     ) -> Image:
         """Encode without metadata (unless `encoded` already holds those bytes), write, and add the row.
 
-        Each row owns its own file. `key` makes the path deterministic, so a rerun
+        Each row owns its own object. `key` makes the path deterministic, so a rerun
         of the same task overwrites its result instead of adding a second one.
         """
         data = encoded if encoded is not None else encode_png(pixels) if fmt == "png" else encode_photo(pixels)
         digest = sha256_hex(data)
         token = key or uuid.uuid4().hex
         suffix = "jpg" if fmt == "jpeg" else fmt
-        relative = Path(kind) / token[:2] / f"{token}.{suffix}"
-        target = self.root / relative
-        _atomic_write(target, data)
-        ledger.created.append(target)
+        relative = f"{kind}/{token[:2]}/{token}.{suffix}"
+        self.objects.put(relative, data)
+        ledger.created.append((self.objects, relative))
         image = Image(
-            path=relative.as_posix(),
+            path=relative,
             sha256=digest,
             width=int(pixels.shape[1]),
             height=int(pixels.shape[0]),
@@ -99,7 +120,21 @@ class ImageStore:
         return image
 
     def delete_file(self, image: Image) -> None:
-        self.path_for(image).unlink(missing_ok=True)
+        self.objects.delete(image.path)
+
+    def remove(self, keys: list[str]) -> tuple[int, int]:
+        """Remove the objects (and cached copies) of deleted rows: (removed, missing or failed)."""
+        removed = missing = 0
+        for key in keys:
+            try:
+                if self.objects.delete(key):
+                    removed += 1
+                else:
+                    missing += 1
+            except OSError:
+                log.warning("could not remove a stored image; it is now an orphan")
+                missing += 1
+        return removed, missing
 
 
 @contextmanager
@@ -110,18 +145,6 @@ def files_guard() -> Iterator[FileLedger]:
         yield ledger
     except BaseException:
         ledger.rollback()
-        raise
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -161,7 +184,10 @@ def _read_only(pixels: RGBImage) -> RGBImage:
     return pixels
 
 
-class ReadAhead:
+K = TypeVar("K", bound=Hashable)
+
+
+class ReadAhead(Generic[K]):
     """Decodes the next stored image on one thread while the caller works on the current one.
 
     OpenCV's decoder releases the GIL, so on a machine with a spare core the decode of a 2 MP PNG
@@ -170,24 +196,24 @@ class ReadAhead:
     decode error is raised by `read`, as a direct read would.
     """
 
-    def __init__(self, read: Callable[[Path], RGBImage] = read_stored, depth: int = 2) -> None:
+    def __init__(self, read: Callable[[K], RGBImage], depth: int = 2) -> None:
         self._read = read
         self._depth = depth
-        self._pending: dict[Path, Future[RGBImage]] = {}
+        self._pending: dict[K, Future[RGBImage]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
 
-    def request(self, path: Path) -> None:
+    def request(self, path: K) -> None:
         if path in self._pending:
             return
         while len(self._pending) >= self._depth:
             self._pending.pop(next(iter(self._pending))).cancel()
         self._pending[path] = self._executor.submit(self._read, path)
 
-    def read(self, path: Path) -> RGBImage:
+    def read(self, path: K) -> RGBImage:
         future = self._pending.pop(path, None)
         return future.result() if future is not None else self._read(path)
 
-    def __enter__(self) -> ReadAhead:
+    def __enter__(self) -> ReadAhead[K]:
         return self
 
     def __exit__(

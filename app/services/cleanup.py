@@ -26,7 +26,6 @@ import logging
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -387,16 +386,5 @@ def _delete_images(session: Session, image_ids: set[int]) -> list[str]:
 
 
 def _remove_files(ctx: AppContext, relative_paths: list[str]) -> tuple[int, int]:
-    root = ctx.settings.images_dir
-    removed = missing = 0
-    for relative in relative_paths:
-        path = root / Path(relative)
-        try:
-            path.unlink()
-            removed += 1
-        except FileNotFoundError:
-            missing += 1
-        except OSError:
-            log.warning("could not remove an expired image file; it is now an orphan")
-            missing += 1
-    return removed, missing
+    """Remove the stored objects (files, or bucket objects and their cached copies) of deleted rows."""
+    return ctx.image_store.remove(relative_paths)

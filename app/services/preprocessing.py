@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from app.context import AppContext
 from app.errors import NotFound, ServiceError, one_line
 from app.services.template_scope import EVERYONE, Viewer, sees
-from app.storage import ImageStore, files_guard, read_stored
+from app.storage import ImageStore, files_guard
 from db.base import utcnow
 from db.models import Image, Template, TemplatePreprocessing
 from db.session import transaction
@@ -30,7 +30,7 @@ FACE_DATA_VERSION_KEY = "face_data_version"
 
 
 def store(ctx: AppContext) -> ImageStore:
-    return ImageStore(ctx.settings.images_dir)
+    return ctx.image_store
 
 
 def preprocess(ctx: AppContext, template_id: int, *, pixels: RGBImage | None = None, replace: bool = False) -> None:
@@ -47,11 +47,11 @@ def preprocess(ctx: AppContext, template_id: int, *, pixels: RGBImage | None = N
         if not replace:
             row.preprocessing_status = "processing"
             row.error = None
-        image_path = store(ctx).path_for(template.original_image)
+        image_key = template.original_image.path
     engine = ctx.face_engine()
     try:
         if pixels is None:  # given when the caller has just stored these very pixels
-            pixels = read_stored(image_path)
+            pixels = store(ctx).read_key(image_key)
         faces = engine.detect(pixels)
     except Exception as exc:
         if replace:
@@ -61,8 +61,7 @@ def preprocess(ctx: AppContext, template_id: int, *, pixels: RGBImage | None = N
     if replace and had_faces and not faces:
         raise PreprocessingKept(f"template {template_id}: {engine.name} finds no face now; kept as it was")
     old_masks = _store_faces(ctx, template_id, faces, pixels, engine)
-    for relative in old_masks:
-        (store(ctx).root / relative).unlink(missing_ok=True)
+    store(ctx).remove(old_masks)
     log.info("template %s preprocessed: %d faces", template_id, len(faces))
 
 

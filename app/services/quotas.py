@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 
 from app.context import AppContext
+from app.objects import total_size
 from app.errors import ServiceError
 from db.models import Image, Template
 
@@ -114,14 +115,7 @@ def visitor_bytes(ctx: AppContext) -> int:
         paths = session.execute(
             select(Image.path).where(Image.session_id.is_not(None), Image.session_id.not_in(OPERATOR_SESSIONS))
         ).scalars().all()
-    root = ctx.settings.images_dir
-    total = 0
-    for relative in paths:
-        try:
-            total += os.stat(root / relative).st_size
-        except OSError:
-            continue
-    return total
+    return total_size(ctx.image_store.objects, paths)
 
 
 def check_storage(ctx: AppContext, incoming: int) -> None:

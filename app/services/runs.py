@@ -228,10 +228,10 @@ def run_inline(
     """Execute every pending task of a batch in this process, in order; the next task's template is
     decoded on a thread while the current one is swapped."""
     task_ids = batches.pending_task_ids(ctx, batch_id)
-    paths = batches.pending_template_paths(ctx, batch_id)
-    with ReadAhead() as ahead:
+    keys = batches.pending_template_keys(ctx, batch_id)
+    with ReadAhead(ctx.image_store.read_key) as ahead:
         for index, task_id in enumerate(task_ids):
-            following = paths.get(task_ids[index + 1]) if index + 1 < len(task_ids) else None
+            following = keys.get(task_ids[index + 1]) if index + 1 < len(task_ids) else None
             if following is not None:
                 ahead.request(following)
             outcome = batches.execute_task(ctx, task_id, read_template=ahead.read)

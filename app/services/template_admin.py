@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -202,12 +201,4 @@ def _images_still_used(session: Session, image_ids: list[int]) -> set[int]:
 
 
 def _unlink(ctx: AppContext, relative_paths: list[str]) -> int:
-    removed = 0
-    for relative in relative_paths:
-        path = ctx.settings.images_dir / Path(relative)
-        try:
-            path.unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
-    return removed
+    return ctx.image_store.remove(relative_paths)[0]

@@ -25,7 +25,7 @@ from app.services.preprocessing import PreprocessingKept, ensure_current, load_t
 from app.services.preprocessing import face_data_version as version_of
 from app.services.swapping import resolve_roles
 from app.services.template_scope import EVERYONE, Viewer, visible_templates, visible_to
-from app.storage import PHOTO_FORMAT, ImageStore, encode_photo, files_guard, read_stored
+from app.storage import PHOTO_FORMAT, encode_photo, files_guard
 from db.base import utcnow
 from db.models import Image, Template, TemplatePreprocessing
 from db.session import transaction
@@ -243,14 +243,13 @@ def default_roles(
 
 def swap_inputs(
     session: Session,
-    image_store: ImageStore,
     template_id: int,
     use_preprocessed: bool,
     *,
     viewer: Viewer = None,
     face_data_version: str | None = None,
-) -> tuple[Path, list[Face] | None]:
-    """The template's file and, when wanted and available, its stored faces: one session, no detection.
+) -> tuple[str, list[Face] | None]:
+    """The template's object key and, when wanted and available, its stored faces: one session, no detection.
 
     Faces made by another version than `face_data_version` are not returned (see ensure_current)."""
     template = load_template(session, template_id, viewer)
@@ -259,14 +258,13 @@ def swap_inputs(
     current = face_data_version is None or (row is not None and version_of(row.face_data) == face_data_version)
     if use_preprocessed and current and row is not None and row.preprocessing_status == "completed" and row.face_data:
         faces = [Face.from_dict(record) for record in row.face_data]
-    return image_store.path_for(template.original_image), faces
+    return template.original_image.path, faces
 
 
 def template_pixels(ctx: AppContext, template_id: int, *, viewer: Viewer = None) -> RGBImage:
     with ctx.sessions() as session:
-        template = load_template(session, template_id, viewer)
-        path = store(ctx).path_for(template.original_image)
-    return read_stored(path)
+        key = load_template(session, template_id, viewer).original_image.path
+    return store(ctx).read_key(key)
 
 
 def get_template(ctx: AppContext, template_id: int, *, viewer: Viewer = None) -> TemplateSummary:
@@ -322,6 +320,6 @@ def _summary(ctx: AppContext, template: Template) -> TemplateSummary:
         male_face_count=template.male_face_count,
         female_face_count=template.female_face_count,
         error=row.error if row else None,
-        image_path=str(store(ctx).path_for(template.original_image)),
+        image_path=store(ctx).locator(template.original_image),
         private=template.original_image.storage_type == "temporary",
     )

@@ -2,22 +2,23 @@
 
 An owner is a `session_id` value other than the CLI's: a visitor key (the hash of a token), or a
 Gradio session id of an older version. Its age is the time since its newest row (image or batch).
-Purging an owner removes all of its rows and files at once (as "Delete my data" does), permanent
-images of older versions included. Orphan files (in the data dir, with no image row) older than
-the cutoff, and never younger than ORPHAN_MIN_AGE (a file is written just before its row), go too.
+Purging an owner removes all of its rows and stored objects at once (as "Delete my data" does),
+permanent images of older versions included. Orphan objects (in the image store, the data dir or
+the bucket, with no image row) older than the cutoff, and never younger than ORPHAN_MIN_AGE (an
+object is written just before its row), go too.
 """
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from app.context import AppContext
+from app.objects import StoredObject
 from app.services.cleanup import delete_session_data
 from app.services.quotas import OPERATOR_SESSIONS
 from db.base import utcnow
@@ -60,7 +61,7 @@ class OwnerData:
 
 @dataclass(frozen=True)
 class Orphans:
-    files: list[Path] = field(default_factory=list)
+    files: list[StoredObject] = field(default_factory=list)
     bytes: int = 0
 
 
@@ -108,7 +109,7 @@ def list_visitors(ctx: AppContext, *, older_than_hours: float | None = None) -> 
     owners (and orphan files) idle for longer than that."""
     now = utcnow()
     owners: dict[str, OwnerData] = {}
-    root = ctx.settings.images_dir
+    objects = ctx.image_store.objects
     with ctx.sessions() as session:
         images = session.execute(
             select(Image.session_id, Image.path, Image.storage_type, Image.created_at).where(_visitor(Image.session_id))
@@ -119,6 +120,7 @@ def list_visitors(ctx: AppContext, *, older_than_hours: float | None = None) -> 
             .group_by(Batch.session_id)
         ).all()
         known = set(session.execute(select(Image.path)).scalars())
+    sized: dict[str, list[str]] = {}
     for owner, path, storage_type, created in images:
         data = owners.setdefault(owner, OwnerData(owner))
         kind = path.split("/", 1)[0]
@@ -127,8 +129,11 @@ def list_visitors(ctx: AppContext, *, older_than_hours: float | None = None) -> 
         else:
             data.other += 1
         data.permanent += storage_type == "permanent"
-        data.bytes += _size(root / path)
+        sized.setdefault(owner, []).append(path)
         data.seen(created)
+    stored = {item.key: item for item in objects.listing()}
+    for owner, keys in sized.items():
+        owners[owner].bytes = sum(stored[key].size for key in keys if key in stored)
     for owner, count, first, last in batches:
         data = owners.setdefault(owner, OwnerData(owner))
         data.batches = int(count)
@@ -137,7 +142,7 @@ def list_visitors(ctx: AppContext, *, older_than_hours: float | None = None) -> 
     cutoff = None if older_than_hours is None else now - timedelta(hours=older_than_hours)
     chosen = [o for o in owners.values() if cutoff is None or (o.last_seen is not None and o.last_seen <= cutoff)]
     chosen.sort(key=lambda o: o.last_seen or now)
-    return VisitorListing(chosen, _orphans(root, known, cutoff, now), now)
+    return VisitorListing(chosen, _orphans(stored.values(), known, cutoff, now), now)
 
 
 def purge_visitors(ctx: AppContext, *, older_than_hours: float) -> PurgeReport:
@@ -150,14 +155,14 @@ def purge_visitors(ctx: AppContext, *, older_than_hours: float) -> PurgeReport:
         batches += report.batches
         files += report.files_removed
     removed = removed_bytes = 0
-    for path in listing.orphans.files:
-        size = _size(path)
+    for item in listing.orphans.files:
         try:
-            path.unlink()
+            if not ctx.image_store.objects.delete(item.key):
+                continue
         except OSError:
             continue
         removed += 1
-        removed_bytes += size
+        removed_bytes += item.size
     return PurgeReport(len(listing.owners), images, batches, files, removed, removed_bytes)
 
 
@@ -165,32 +170,10 @@ def _visitor(column):  # type: ignore[no-untyped-def]
     return column.is_not(None) & column.not_in(OPERATOR_SESSIONS)
 
 
-def _size(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
-
-
-def _orphans(root: Path, known: set[str], cutoff: datetime | None, now: datetime) -> Orphans:
-    """Files under the images dir that no row names, older than the cutoff and ORPHAN_MIN_AGE."""
-    if not root.is_dir():
-        return Orphans()
+def _orphans(stored: Iterable[StoredObject], known: set[str], cutoff: datetime | None, now: datetime) -> Orphans:
+    """Stored objects that no row names, older than the cutoff and ORPHAN_MIN_AGE."""
     newest = time.time() - ORPHAN_MIN_AGE.total_seconds()
     if cutoff is not None:
         newest = min(newest, time.time() - (now - cutoff).total_seconds())
-    files: list[Path] = []
-    total = 0
-    for path in root.rglob("*"):
-        if not path.is_file() or path.is_symlink():
-            continue
-        if path.relative_to(root).as_posix() in known:
-            continue
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        if stat.st_mtime <= newest:
-            files.append(path)
-            total += stat.st_size
-    return Orphans(files, total)
+    files = [item for item in stored if item.key not in known and item.modified <= newest]
+    return Orphans(files, sum(item.size for item in files))
