@@ -16,7 +16,10 @@ from pipeline.classic.gender import GenderAgeClassifier
 from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
 from pipeline.classic.large_faces import reduction, swap_reduced
-from pipeline.classic.swapper import GEOMETRY_SHARE, OUTLINE_SHARE, PreparedSource, face_size, prepare_source, swap_into
+from pipeline.classic.face_geometry import face_size
+from pipeline.classic.settings import ClassicSettings
+from pipeline.classic.source import PreparedSource, prepare_source
+from pipeline.classic.swapper import swap_into
 from pipeline.errors import ImageRejected
 from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
 from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
@@ -52,14 +55,12 @@ class ClassicEngine:
         model_files: ClassicModelFiles | None = None,
         mesh_model: Path | None = None,
         *,
-        geometry_share: float = GEOMETRY_SHARE,
-        outline_share: float = OUTLINE_SHARE,
+        settings: ClassicSettings | None = None,
         detector: FaceDetector | None = None,
     ) -> None:
         self._model_files = model_files
         self._mesh_model = mesh_model
-        self._geometry_share = geometry_share
-        self._outline_share = outline_share
+        self._settings = settings or ClassicSettings()
         self._detector = detector
         self._models: _Models | None = None
         self._load_lock = threading.Lock()
@@ -128,17 +129,13 @@ class ClassicEngine:
                 source_pixels = _rgb_pixels(source.image)
                 mesh = self._mesh(source_pixels, source.face)
                 prepared[key] = self._prepared.get(
-                    _fingerprint(source_pixels, mesh), lambda: prepare_source(source_pixels, mesh, canonical)
+                    _fingerprint(source_pixels, mesh), lambda: prepare_source(source_pixels, mesh, canonical, self._settings)
                 )
             target_mesh = self._mesh(original, assignment.target)
             source_face = prepared[key]
 
             def swap_face(pixels: RGBImage, target: Face, mesh: Mesh, source: PreparedSource = source_face) -> None:
-                swap_into(
-                    pixels, target, mesh, source, canonical,
-                    geometry_share=self._geometry_share,
-                    outline_share=self._outline_share,
-                )
+                swap_into(pixels, target, mesh, source, canonical, self._settings)
 
             scale = reduction(face_size(target_mesh), source_face.face_size)
             if scale < 1.0:  # a large face (full-resolution phone photo): swapped on a reduced crop
@@ -154,7 +151,7 @@ class ClassicEngine:
         pixels = _rgb_pixels(source.image)
         mesh = self._mesh(pixels, source.face)
         canonical = self._loaded().mesher.canonical
-        prepared = self._prepared.get(_fingerprint(pixels, mesh), lambda: prepare_source(pixels, mesh, canonical))
+        prepared = self._prepared.get(_fingerprint(pixels, mesh), lambda: prepare_source(pixels, mesh, canonical, self._settings))
         return prepared.had_glasses
 
     def forget_sources(self) -> None:

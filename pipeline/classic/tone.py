@@ -62,7 +62,6 @@ MATCH_TOLERANCE: Final = 0.15  # sharpness or grain within this share counts as 
 MIN_MASK_PIXELS: Final = 16
 TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this big (longer side)
 STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
-FEATHER_WORK_SIZE: Final = 128  # longer side of the copy feather_alpha works on
 EDGE_BAND_SHARE: Final = 0.55  # match_edge_light: depth of the band next to the mask's border, share of the face size
 EDGE_PLATEAU_SHARE: Final = 0.2  # ... fully matched this deep
 EDGE_SIGMA_SHARE: Final = 0.05  # ... and the scale of the difference it takes from the target there
@@ -513,23 +512,52 @@ def match_edge_light(
     return _lab_to_rgb_in_gamut(source)
 
 
-def feather_alpha(mask: NDArray[np.generic], width: float) -> FloatMask:
-    """A 0..1 alpha that is 1 deep inside the mask and falls smoothly to 0 before its edge.
+@dataclass(frozen=True)
+class ToneView:
+    """The warped source and the target's face box, reduced so the face is at most `ToneSettings.face_size`
+    pixels: light, colour, detail and the skin model run on these copies, so time stays flat."""
 
-    The erosion and blur run on a copy at most 128 px on its longer side, so the cost stays flat
-    as faces grow; outside the mask the alpha is exactly 0.
+    warped: RGB
+    target: RGB
+    scale: float  # tone pixels per box pixel (1.0: not reduced)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the reduced copies."""
+        return self.warped.shape[1], self.warped.shape[0]
+
+
+def tone_view(warped: RGB, target_box: RGB, face_size: float, limit: float) -> ToneView:
+    box_h, box_w = warped.shape[:2]
+    scale = min(1.0, limit / max(face_size, 1e-3))
+    if scale >= 1.0:
+        return ToneView(warped=warped, target=target_box, scale=1.0)
+    work = (max(2, int(round(box_w * scale))), max(2, int(round(box_h * scale))))
+    return ToneView(
+        warped=cv2.resize(warped, work, interpolation=cv2.INTER_AREA),
+        target=cv2.resize(target_box, work, interpolation=cv2.INTER_AREA),
+        scale=scale,
+    )
+
+
+def tone_face(
+    warped: RGB, view: ToneView, face: FloatMask, skin: FloatMask, eyes: FloatMask, face_size: float
+) -> NDArray[np.float32]:
+    """The warped source with the target's light, colour, sharpness and grain, at the box's full size.
+
+    On a reduced view, the source's finer detail (the warped source minus its reduced copy) is added back
+    at full size.
     """
-    values = np.asarray(mask)
-    inside = values > (127 if values.dtype == np.uint8 else 0.5)
-    height, width_px = inside.shape
-    scale = min(1.0, FEATHER_WORK_SIZE / max(height, width_px))
-    size = (max(1, int(round(width_px * scale))), max(1, int(round(height * scale))))
-    small = cv2.resize(inside.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    erosion = max(1, int(round(width * scale)))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erosion + 1, 2 * erosion + 1))
-    inner = cv2.erode((small > 0.5).astype(np.float32), kernel)
-    alpha = cv2.GaussianBlur(inner, (0, 0), max(0.5, erosion / 2.5))
-    if scale < 1.0:
-        alpha = cv2.resize(alpha, (width_px, height), interpolation=cv2.INTER_LINEAR)
-    alpha[~inside] = 0.0
-    return np.clip(alpha, 0.0, 1.0).astype(np.float32)
+    corrected = transfer_light_and_colour(view.warped, view.target, face, skin_mask=skin)
+    corrected = match_detail(corrected, view.target, face)
+    corrected = match_edge_light(corrected, view.target, face, face_size * view.scale, keep_light=eyes)
+    if view.scale >= 1.0:
+        return corrected.astype(np.float32)
+    full = (warped.shape[1], warped.shape[0])
+    detail = cv2.subtract(
+        warped.astype(np.float32), cv2.resize(view.warped, full, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    )
+    corrected_full = cv2.add(cv2.resize(corrected, full, interpolation=cv2.INTER_LINEAR).astype(np.float32), detail)
+    # Added detail must not saturate (the tone stage keeps its own output inside 1..254 too).
+    np.clip(corrected_full, 1.0, 254.0, out=corrected_full)
+    return corrected_full

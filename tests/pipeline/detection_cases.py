@@ -1,5 +1,5 @@
 """Faces made in code for the detection checks: sunglasses drawn on the 68 landmarks, and a face pasted
-small on a plain background (used by tests/pipeline/test_full_range.py and tools/detection_recall.py)."""
+small on a plain background (used by tests/pipeline/classic/test_full_range.py and tools/detection_recall.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A bearded target's beard is kept whole or replaced whole, never half (pipeline.classic.swapper._whole_beard,
+"""A bearded target's beard is kept whole or replaced whole, never half (pipeline.classic.regions._whole_beard,
 pipeline.classic.occlusion.beard_mask)."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
 from pipeline.classic.occlusion import beard_mask
-from pipeline.classic.swapper import _face_parts, _lower_face
+from pipeline.classic.regions import face_parts, lower_face
+from pipeline.classic.settings import RegionSettings
 from pipeline.face import Assignment, Face, SourceFace
 
 RGB = NDArray[np.uint8]
@@ -27,8 +28,8 @@ def _beard(engine: ClassicEngine, image: RGB, face: Face) -> NDArray[np.float32]
     mesh = face.mesh_array()
     assert mesh is not None
     xy = mesh[:468, :2].astype(np.float32)
-    cheeks, _ = _face_parts(xy, engine._loaded().mesher.canonical, image.shape[:2])
-    zone, lips = _lower_face(xy, image.shape[:2])
+    cheeks, _ = face_parts(xy, engine._loaded().mesher.canonical, image.shape[:2], RegionSettings())
+    zone, lips = lower_face(xy, image.shape[:2], RegionSettings())
     return beard_mask(image, cheeks, zone, lips)
 
 

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 import pipeline.classic.engine as classic_engine_module
 from pipeline.classic import ClassicEngine
 from pipeline.classic.large_faces import LARGE_FACES, reduction, scaled_face, scaled_mesh, swap_reduced
-from pipeline.classic.swapper import face_size
+from pipeline.classic.face_geometry import face_size
 from pipeline.face import Assignment, Face, SourceFace
 
 

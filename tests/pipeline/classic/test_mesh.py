@@ -23,7 +23,7 @@ from pipeline.classic.mesh import (
     mouth_openness,
     read_mesh_model,
 )
-from pipeline.classic.swapper import MOUTH_OPEN
+from pipeline.classic.settings import RegionSettings
 from pipeline.errors import ModelUnavailable
 from pipeline.face import Assignment, Face, SourceFace
 from pipeline.masks import MESH_REGIONS, face_mask, mesh_region_mask
@@ -166,9 +166,9 @@ def test_closed_source_mouth_keeps_the_targets_open_mouth(
 ) -> None:
     target = classic_t1_faces[3]
     target_mesh = target.mesh_array()
-    assert target_mesh is not None and mouth_openness(target_mesh) > MOUTH_OPEN
+    assert target_mesh is not None and mouth_openness(target_mesh) > RegionSettings().mouth_open
     hanks = classic_engine.detect(tom_hanks_image)[0]
-    assert mouth_openness(hanks.mesh_array()) < MOUTH_OPEN
+    assert mouth_openness(hanks.mesh_array()) < RegionSettings().mouth_open
     result = classic_engine.swap(t1_image, [Assignment(target, SourceFace(hanks, tom_hanks_image))])
     mouth = np.zeros(t1_image.shape[:2], np.uint8)
     cv2.fillPoly(mouth, [np.rint(target_mesh[list(LIPS_INNER), :2]).astype(np.int32)], 255)
@@ -196,7 +196,9 @@ def test_a_source_turned_the_other_way_is_mirrored_not_stretched(classic_engine:
     couple's faces turned 10-11 deg the other. Unmirrored, a quarter of each face took its texture
     from the source's far cheek stretched over 2x (27 % and 25 %: a smeared eye); mirrored, 3 % and 1 %."""
     from app.bench.quality.stress import mirrored
-    from pipeline.classic.swapper import blend_geometry, mesh_yaw, prepare_source
+    from pipeline.classic.face_geometry import mesh_yaw
+    from pipeline.classic.source import prepare_source
+    from pipeline.classic.warp import blend_geometry
     from pipeline.sample_portraits import OPENCV_DOC_HINT, compose_couple, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 

@@ -1,5 +1,5 @@
 """Occluders over the SOURCE face (an object held to the cheek) are never pasted: the target keeps its
-own face there (pipeline.classic.swapper.source_occluders)."""
+own face there (pipeline.classic.regions.source_occluders)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
-from pipeline.classic.swapper import finger_bands, prepare_source, source_occluders, swap_into
+from pipeline.classic.regions import finger_bands, source_occluders
+from pipeline.classic.settings import RegionSettings
+from pipeline.classic.source import prepare_source
+from pipeline.classic.swapper import swap_into
 from pipeline.mesh_topology import FACE_OVAL, NOSE_TIP
 from pipeline.face import Assignment, Face, SourceFace
 
@@ -44,7 +47,7 @@ def test_the_source_occluder_is_found(classic_engine: ClassicEngine, astronaut_i
         local = mesh.copy()
         local[:, 0] -= box[1].start
         local[:, 1] -= box[0].start
-        return source_occluders(np.ascontiguousarray(image[box]), local, canonical), local, box
+        return source_occluders(np.ascontiguousarray(image[box]), local, canonical, RegionSettings()), local, box
 
     found, local, box = found_in(occluded)
     inside = phone[box]
@@ -128,7 +131,7 @@ def test_skin_coloured_fingers_over_the_forehead_are_found(
         xy = mesh[:468, :2].astype(np.float32)
         oval = np.zeros(image.shape[:2], np.uint8)
         cv2.fillPoly(oval, [np.rint(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
-        found = finger_bands(image, xy, oval > 0)
+        found = finger_bands(image, xy, oval > 0, RegionSettings())
         if expect_hand:
             on_face = covered & (oval > 0)
             assert float(found[on_face].mean()) > 0.8

@@ -10,7 +10,6 @@ from numpy.typing import NDArray
 from pipeline.classic import ClassicEngine
 from pipeline.classic.occlusion import face_parts_68
 from pipeline.classic.tone import (
-    feather_alpha,
     fine_energy,
     match_detail,
     match_edge_light,
@@ -171,17 +170,6 @@ def test_grain_is_added_to_a_clean_source_on_a_grainy_template(
     assert fine_energy(result, oval) > 2.0 * fine_energy(clean, oval)
     assert np.array_equal(result, match_detail(clean, grainy, oval)), "grain is seeded"
     assert new_clipping(clean, result, oval > 0.5) == 0.0
-
-
-def test_feather_alpha_stays_inside_the_mask() -> None:
-    for size in (150, 600):
-        mask = np.zeros((size, size), np.uint8)
-        cv2.circle(mask, (size // 2, size // 2), size // 3, 255, -1)
-        alpha = feather_alpha(mask, 0.07 * size)
-        assert alpha.dtype == np.float32 and alpha.shape == mask.shape
-        assert float(alpha[mask == 0].max()) == 0.0
-        assert float(alpha[size // 2, size // 2]) > 0.99
-        assert 0.0 < float(alpha[size // 2, size // 2 + size // 3 - 2]) < 0.5
 
 
 def test_a_large_face_is_transferred_on_a_reduced_copy_without_losing_detail(

@@ -21,7 +21,7 @@ from app.bench.quality.stress import heavy_jpeg
 from pipeline.classic import ClassicEngine
 from pipeline.classic.deblock import BLOCKINESS_THRESHOLD, blockiness, deblock
 from pipeline.classic.mesh import FaceMesher
-from pipeline.classic.swapper import prepare_source
+from pipeline.classic.source import prepare_source
 from pipeline.sample_portraits import OPENCV_DOC_HINT, PhotoMissing, load_portrait
 from tests.conftest import require_service
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from pipeline.advice import source_advice
 from pipeline.classic import ClassicEngine
 from pipeline.classic.glasses import frame_mask, eye_geometry, has_glasses, REMOVED_RIM_THICKNESS_SHARE
-from pipeline.classic.swapper import prepare_source
+from pipeline.classic.source import prepare_source
 from pipeline.face import SourceFace
 from tests.pipeline.face_variants import VARIANTS, GlassesCase, turn_head
 

@@ -1,0 +1,40 @@
+"""Measurements of a face mesh that every stage of the classic engine uses."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.classic.mesh import Mesh
+from pipeline.mesh_topology import FACE_OVAL, LEFT_EYE, RIGHT_EYE
+from pipeline.pose import yaw_from_points
+
+
+def face_size(mesh: Mesh) -> float:
+    """Geometric mean of the face oval's width and height, in pixels."""
+    oval = mesh[list(FACE_OVAL), :2]
+    width, height = np.ptp(oval, axis=0)
+    return float(np.sqrt(max(0.0, float(width) * float(height))))
+
+
+def mesh_yaw(mesh: Mesh) -> float:
+    """Yaw in degrees from a mesh (see pipeline.pose)."""
+    right_eye = mesh[[33, 133], :2].mean(axis=0)
+    left_eye = mesh[[362, 263], :2].mean(axis=0)
+    first, second = sorted([right_eye, left_eye], key=lambda p: float(p[0]))
+    return yaw_from_points(first, second, mesh[1, :2])
+
+
+def eye_distance(mesh_xy: NDArray[np.float32]) -> float:
+    return float(np.hypot(*(mesh_xy[list(LEFT_EYE)].mean(axis=0) - mesh_xy[list(RIGHT_EYE)].mean(axis=0))))
+
+
+def signed_areas(corners: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Signed area of each triangle (T x 3 x 2 corners)."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def pixels(points: NDArray[np.float32]) -> NDArray[np.int32]:
+    """Points rounded to the pixel grid, as OpenCV's drawing functions take them."""
+    return np.rint(points).astype(np.int32)

@@ -1,0 +1,91 @@
+"""The classic engine's tunables, one frozen class per stage: source → warp → regions → tone → composite.
+
+Every stage function takes its settings as an argument, so a harness sweeps a value with
+`dataclasses.replace(ClassicSettings(), warp=replace(WarpSettings(), geometry_share=0.8))` and hands the
+result to `ClassicEngine(settings=...)`. The calibrations of the detectors the stages call (glasses,
+skin model, deblocking, the colour transfer's internals) stay beside those detectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Preparing the source photo once per couple: the crop and the bare-forehead measurement."""
+
+    crop_margin: float = 0.25  # share of the face size kept around the source mesh
+    forehead_steps: int = 12  # samples from the brows to the forehead's top, per line
+    forehead_patch_share: float = 0.06  # sample patch radius, as a share of the eye distance
+    forehead_start: float = 0.25  # sampling starts this far up (clear of the brows themselves)
+    forehead_skin_distance: float = 16.0  # CIELAB distance from the cheeks beyond which it is not skin
+    forehead_l_weight: float = 0.4  # lightness counts less: a forehead is often lit unlike the cheeks
+
+
+@dataclass(frozen=True)
+class WarpSettings:
+    """Mapping the source texture onto the target's mesh triangles."""
+
+    geometry_share: float = 1.0  # share of the source's inner-face geometry put on the target mesh
+    outline_share: float = 0.0  # share of the source's face outline (jaw, cheeks) put on the target mesh
+    work_face_size: float = 160.0  # face size (pixels) of the working grid for the map and the masks
+    source_face_limit: float = 1.4  # a source face larger than this x the target's is shrunk first
+    half_fill_yaw: float = 28.0  # a source turned further: its far half is filled from the mirrored near half
+    half_fill_margin: float = 12.0  # ... when the target is at least this much more frontal
+    far_blend_band: tuple[float, float] = (-0.05, 0.3)  # the mirrored fill ramps in across this share of the half width
+    max_stretch: float = 3.0  # a triangle enlarged more than this x the face's average is overstretched
+    degenerate_area: float = 0.05  # square pixels: a target triangle smaller than this has collapsed
+    min_face_size: float = 8.0  # smaller target faces are left as they are
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """Every mask: where the source goes, what of the target stays, and the parts tone and occlusion use."""
+
+    forehead_keep: float = 0.8  # share of the forehead (brows to the oval's top) taken from the source
+    forehead_min: float = 0.15  # ... but at least this much, even under a fringe
+    forehead_margin: float = 0.0  # ... and this much less than the source's bare forehead reaches
+    oval_inset: float = 0.01  # the whole oval pulled towards the nose tip: the source's own edge stays out
+    temple_inset: float = 0.04  # upper oval points pulled towards the eyes' middle by up to this share
+    front_facing_min: float = 0.05  # a target triangle narrower than this share of its canonical area is hidden
+    max_stretched_share: float = 0.25  # more of the face than this overstretched (and a pose note): the template stays
+    mouth_open: float = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
+    mouth_feather_share: float = 0.015  # a kept open mouth's own narrow feather, share of the face size
+    exempt_grow_share: float = 0.12  # eyes, brows and lips masks grown by this share of the eye distance
+    exempt_brow_share: float = 0.15  # brow band thickness, as a share of the eye distance
+    eyes_region_share: float = 1.2  # the eyes grown by this share of the eye distance: their light stays the source's
+    eyes_region_edge: tuple[float, float] = (0.8, 1.2)  # ... fully inside that ellipse's radius 0.8, fading out by 1.2
+    source_occluder_share: float = 0.04  # a non-skin region of the source this share of its oval is an occluder
+    occluder_grow_share: float = 0.02  # ... grown and softened by this share of the face size on the target
+    finger_gap_share: float = 0.15  # finger gaps: dark lines narrower than this share of the eye distance
+    finger_line_depth: float = 0.15  # ... this share of the face's median lightness darker than around them
+    finger_line_length: float = 0.6  # ... at least this many eye distances long
+    finger_line_elongation: float = 4.0  # ... and this many times as wide as high
+    finger_lines: int = 2  # ... this many of them on the forehead: a hand lies there
+    finger_grow: tuple[float, float] = (0.45, 0.2)  # their hull grown by this many eye distances across and along
+    beard_kept_min: float = 0.02  # share of the lower face the target's occluders must cover to look for a beard
+    beard_edge_share: float = 0.08  # the beard region's soft upper edge, as a share of the eye distance
+
+
+@dataclass(frozen=True)
+class ToneSettings:
+    """Light, colour, sharpness and grain matched to the target."""
+
+    face_size: float = 128.0  # tone and occlusion run with the face at most this large
+
+
+@dataclass(frozen=True)
+class CompositeSettings:
+    """The final blend of the toned source over the target."""
+
+    feather_share: float = 0.05  # erosion before feathering, as a share of the face size
+
+
+@dataclass(frozen=True)
+class ClassicSettings:
+    source: SourceSettings = field(default_factory=SourceSettings)
+    warp: WarpSettings = field(default_factory=WarpSettings)
+    regions: RegionSettings = field(default_factory=RegionSettings)
+    tone: ToneSettings = field(default_factory=ToneSettings)
+    composite: CompositeSettings = field(default_factory=CompositeSettings)

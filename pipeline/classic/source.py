@@ -1,0 +1,119 @@
+"""The source stage: the source photo prepared once per couple, then reused for every template.
+
+The photo is cropped around its mesh, a heavy JPEG's blocks are removed, glasses frames are inpainted
+out (frames pasted onto another face would end at its temples), and what the later stages need to know
+about the source is measured once: its yaw, how open its mouth is, how far up its forehead is bare skin,
+and what covers it (a hand, an object).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.classic.deblock import BLOCK as JPEG_BLOCK
+from pipeline.classic.deblock import deblock
+from pipeline.classic.face_geometry import face_size, mesh_yaw, pixels
+from pipeline.classic.glasses import has_glasses, remove_frames
+from pipeline.classic.mesh import CanonicalFace, Mesh, mirror_mesh, mouth_openness
+from pipeline.classic.regions import source_occluders
+from pipeline.classic.settings import ClassicSettings, SourceSettings
+from pipeline.mesh_topology import FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
+
+
+@dataclass(frozen=True)
+class PreparedSource:
+    """A crop of the source photo around its face, the mesh in crop pixels, and its mirror image."""
+
+    image: NDArray[np.uint8]
+    mesh: Mesh
+    mirrored_image: NDArray[np.uint8] = field(repr=False)
+    mirrored_mesh: Mesh = field(repr=False)
+    yaw: float
+    mouth_openness: float  # inner-lip gap / mouth width
+    had_glasses: bool = False  # frames were found and inpainted out of `image`
+    forehead_skin: float = 1.0  # share of the forehead (brows to the mesh's top) that is bare skin
+    occluder: NDArray[np.float32] | None = field(default=None, repr=False)  # 0..1: not the face (an object, a hand)
+
+    @property
+    def face_size(self) -> float:
+        return face_size(self.mesh)
+
+
+def prepare_source(
+    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, settings: ClassicSettings | None = None
+) -> PreparedSource:
+    """Crop the source photo around its mesh so later warps touch only what they need."""
+    settings = settings or ClassicSettings()
+    size = face_size(mesh)
+    margin = settings.source.crop_margin * size
+    height, width = image.shape[:2]
+    # The corner stays on the photo's 8 x 8 grid, so a heavy JPEG's blocks can be found in the crop.
+    x0 = int(max(0, np.floor(mesh[:, 0].min() - margin))) // JPEG_BLOCK * JPEG_BLOCK
+    y0 = int(max(0, np.floor(mesh[:, 1].min() - margin))) // JPEG_BLOCK * JPEG_BLOCK
+    x1 = int(min(width, np.ceil(mesh[:, 0].max() + margin)))
+    y1 = int(min(height, np.ceil(mesh[:, 1].max() + margin)))
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    local = mesh.copy()
+    local[:, 0] -= x0
+    local[:, 1] -= y0
+    crop = deblock(crop)  # a heavy JPEG's block grid would show as tiles on the target's skin
+    glasses = has_glasses(crop, local)
+    if glasses:
+        crop = remove_frames(crop, local)
+    return PreparedSource(
+        image=crop,
+        mesh=local,
+        mirrored_image=np.ascontiguousarray(crop[:, ::-1]),
+        mirrored_mesh=mirror_mesh(local, crop.shape[1], canonical.mirror),
+        yaw=mesh_yaw(local),
+        mouth_openness=mouth_openness(local),
+        had_glasses=glasses,
+        forehead_skin=forehead_skin_share(crop, local, canonical, settings.source),
+        occluder=source_occluders(crop, local, canonical, settings.regions),
+    )
+
+
+def forehead_skin_share(
+    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, settings: SourceSettings | None = None
+) -> float:
+    """How far up from the brows the source's forehead stays skin (0..1 of the way to the mesh's top).
+
+    Patches are sampled on three lines from the brows towards the top of the forehead and compared in
+    CIELAB with the cheeks; the first patch that is not skin (a fringe, a hat) ends the bare forehead.
+    """
+    settings = settings or SourceSettings()
+    xy = mesh[:, :2].astype(np.float32)
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    height, width = image.shape[:2]
+    cheeks = np.zeros((height, width), dtype=np.uint8)
+    left_cheek = [int(canonical.mirror[index]) for index in RIGHT_CHEEK]
+    cv2.fillPoly(cheeks, [pixels(xy[list(RIGHT_CHEEK)]), pixels(xy[left_cheek])], 255)
+    if cheeks.sum() == 0:
+        return 1.0
+    skin = lab[cheeks > 0].mean(axis=0)
+    eye_axis = xy[list(LEFT_EYE)].mean(axis=0) - xy[list(RIGHT_EYE)].mean(axis=0)
+    eye_distance = float(np.hypot(*eye_axis))
+    brows = xy[list(RIGHT_BROW + LEFT_BROW)].mean(axis=0)
+    top = xy[FOREHEAD]
+    radius = max(1, int(round(settings.forehead_patch_share * eye_distance)))
+    start, steps = settings.forehead_start, settings.forehead_steps
+    share = 1.0
+    for side in (-0.3, 0.0, 0.3):
+        offset = eye_axis * side
+        for step in range(1, steps + 1):
+            t = start + (1.0 - start) * step / steps
+            x, y = (brows + offset + (top - brows) * t).round().astype(int)
+            patch = lab[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
+            if patch.size == 0:
+                break
+            difference = patch.reshape(-1, 3).mean(axis=0) - skin
+            weighted_l = settings.forehead_l_weight * difference[0]
+            distance = float(np.sqrt(weighted_l**2 + difference[1] ** 2 + difference[2] ** 2))
+            if distance > settings.forehead_skin_distance:
+                share = min(share, start + (1.0 - start) * (step - 1) / steps)
+                break
+    return share
