@@ -78,7 +78,7 @@ def face_crop(image: RGB, box: Box, margin: float = 0.9) -> tuple[RGB, tuple[int
 def base_faces(engine: ClassicEngine) -> list[tuple[str, RGB, Box, NDArray[np.float32], NDArray[np.float32]]]:
     """(name, crop, box, 68 landmarks, mesh) of every face the HOG engine finds in the base photos."""
     from pipeline.intake import read_image_file
-    from pipeline.sample_portraits import PORTRAITS, load_portrait
+    from app.bench.sample_portraits import PORTRAITS, load_portrait
     from pipeline.samples import sample_paths
 
     photos: list[tuple[str, RGB]] = [("t1", read_image_file(sample_paths().t1).array)]

@@ -40,7 +40,7 @@ class BenchCouple:
 
 def bench_template_set(requested: str) -> str:
     """The template set bench_templates really uses: COUPLES only when asked and opencv-doc is installed."""
-    from pipeline.sample_portraits import opencv_doc_available
+    from app.bench.sample_portraits import opencv_doc_available
 
     return COUPLES if requested == COUPLES and opencv_doc_available() else T1_CROPS
 
@@ -50,7 +50,7 @@ def bench_templates(ctx: AppContext, count: int, template_set: str = T1_CROPS) -
     if not 1 <= count <= MAX_BENCH_TEMPLATES:
         raise BenchError(f"the bench has 1 to {MAX_BENCH_TEMPLATES} distinct templates, not {count}")
     if bench_template_set(template_set) == COUPLES:
-        from pipeline.sample_portraits import bench_couples
+        from app.bench.sample_portraits import bench_couples
 
         images = [couple.image for couple in bench_couples(count)]
     else:

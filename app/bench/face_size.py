@@ -16,7 +16,7 @@ SIZE_COUPLE: Final = ("smiling_man", "blonde_woman")
 def swap_seconds_by_face_size(ws: Workspace, runs: int, sizes: tuple[int, ...] = FACE_SIZES) -> dict[str, Any]:
     """{"150": stat + face box width + image size, ...}: engine.swap of both faces from stored faces,
     divided by two; or {"skipped": reason} when the package portraits are not installed."""
-    from pipeline.sample_portraits import compose_couple, opencv_doc_available
+    from app.bench.sample_portraits import compose_couple, opencv_doc_available
 
     if not opencv_doc_available():
         return {"skipped": "opencv-doc is not installed"}

@@ -62,7 +62,7 @@ def _base_template(template_set: str) -> RGBImage:
     from app.bench.couple import COUPLES
 
     if template_set == COUPLES:
-        from pipeline.sample_portraits import bench_couples
+        from app.bench.sample_portraits import bench_couples
 
         image = bench_couples(1)[0].image
     else:

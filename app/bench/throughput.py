@@ -3,7 +3,7 @@ per-task overhead of the queue and the database around the swap itself.
 
 Both add 2-face templates (deduplicated, so repeated runs reuse them) and one batch from the sample
 couple. The templates are 2-face crops of t1.jpg (faces ~110 px), or, as the full bench asks, couples
-of 1.6-2 MP with faces of 350-450 px composed from package portraits (pipeline.sample_portraits; they
+of 1.6-2 MP with faces of 350-450 px composed from package portraits (app.bench.sample_portraits; they
 need Debian's opencv-doc, and the crops stand in without it); the batch, its photos and results are deleted again afterwards.
 Run them against a scratch data dir and database: the templates stay in its gallery.
 """

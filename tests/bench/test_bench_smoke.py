@@ -35,7 +35,7 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_couples_runs_on_the_realistic_templates(quick: dict[str, Any]) -> None:
-    from pipeline.sample_portraits import opencv_doc_available
+    from app.bench.sample_portraits import opencv_doc_available
 
     expected = "couples" if opencv_doc_available() else "t1 crops"  # the documented fallback without opencv-doc
     assert quick["template_set"] == expected

@@ -202,9 +202,9 @@ def test_gate_seam(report: dict[str, Any]) -> None:
 
 
 def test_portrait_geometry_matches_dlib() -> None:
-    """The face centres and jaw widths kept in pipeline.sample_portraits are what dlib measures."""
+    """The face centres and jaw widths kept in app.bench.sample_portraits are what dlib measures."""
     from app.bench.quality.probe import IdentityProbe
-    from pipeline.sample_portraits import PORTRAITS, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import PORTRAITS, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), "the portraits need Debian's opencv-doc")
@@ -217,7 +217,7 @@ def test_portrait_geometry_matches_dlib() -> None:
 
 
 def test_bench_couples_are_realistic_and_distinct() -> None:
-    from pipeline.sample_portraits import MAX_BENCH_COUPLES, bench_couples, opencv_doc_available
+    from app.bench.sample_portraits import MAX_BENCH_COUPLES, bench_couples, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), "the portraits need Debian's opencv-doc")

@@ -229,7 +229,7 @@ def glasses_check_set(detect_mesh: Callable[[RGB], list[Mesh]], triangles: NDArr
     test images, all bare) and variants of each made in code (brows, fringe, shadows, grimace, turned
     45 deg). `detect_mesh` gives the meshes of an image's faces, left to right."""
     from pipeline.intake import read_image_file
-    from pipeline.sample_portraits import load_portrait
+    from app.bench.sample_portraits import load_portrait
     from pipeline.samples import sample_paths
 
     bases: list[tuple[str, RGB, bool]] = [(key, load_portrait(key), True) for key in GLASSES_PORTRAITS]

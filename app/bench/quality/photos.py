@@ -1,10 +1,10 @@
-"""The stress set's photos: the package portraits of pipeline.sample_portraits and t1.jpg."""
+"""The stress set's photos: the package portraits of app.bench.sample_portraits and t1.jpg."""
 
 from __future__ import annotations
 
 from pipeline.face import RGBImage
 from pipeline.intake import read_image_file
-from pipeline.sample_portraits import (
+from app.bench.sample_portraits import (
     OPENCV_DOC_HINT,
     PORTRAITS,
     PhotoMissing,

@@ -49,7 +49,7 @@ import numpy as np
 from app.bench.quality.photos import PhotoMissing, load_portrait, t1_image
 from pipeline.face import RGBImage
 from pipeline.intake import read_image_file
-from pipeline.sample_portraits import OPENCV_DOC_HTML, PORTRAITS
+from app.bench.sample_portraits import OPENCV_DOC_HTML, PORTRAITS
 
 Half = Literal["tuning", "validation"]
 HALVES: Final[tuple[Half, Half]] = ("tuning", "validation")

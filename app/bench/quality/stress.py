@@ -18,7 +18,7 @@ from PIL import Image
 
 from app.bench.quality.photos import PORTRAITS, load_portrait, t1_image
 from pipeline.face import RGBImage
-from pipeline.sample_portraits import compose_couple
+from app.bench.sample_portraits import compose_couple
 from pipeline.samples import T1_FACE_CENTRES
 
 DIM_GAMMA: Final = 2.0

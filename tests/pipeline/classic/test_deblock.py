@@ -22,7 +22,7 @@ from pipeline.classic import ClassicEngine
 from pipeline.classic.deblock import BLOCKINESS_THRESHOLD, blockiness, deblock
 from pipeline.classic.mesh import FaceMesher
 from pipeline.classic.source import prepare_source
-from pipeline.sample_portraits import OPENCV_DOC_HINT, PhotoMissing, load_portrait
+from app.bench.sample_portraits import OPENCV_DOC_HINT, PhotoMissing, load_portrait
 from tests.conftest import require_service
 
 RGB = NDArray[np.uint8]

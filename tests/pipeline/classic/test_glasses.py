@@ -122,7 +122,7 @@ def test_no_glasses_no_keep_mask(classic_engine: ClassicEngine, astronaut_image:
 @pytest.fixture(scope="module")
 def portrait_meshes(classic_engine: ClassicEngine) -> dict[str, tuple[RGB, NDArray[np.float32]]]:
     """opencv-doc's glasses wearer and five bare faces, each with the engine's 478-point mesh."""
-    from pipeline.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")

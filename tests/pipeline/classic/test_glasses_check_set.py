@@ -26,7 +26,7 @@ T1_FACES = (2, 3, 4)  # t1.jpg's faces that once read as glasses with a fringe o
 @pytest.fixture(scope="module")
 def check_set(classic_engine: ClassicEngine, t1_image: RGB) -> list[GlassesCase]:
     from pipeline.intake import read_image_file
-    from pipeline.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
     from tests.conftest import require_service
     from tests.pipeline.face_variants import _face_crop, face_recognition_dir
 
@@ -79,7 +79,7 @@ def test_the_note_says_what_the_swap_does(classic_engine: ClassicEngine, check_s
 
 
 def test_turned_thin_frames_are_removed_whole_or_not_at_all(classic_engine: ClassicEngine) -> None:
-    from pipeline.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")

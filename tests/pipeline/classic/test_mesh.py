@@ -199,7 +199,7 @@ def test_a_source_turned_the_other_way_is_mirrored_not_stretched(classic_engine:
     from pipeline.classic.face_geometry import mesh_yaw
     from pipeline.classic.source import prepare_source
     from pipeline.classic.warp import blend_geometry
-    from pipeline.sample_portraits import OPENCV_DOC_HINT, compose_couple, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, compose_couple, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")

@@ -16,7 +16,7 @@ RGB = NDArray[np.uint8]
 
 
 def _portrait(engine: ClassicEngine, key: str) -> tuple[RGB, Face]:
-    from pipeline.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")

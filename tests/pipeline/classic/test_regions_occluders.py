@@ -119,7 +119,7 @@ def test_skin_coloured_fingers_over_the_forehead_are_found(
 ) -> None:
     # The skin model passes them; the dark gaps between the fingers give them away (on a bare forehead:
     # over the astronaut's fringe they are not found).
-    from pipeline.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")

@@ -16,7 +16,7 @@ RGB = NDArray[np.uint8]
 
 
 def _portrait(engine: ClassicEngine, key: str) -> tuple[RGB, Face]:
-    from pipeline.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
     from tests.conftest import require_service
 
     require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")
@@ -60,7 +60,7 @@ def test_beyond_the_warp_the_template_face_stays(
 def test_within_the_warp_the_turned_face_is_swapped(
     classic_engine: ClassicEngine, t1_image: RGB, classic_t1_faces: list[Face]
 ) -> None:
-    from pipeline.sample_portraits import PhotoMissing
+    from app.bench.sample_portraits import PhotoMissing
     from app.bench.quality.pool import load_photo
     from tests.conftest import require_service
 
