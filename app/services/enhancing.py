@@ -32,6 +32,23 @@ def unavailable_reason(ctx: AppContext) -> str | None:
     return reason
 
 
+def unavailable_note(ctx: AppContext, *, operator: bool) -> str | None:
+    """`unavailable_reason` for a page: in full for the operator; for visitors of a public server
+    without paths or operator advice (what is missing, and the download's progress while it runs)."""
+    reason = unavailable_reason(ctx)
+    if reason is None or operator:
+        return None if reason is None else reason.replace("`", "")
+    download = ctx.enhancer_download.progress() if ctx.enhancer_download is not None else None
+    if download is not None and not download.finished:
+        return f"Enhancing faces is unavailable until its model file arrives ({download.describe()})."
+    return "Enhancing faces is unavailable on this server: its model file is not installed."
+
+
+def downloading(ctx: AppContext) -> bool:
+    """Whether the enhancer's file is being fetched in the background now."""
+    return ctx.enhancer_download is not None and not ctx.enhancer_download.progress().finished
+
+
 def parse_strength(value: Any, *, label: str = "enhance strength") -> float:
     """A strength from 0 to 1 (a number or its text); anything else is refused with one line."""
     try:
@@ -48,11 +65,18 @@ def requested_strength(ctx: AppContext, enhance: bool, strength: Any = DEFAULT_S
     enhancing cannot run."""
     if not enhance:
         return None
-    value = parse_strength(DEFAULT_STRENGTH if strength is None else strength)
-    reason = unavailable_reason(ctx)
-    if reason is not None:
-        raise InvalidRequest(reason)
+    value = parse_strength(asked(True, strength))
+    note = unavailable_note(ctx, operator=not ctx.settings.is_public_demo)  # visitors see no server paths
+    if note is not None:
+        raise InvalidRequest(note)
     return value
+
+
+def asked(enhance: bool, strength: Any) -> Any:
+    """The strength to check when enhancing is asked for (the default when none is given), else None."""
+    if not enhance:
+        return None
+    return DEFAULT_STRENGTH if strength is None else strength
 
 
 def post_swap_steps(ctx: AppContext, strength: float | None) -> tuple[PostSwapStep, ...]:

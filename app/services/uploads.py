@@ -94,15 +94,17 @@ def swap_files(
     address: str | None = None,
     husband_face: int | None = None,
     wife_face: int | None = None,
+    enhance: float | None = None,
 ) -> BatchReport:
     """The `/swap` endpoint: consent first, then every input is checked before anything is stored.
-    `husband_face` / `wife_face` pick a face of a photo with several (else the most prominent)."""
+    `husband_face` / `wife_face` pick a face of a photo with several (else the most prominent);
+    `enhance` is the face enhancer's strength (None: not asked for)."""
     sid = sessions.require_session(session_id)
     runs.require_consent(consent)
     ids = runs.parse_template_ids(template_ids)
     mappings = parse_batch_mapping(mapping_json, ids, label="mapping_json", per_face_allowed=False)
     checked = runs.check_request(
-        ctx, ids, mappings, session_id=sid, limits=limits, address=address, ready_only=True
+        ctx, ids, mappings, session_id=sid, limits=limits, address=address, ready_only=True, enhance=enhance
     )
     quotas.check_storage(ctx, quotas.file_sizes([husband_path, wife_path]))
     quotas.record_uploads(ctx, sid, 2, address)

@@ -228,6 +228,8 @@ def _api_components() -> dict[str, Any]:
             "consent": gr.Checkbox(label="consent"),
             "husband_face": gr.Number(label="husband_face", value=None, precision=0),
             "wife_face": gr.Number(label="wife_face", value=None, precision=0),
+            "enhance": gr.Checkbox(label="enhance", value=False),
+            "enhance_strength": gr.Number(label="enhance_strength", value=None),
             "batch_id": gr.Textbox(label="batch_id"),
             "gallery": gr.Gallery(label="results", format="jpeg"),
             "json": gr.JSON(label="data"),
@@ -240,13 +242,13 @@ def _wire_api(api: dict[str, Any], actions: UIActions, box: visitor.VisitorBox) 
 
     def swap(
         husband_photo, wife_photo, template_ids, mapping_json, consent, husband_face=None, wife_face=None,
-        session_token=None, visitor=None, request: gr.Request | None = None,
+        enhance=False, enhance_strength=None, session_token=None, visitor=None, request: gr.Request | None = None,
     ) -> Any:
         husband, wife = uploaded_path(husband_photo), uploaded_path(wife_photo)
         owner = actions.owner(session_token, visitor)
         return actions.swap(
             husband, wife, template_ids, mapping_json, consent is True, owner, actions.address(request),
-            husband_face, wife_face,
+            husband_face, wife_face, enhance, enhance_strength,
         )
 
     def my_photos(session_token, visitor=None) -> Any:
@@ -272,7 +274,7 @@ def _wire_api(api: dict[str, Any], actions: UIActions, box: visitor.VisitorBox) 
         swap,
         [
             api["husband_photo"], api["wife_photo"], api["template_ids"], api["mapping_json"], api["consent"],
-            api["husband_face"], api["wife_face"], *box.inputs,
+            api["husband_face"], api["wife_face"], api["enhance"], api["enhance_strength"], *box.inputs,
         ],
         [api["gallery"]],
         api_name="swap",

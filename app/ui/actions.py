@@ -24,7 +24,7 @@ from app import served
 from app.context import AppContext
 from app.errors import NotFound, ServiceError, one_line
 from app.polling import poll
-from app.services import crawl, photos, public_demo, runs, samples, sessions, template_admin, uploads, visitors
+from app.services import crawl, enhancing, photos, public_demo, runs, samples, sessions, template_admin, uploads, visitors
 from app.services import templates as template_service
 from app.services.engine_status import engine_status
 from app.services.photos import CouplePhoto
@@ -382,8 +382,12 @@ class UIActions:
         mappings: dict[str, dict[str, str]] | None,
         consent: bool,
         address: str | None = None,
+        enhance: bool = False,
+        enhance_strength: Any = None,
     ) -> str:
-        checked = self.check_run(session_id, husband, wife, selected, mappings, consent, address)
+        checked = self.check_run(
+            session_id, husband, wife, selected, mappings, consent, address, enhance, enhance_strength
+        )
         return runs.start_batch(self.ctx, checked, husband, wife, submit=self.submit)
 
     @user_errors
@@ -396,8 +400,11 @@ class UIActions:
         mappings: dict[str, dict[str, str]] | None,
         consent: bool,
         address: str | None = None,
+        enhance: bool = False,
+        enhance_strength: Any = None,
     ) -> runs.CheckedRequest:
-        """Every refusal of `run` (consent, photos, templates not ready, limits), with nothing stored."""
+        """Every refusal of `run` (consent, photos, templates not ready, limits, enhancing unavailable),
+        with nothing stored."""
         sid = sessions.require_session(session_id)
         runs.require_consent(bool(consent))
         runs.require_couple(husband, wife)
@@ -405,8 +412,17 @@ class UIActions:
         chosen = mappings_for(mappings, template_ids)
         return runs.check_request(
             self.ctx, template_ids, chosen, session_id=sid, limits=self.limits, consent=True, address=address,
-            ready_only=True,
+            ready_only=True, enhance=enhancing.asked(enhance, enhance_strength),
         )
+
+    @user_errors
+    def enhance_availability(self) -> tuple[bool, str, bool]:
+        """Whether "Enhance faces" can be ticked; a one-line note (what enhances, or why it cannot); and
+        whether that may change soon (its model file is being fetched)."""
+        note = enhancing.unavailable_note(self.ctx, operator=not self.ctx.settings.is_public_demo)
+        if note is None:
+            return True, f"Faces are enhanced with {enhancing.describe(self.ctx)}.", False
+        return False, note, enhancing.downloading(self.ctx)
 
     @user_errors
     def poll(self, session_id: str | None, batch_id: str | None, shown: int) -> PollView:
@@ -465,6 +481,8 @@ class UIActions:
         address: str | None = None,
         husband_face: Any = None,
         wife_face: Any = None,
+        enhance: Any = False,
+        enhance_strength: Any = None,
     ) -> GalleryItems:
         report = uploads.swap_files(
             self.ctx,
@@ -479,6 +497,7 @@ class UIActions:
             address=address,
             husband_face=uploads.face_index(husband_face, "husband"),
             wife_face=uploads.face_index(wife_face, "wife"),
+            enhance=enhancing.asked(enhance is True, enhance_strength),
         )
         failed = report.failed_results()
         if failed and len(failed) == len(report.results):

@@ -10,7 +10,9 @@ from typing import Any
 
 import gradio as gr
 
+from app.ui import enhance_controls
 from app.ui.actions import UIActions
+from app.ui.enhance_controls import EnhanceControls
 from app.ui.visitor import VisitorBox
 
 POLL_SECONDS = 0.4
@@ -31,6 +33,7 @@ class ResultsTab:
     timer: gr.Timer
     batch: gr.State
     shown: gr.State
+    enhance: EnhanceControls
 
 
 def template_picker() -> gr.CheckboxGroup:
@@ -54,6 +57,7 @@ def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
                 label="I have the consent of the people in these photos", value=False, elem_id="consent", scale=3
             )
             run = gr.Button("Swap faces", variant="primary", size="lg", scale=2, min_width=200, elem_id="run")
+        enhance = enhance_controls.create_controls()
         progress = gr.HTML(elem_id="progress")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
@@ -80,7 +84,9 @@ def create_tab(selected: gr.CheckboxGroup) -> ResultsTab:
                     max_height=460,
                     elem_id="before-after",
                 )
-    return ResultsTab(selected, picked, consent, run, progress, gallery, slider, failures, download, timer, batch, shown)
+    return ResultsTab(
+        selected, picked, consent, run, progress, gallery, slider, failures, download, timer, batch, shown, enhance
+    )
 
 
 def wire(
@@ -94,21 +100,27 @@ def wire(
     """Run, poll and pick events of this tab; returns the poll event (for chaining)."""
 
     def check(
-        husband_ref, wife_ref, chosen, current, consent, session_token, visitor=None,
-        request: gr.Request | None = None,
+        husband_ref, wife_ref, chosen, current, consent, enhance=False, strength=None, session_token=None,
+        visitor=None, request: gr.Request | None = None,
     ) -> None:
         owner = actions.owner(session_token, visitor)
-        actions.check_run(owner, husband_ref, wife_ref, chosen, current, consent is True, actions.address(request))
+        actions.check_run(
+            owner, husband_ref, wife_ref, chosen, current, consent is True, actions.address(request), enhance is True,
+            strength,
+        )
 
     def summary(chosen, session_token, visitor=None) -> str:
         return actions.picked_summary(chosen, actions.owner(session_token, visitor)) or NOTHING_PICKED
 
     def start(
-        husband_ref, wife_ref, chosen, current, consent, session_token, visitor=None,
-        request: gr.Request | None = None,
+        husband_ref, wife_ref, chosen, current, consent, enhance=False, strength=None, session_token=None,
+        visitor=None, request: gr.Request | None = None,
     ) -> Any:
         owner = actions.owner(session_token, visitor)
-        batch_id = actions.run(owner, husband_ref, wife_ref, chosen, current, consent is True, actions.address(request))
+        batch_id = actions.run(
+            owner, husband_ref, wife_ref, chosen, current, consent is True, actions.address(request), enhance is True,
+            strength,
+        )
         waiting = "<div class='cs-progress'><b>Queued…</b> the first result appears here in a moment.</div>"
         return batch_id, 0, waiting, [], "", gr.update(value=None, visible=False), None, gr.Timer(active=True)
 
@@ -129,7 +141,8 @@ def wire(
             raise gr.Error("click one of the results first", print_exception=False)
         return actions.before_after(actions.owner(session_token, visitor), batch_id, evt.index)
 
-    run_inputs = [husband, wife, tab.selected, mappings, tab.consent, *visitor.inputs]
+    run_inputs = [husband, wife, tab.selected, mappings, tab.consent, *tab.enhance.inputs, *visitor.inputs]
+    enhance_controls.wire(tab.enhance, actions)
     checked = tab.run.click(
         check, run_inputs, None, api_visibility="private", show_progress="hidden", preprocess=False
     )

@@ -202,6 +202,8 @@ def test_build_ui_names_every_action(ui_ctx: AppContext, run_now: Submit) -> Non
         "consent",
         "husband_face",
         "wife_face",
+        "enhance",
+        "enhance_strength",
     ]
     assert isinstance(named[-1], gr.BrowserState)  # the optional visitor token, last
 
