@@ -258,11 +258,14 @@ class S3Objects:
     def listing(self, prefix: str = "") -> Iterator[StoredObject]:
         import obstore
 
-        with _translated(prefix or "/"):
-            for chunk in obstore.list(self._store, prefix=prefix or None):
-                for meta in chunk:
-                    modified = meta["last_modified"]
-                    yield StoredObject(str(meta["path"]), int(meta["size"]), _epoch(modified))
+        try:
+            with _translated(prefix or "/"):
+                for chunk in obstore.list(self._store, prefix=prefix or None):
+                    for meta in chunk:
+                        modified = meta["last_modified"]
+                        yield StoredObject(str(meta["path"]), int(meta["size"]), _epoch(modified))
+        except FileNotFoundError:
+            return  # no bucket yet (created by the first write on SeaweedFS and MinIO): nothing stored
 
     def locator(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}{key}"
@@ -286,7 +289,7 @@ class _translated:
             return False
         from obstore.exceptions import BaseError, NotFoundError
 
-        if isinstance(error, NotFoundError):
+        if isinstance(error, NotFoundError) or "status code: 404" in str(error):
             raise FileNotFoundError(f"stored object missing: {Path(self.key).name}") from None
         if isinstance(error, BaseError):
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -24,11 +24,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.cli import batch, bench, db_commands, maintenance, models, serve, swap, templates, visitors
+    from app.cli import batch, bench, db_commands, maintenance, models, serve, storage, swap, templates, visitors
 
     parser = OneLineParser(prog="app.py", description="CoSwap: couple face swap into template images.")
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
-    for module in (serve, db_commands, templates, swap, batch, maintenance, visitors, models, bench):
+    for module in (serve, db_commands, templates, swap, batch, maintenance, visitors, storage, models, bench):
         module.register(sub)
     return parser
 
