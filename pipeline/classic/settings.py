@@ -73,6 +73,9 @@ class ToneSettings:
     """Light, colour, sharpness and grain matched to the target."""
 
     face_size: float = 128.0  # tone and occlusion run with the face at most this large
+    edge_depth_share: float = 0.55  # the template's own light comes in this deep from the face's border (share of the face size)
+    edge_plateau_share: float = 0.2  # ... fully this deep
+    edge_sigma_share: float = 0.05  # ... at the scale of this share of the face size
 
 
 @dataclass(frozen=True)

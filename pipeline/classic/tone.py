@@ -28,6 +28,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pipeline.classic.settings import ToneSettings
+
 RGB = NDArray[np.uint8]
 FloatMask = NDArray[np.float32]  # H x W, 0..1
 
@@ -62,9 +64,6 @@ MATCH_TOLERANCE: Final = 0.15  # sharpness or grain within this share counts as 
 MIN_MASK_PIXELS: Final = 16
 TRANSFER_WORK_SIDE: Final = 360  # larger crops are transferred on a copy this big (longer side)
 STATS_SAMPLES: Final = 20_000  # pixels the transfer's statistics are taken from, about
-EDGE_BAND_SHARE: Final = 0.55  # match_edge_light: depth of the band next to the mask's border, share of the face size
-EDGE_PLATEAU_SHARE: Final = 0.2  # ... fully matched this deep
-EDGE_SIGMA_SHARE: Final = 0.05  # ... and the scale of the difference it takes from the target there
 
 
 @dataclass(frozen=True)
@@ -475,34 +474,40 @@ def _check_pair(source: RGB, target: RGB) -> None:
 
 
 def match_edge_light(
-    corrected: RGB, target: RGB, mask: FloatMask, face_size: float, keep_light: FloatMask | None = None
+    corrected: RGB,
+    target: RGB,
+    mask: FloatMask,
+    face_size: float,
+    keep_light: FloatMask | None = None,
+    settings: ToneSettings | None = None,
 ) -> RGB:
     """`corrected` with the target's low frequencies near the mask's border, fading to none deeper in.
 
     The transfer matches light and colour at the scale of the whole face; what is left differs from
     the template where the face meets the untouched neck and cheeks (a seam) and in the template's
     colouring of its own skin. Here the CIELAB difference target - corrected, low-passed inside the
-    mask at EDGE_SIGMA_SHARE of the face size, is added with a weight of 1 from the border to
-    EDGE_PLATEAU_SHARE deep, falling smoothly to 0 at EDGE_BAND_SHARE deep; the source's fine detail
+    mask at `edge_sigma_share` of the face size, is added with a weight of 1 from the border to
+    `edge_plateau_share` deep, falling smoothly to 0 at `edge_depth_share` deep; the source's fine detail
     stays everywhere. The plateau took the last jaw seam of the harness (a goatee against the neck)
     from 5.6 to 4.5. Where `keep_light` (0..1) is set, the eyes' region say, the lightness stays the
     source's and only the colour is matched: the recogniser's distance to the source rose by up to 0.1
     when the template's shading replaced the source's around the eyes.
     """
     _check_pair(corrected, target)
+    settings = settings or ToneSettings()
     face = _as_mask(mask, corrected.shape[:2])
     inside = (face > 0.5).astype(np.uint8)
     if int(inside.sum()) < MIN_MASK_PIXELS:
         return corrected.copy()
     depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    plateau = EDGE_PLATEAU_SHARE * face_size
-    ramp = np.clip(1.0 - (depth - plateau) / max(1.0, EDGE_BAND_SHARE * face_size - plateau), 0.0, 1.0)
+    plateau = settings.edge_plateau_share * face_size
+    ramp = np.clip(1.0 - (depth - plateau) / max(1.0, settings.edge_depth_share * face_size - plateau), 0.0, 1.0)
     weight = (ramp * ramp * (3.0 - 2.0 * ramp)) * inside  # smoothstep: no crease where the band ends
     # The exact float conversion: the 8-bit path's rounding, taken there and back over the whole crop,
     # moved pixels by up to 3 levels where nothing was to change.
     source = _to_lab_exact(corrected)
     difference = masked_low_pass(
-        _to_lab_exact(target) - source, inside.astype(np.float32), EDGE_SIGMA_SHARE * face_size
+        _to_lab_exact(target) - source, inside.astype(np.float32), settings.edge_sigma_share * face_size
     )
     light_weight = weight
     if keep_light is not None:
@@ -541,7 +546,13 @@ def tone_view(warped: RGB, target_box: RGB, face_size: float, limit: float) -> T
 
 
 def tone_face(
-    warped: RGB, view: ToneView, face: FloatMask, skin: FloatMask, eyes: FloatMask, face_size: float
+    warped: RGB,
+    view: ToneView,
+    face: FloatMask,
+    skin: FloatMask,
+    eyes: FloatMask,
+    face_size: float,
+    settings: ToneSettings | None = None,
 ) -> NDArray[np.float32]:
     """The warped source with the target's light, colour, sharpness and grain, at the box's full size.
 
@@ -550,7 +561,7 @@ def tone_face(
     """
     corrected = transfer_light_and_colour(view.warped, view.target, face, skin_mask=skin)
     corrected = match_detail(corrected, view.target, face)
-    corrected = match_edge_light(corrected, view.target, face, face_size * view.scale, keep_light=eyes)
+    corrected = match_edge_light(corrected, view.target, face, face_size * view.scale, keep_light=eyes, settings=settings)
     if view.scale >= 1.0:
         return corrected.astype(np.float32)
     full = (warped.shape[1], warped.shape[0])

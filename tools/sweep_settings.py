@@ -1,0 +1,58 @@
+"""Sweep one classic-engine setting on the evaluation pool's tuning half only.
+
+    python tools/sweep_settings.py warp.outline_share 0 0.3 0.6
+
+Each value runs every tuning case (the validation half is never read) and prints the pass rate, the
+failures by kind and how many faces the identity moved on. Pick on these figures, then judge the
+change once on both halves with `python app.py bench quality`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.bench.quality.pool_cases import cases  # noqa: E402
+from app.bench.quality.pool_run import PoolRunner, summarize_half  # noqa: E402
+from app.bench.quality.probe import IdentityProbe  # noqa: E402
+from pipeline.classic import ClassicEngine  # noqa: E402
+from pipeline.classic.settings import ClassicSettings  # noqa: E402
+
+
+def with_value(settings: ClassicSettings, path: str, raw: str) -> ClassicSettings:
+    stage_name, _, name = path.partition(".")
+    stage = getattr(settings, stage_name)
+    kind = {field.name: field.type for field in fields(stage)}[name]
+    value = tuple(float(part) for part in raw.split(",")) if "tuple" in str(kind) else float(raw)
+    if kind in ("int", int):
+        value = int(float(raw))
+    return replace(settings, **{stage_name: replace(stage, **{name: value})})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("setting", help="STAGE.NAME, e.g. warp.outline_share")
+    parser.add_argument("values", nargs="+")
+    args = parser.parse_args()
+    probe = IdentityProbe()
+    tuning = cases("tuning", probe)
+    for raw in args.values:
+        engine = ClassicEngine(settings=with_value(ClassicSettings(), args.setting, raw))
+        engine.warmup()
+        runner = PoolRunner(engine, probe)
+        results = [runner.run_case(case) for case in tuning]
+        summary = summarize_half(results)
+        failing = {kind: count for kind, count in summary["failures"].items() if count}
+        print(
+            f"{args.setting}={raw}: passed {summary['passed']}/{summary['faces']}, identity moved "
+            f"{summary['identity_moved']['engine']} (plain swap {summary['identity_moved']['baseline']}), {failing}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
