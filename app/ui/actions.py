@@ -47,6 +47,7 @@ ROLE_CHOICES = ("husband", "wife", "keep")
 THUMB_CACHE_SIZE = 512
 CRAWL_POLL_SECONDS = 0.5
 CRAWL_WAIT_LIMIT_SECONDS = 180.0
+ENHANCE_STRENGTH = enhancing.DEFAULT_STRENGTH  # the strength the Swap tab offers first
 
 
 CrawlStarter = Callable[[int], None]

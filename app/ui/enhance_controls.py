@@ -11,8 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.services.enhancing import DEFAULT_STRENGTH
-from app.ui.actions import UIActions
+from app.ui.actions import ENHANCE_STRENGTH, UIActions
 
 FOLLOW_SECONDS = 2.0
 
@@ -41,7 +40,7 @@ def create_controls() -> EnhanceControls:
             scale=2,
         )
         strength = gr.Slider(
-            0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="Enhance strength", elem_id="enhance-strength", scale=3
+            0.0, 1.0, value=ENHANCE_STRENGTH, step=0.05, label="Enhance strength", elem_id="enhance-strength", scale=3
         )
     note = gr.Markdown(elem_id="enhance-note", elem_classes="cs-hint")
     return EnhanceControls(choice, strength, note, gr.Timer(FOLLOW_SECONDS, active=False))
