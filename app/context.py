@@ -38,6 +38,7 @@ class AppContext:
     enhancer_manifest: ModelManifest | None = field(default=None, repr=False)  # None: the pinned GFPGAN file
     enhancer_download: BackgroundDownload | None = field(default=None, repr=False)  # FACESWAP_AUTO_DOWNLOAD
     _face_enhancer: FaceEnhancer | None = field(default=None, repr=False)
+    _enhancer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     upload_log: RateLog = field(default_factory=RateLog, repr=False)  # uploads per visitor and address, this process
     address_book: AddressBook = field(default_factory=AddressBook, repr=False)  # visitor keys per address
     _image_store: ImageStore | None = field(default=None, repr=False)
@@ -92,7 +93,7 @@ class AppContext:
         """The face enhancer, built once per process; its model loads on the first enhanced face."""
         from pipeline.enhance.enhancer import FaceEnhancer
 
-        with self._engine_lock:
+        with self._enhancer_lock:  # not the engine's lock: building this never waits for an engine warmup
             if self._face_enhancer is None:
                 kwargs = {} if self.enhancer_manifest is None else {"manifest": self.enhancer_manifest}
                 self._face_enhancer = FaceEnhancer(self.settings.models_dir, **kwargs)

@@ -125,6 +125,7 @@ def resolution_lines(figure: Any) -> list[str]:
 HEADLINES: Final[tuple[tuple[str, str, str, int], ...]] = (
     ("preprocess_seconds", "preprocess t1.jpg (engine.detect)", "s", 3),
     ("swap_seconds_per_face", "swap per face (engine.swap)", "s", 4),
+    ("enhance_seconds_per_face", "face enhancer per face (GFPGAN stand-in: all but the network)", "s", 4),
     ("template_seconds_marginal", "marginal per 2-face template (inline batch)", "s", 3),
     ("batch_templates_per_second_1_worker", "batch throughput, 1 worker", "tpl/s", 2),
     ("batch_templates_per_second_2_workers", "batch throughput, 2 workers", "tpl/s", 2),

@@ -22,6 +22,7 @@ log = logging.getLogger("coswap.bench")
 FIGURE_KEYS: tuple[str, ...] = (
     "preprocess_seconds",
     "swap_seconds_per_face",
+    "enhance_seconds_per_face",
     "template_seconds_marginal",
     "batch_templates_per_second_1_worker",
     "batch_templates_per_second_2_workers",
@@ -67,6 +68,7 @@ def measure_figures(
     """The FIGURE_KEYS, and the throughput per worker count (1, 2, and the sweep's when `sweeps`)."""
     from app.bench.queue import measure_first_result, measure_throughputs
     from app.bench.couple import bench_template_set, bench_templates
+    from app.bench.enhance import enhance_seconds_per_face
     from app.bench.face_size import swap_seconds_by_face_size
     from app.bench.resolution import template_resolution
     from app.bench.throughput import measure_queue_overhead
@@ -76,6 +78,7 @@ def measure_figures(
     template = t1_pixels()
     figures["preprocess_seconds"] = _seconds(repeat_timed(lambda: ws.engine.detect(template), plan.runs))
     figures["swap_seconds_per_face"] = swap_per_face(ws, template, plan.runs)
+    figures["enhance_seconds_per_face"] = enhance_seconds_per_face(ws.engine, plan.runs)
     figures["use_preprocessed"] = use_preprocessed_ratio(ws, template, plan.runs)
     figures["swap_seconds_by_face_size"] = swap_seconds_by_face_size(ws, min(plan.runs, 5), plan.face_sizes)
     template_set = figures["template_set"] = bench_template_set(plan.template_set)

@@ -15,6 +15,7 @@ from tests.cli_helpers import run_cli
 TIMED = (
     "preprocess_seconds",
     "swap_seconds_per_face",
+    "enhance_seconds_per_face",
     "template_seconds_marginal",
     "batch_templates_per_second_1_worker",
     "batch_templates_per_second_2_workers",

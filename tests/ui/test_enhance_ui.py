@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
@@ -20,6 +21,7 @@ from tests.fixtures_data import SamplePhotos
 from tests.pipeline.insight_fixtures import tiny_enhancer  # noqa: F401  (fixture)
 from tests.pipeline.tiny_enhancer import TinyEnhancer
 from tests.ui.conftest import ARTIFACTS, free_port
+from tests.ui.test_browser import _upload_couple
 
 
 def _install(ctx: AppContext, tiny: TinyEnhancer) -> Path:
@@ -116,10 +118,7 @@ def test_enhance_faces_in_the_browser(browser, live_app, photos: SamplePhotos) -
     page.set_default_timeout(20_000)
     page.goto(url)
     page.wait_for_selector("#husband-photo")
-    page.set_input_files("#husband-photo input[type=file]", str(photos.husband))
-    page.wait_for_selector("#husband-status .cs-ok")
-    page.set_input_files("#wife-photo input[type=file]", str(photos.wife))
-    page.wait_for_selector("#wife-status .cs-ok")
+    _upload_couple(page, SimpleNamespace(photos=photos))  # the upload steps of the main browser test
     page.get_by_role("tab", name="2 · Templates").click()
     page.locator("#template-gallery button.thumbnail-item").first.click()
     page.wait_for_selector("#template-detail img")
