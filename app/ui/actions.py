@@ -40,9 +40,8 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-KEEP_TEMPORARY = "Delete after 24 h"
+KEEP_TEMPORARY = "Delete after 24 h"  # the value; the label names the configured lifetime
 KEEP_PERMANENT = "Keep"
-KEEP_CHOICES = (KEEP_TEMPORARY, KEEP_PERMANENT)
 ROLE_CHOICES = ("husband", "wife", "keep")
 THUMB_CACHE_SIZE = 512
 CRAWL_POLL_SECONDS = 0.5
@@ -157,6 +156,10 @@ class UIActions:
         text = f"<span class='cs-dot'></span>Engine: <b>{html.escape(status.line)}</b>{hint}"
         return text.replace("`", ""), status.ready
 
+    def ttl_words(self) -> str:
+        """How long temporary photos, templates and results live ("24 h")."""
+        return show.ttl_words(self.ctx.settings.temporary_ttl_hours)
+
     @user_errors
     def privacy_summary(self, session_id: str | None) -> str:
         summary = sessions.session_summary(self.ctx, session_id)
@@ -201,7 +204,7 @@ class UIActions:
         except Exception:
             log.exception("%s upload failed", role)
             return None, "<span class='cs-refused'>✗ Something went wrong; please try another photo.</span>", None
-        return self._photo_view(photo), show.photo_status(photo), photo
+        return self._photo_view(photo), show.photo_status(photo, self.ttl_words()), photo
 
     @user_errors
     def choose_photo_face(self, photo: CouplePhoto | None, index: Any) -> tuple[RGBImage, str, CouplePhoto]:
@@ -209,7 +212,7 @@ class UIActions:
         if photo is None:
             raise gr.Error("upload the photo first", print_exception=False)
         chosen = photos.with_face(self.ctx, photo, uploads.face_index(index, photo.role))  # type: ignore[arg-type]
-        return self._photo_view(chosen), show.photo_status(chosen), chosen
+        return self._photo_view(chosen), show.photo_status(chosen, self.ttl_words()), chosen
 
     def _photo_view(self, photo: CouplePhoto) -> RGBImage:
         """The photo with the face in use boxed and labelled; with several faces, the others numbered and dimmed."""

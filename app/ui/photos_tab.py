@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.ui.actions import KEEP_CHOICES, KEEP_TEMPORARY, UIActions, uploaded_path
+from app.ui.actions import KEEP_PERMANENT, KEEP_TEMPORARY, UIActions, uploaded_path
 from app.ui.presenters import face_options
 from app.ui.visitor import VisitorBox
 
@@ -51,11 +51,12 @@ def create_tab(
                 )
                 wife_status = gr.HTML(elem_classes="cs-status", elem_id="wife-status")
                 wife_face = _face_picker("wife")
+        ttl = actions.ttl_words()
         keep = gr.Radio(
-            list(KEEP_CHOICES),
+            [(f"Delete after {ttl}", KEEP_TEMPORARY), (KEEP_PERMANENT, KEEP_PERMANENT)],
             value=KEEP_TEMPORARY,
             label="Storage of the photos you upload next",
-            info="Temporary photos and their results are deleted after 24 h; 'Keep' stores them until you delete them.",
+            info=f"Temporary photos and their results are deleted after {ttl}; 'Keep' stores them until you delete them.",
             visible=not public,
         )
         example_set = (

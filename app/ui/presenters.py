@@ -56,7 +56,11 @@ class PollView:
     first: tuple[RGBImage, RGBImage] | None  # before/after of the first result, when it just arrived
 
 
-def photo_status(ref: CouplePhoto) -> str:
+def ttl_words(hours: float) -> str:
+    return f"{hours:g} h"
+
+
+def photo_status(ref: CouplePhoto, ttl: str = "24 h") -> str:
     face = ref.face
     gender = rendering.gender_word(face.gender.value)
     lines = [f"<span class='cs-ok'>✓ Face found</span> · {gender} ({face.gender_score:.0%} sure)"]
@@ -68,7 +72,7 @@ def photo_status(ref: CouplePhoto) -> str:
             f"<span class='cs-note'>This face looks like a {gender}; that is fine, the {ref.role} "
             "still goes where the mapping says.</span>"
         )
-    lines.append("Kept until you delete it." if ref.keep else "Deleted automatically after 24 h.")
+    lines.append("Kept until you delete it." if ref.keep else f"Deleted automatically after {ttl}.")
     return "<br>".join(lines)
 
 

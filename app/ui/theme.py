@@ -30,6 +30,7 @@ CSS = """
 .cs-engine { font-size: 0.86rem; color: var(--body-text-color-subdued); }
 .cs-banner { background: #fff7ed; border: 1px solid #fdba74; border-radius: 10px; padding: 6px 12px;
   font-size: 0.9rem; color: #7c2d12; }
+.prose.cs-banner { border: 0 !important; padding: 0 !important; background: none !important; }  /* the box is the block's */
 .cs-engine .cs-dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%;
   background: #22c55e; margin-right: 6px; vertical-align: middle; }
 .cs-hint { opacity: 0.85; }
@@ -49,7 +50,7 @@ CSS = """
   padding: 10px !important; background: var(--block-background-fill) !important; margin-bottom: 12px; }
 .cs-run-row { align-items: center; }
 .cs-footer { font-size: 0.85rem; color: var(--body-text-color-subdued); }
-.cs-slider-title { margin-bottom: -6px; }
+.cs-slider-title { overflow: visible !important; }
 #before-after { position: relative; }
 footer .divider { display: none; }  /* Gradio puts a separator after the one footer link */
 #before-after:has(img)::before, #before-after:has(img)::after { position: absolute; bottom: 10px; z-index: 50;
