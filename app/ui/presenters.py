@@ -129,18 +129,15 @@ def template_markdown(summary: template_service.TemplateSummary) -> str:
         "pending": "… waiting to be preprocessed",
         "processing": "… preprocessing",
     }.get(summary.status, summary.status)
-    lines = [
-        f"### {html.escape(summary.name)}",
-        (
-            f"Template #{summary.id} · {len(summary.faces)} face(s): {summary.male_face_count} male, "
-            f"{summary.female_face_count} female · {html.escape(status)}"
-        ),
-    ]
-    if not summary.ready:
-        lines.append(
+    faces = f"Template #{summary.id} · {len(summary.faces)} face(s): {summary.male_face_count} male, "
+    faces += f"{summary.female_face_count} female"
+    lines = [f"### {html.escape(summary.name)}", faces + (f" · {html.escape(status)}" if summary.ready else "")]
+    if not summary.ready:  # said once, on its own line (the status would repeat the reason)
+        lines += [
+            "",
             f"<span class='cs-refused'>✗ Not ready to swap into: {html.escape(str(summary.not_ready_reason))}."
-            "</span> It is not offered for swapping."
-        )
+            "</span> It is not offered for swapping.",
+        ]
     for face in summary.faces:  # numbered by the JSON index, as --mapping and the notes number them
         lines.append(f"- **{face['index']}** · {rendering.gender_word(face['gender'])} ({face['gender_score']:.0%} sure)")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ PUBLIC_INTRO = (
 )
 LOCAL_INTRO = "Templates are shared by everyone. Click one to see its faces; then use it for your swap."
 REMOVE_LABEL = "Remove this template"
+USE_LABEL = "Use this template"
 SCROLL_TO_DETAIL = """() => { const d = document.getElementById('template-detail');
   if (d && d.getBoundingClientRect().top > window.innerHeight * 0.6) d.scrollIntoView({block: 'start'}); }"""
 
@@ -52,7 +53,8 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
             with gr.Column(scale=3, min_width=300):
                 own_gallery = gr.Gallery(
                     label="Yours",
-                    columns=3,
+                    columns=2,
+                    fit_columns=False,  # one template stays one cell, not a full-width strip
                     height="auto",
                     object_fit="contain",
                     allow_preview=False,
@@ -63,7 +65,8 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
                 gallery = gr.Gallery(
                     label="Shared" if public else "Template gallery",
                     columns=2,
-                    height="auto",  # every template and its caption in view, no inner scroll
+                    fit_columns=False,
+                    height="auto",  # every template and its caption in view, no inner scroll (theme.CSS)
                     object_fit="contain",
                     allow_preview=False,
                     buttons=[],
@@ -78,7 +81,7 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
                     elem_id="template-detail",
                 )
                 detail_info = gr.Markdown("Click a template in the gallery.")
-                use_button = gr.Button("Use this template", variant="primary", interactive=False, elem_id="use-template")
+                use_button = gr.Button(USE_LABEL, variant="primary", interactive=False, elem_id="use-template")
                 remove_button = gr.Button(REMOVE_LABEL, size="sm", visible=False, elem_id="remove-template")
                 with gr.Row(visible=False, elem_id="confirm-remove") as confirm_row:
                     confirm_button = gr.Button("Yes, remove it", variant="stop", size="sm", elem_id="confirm-remove-yes")
@@ -141,7 +144,7 @@ def wire(
             raise gr.Error("click one of the templates first", print_exception=False)
         template_id = ids[evt.index]
         image, info, removable, ready = actions.template_detail(template_id, actions.owner(session_token, visitor))
-        use_label = "Use this template" if ready else "Not ready: cannot be used"
+        use_label = USE_LABEL if ready else "Not ready: cannot be used"
         return (
             image, info, template_id, gr.update(value=use_label, interactive=ready), gr.update(visible=removable),
             gr.update(visible=False),
@@ -164,8 +167,8 @@ def wire(
         message = actions.remove_template(template_id, actions.owner(session_token, visitor))
         left = [value for value in chosen or [] if value != str(template_id)]
         return (
-            message, None, None, gr.update(interactive=False), gr.update(visible=False), gr.update(value=left),
-            gr.update(visible=False),
+            message, None, None, gr.update(value=USE_LABEL, interactive=False), gr.update(visible=False),
+            gr.update(value=left), gr.update(visible=False),
         )
 
     def add(
