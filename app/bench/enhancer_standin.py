@@ -42,12 +42,16 @@ def build_enhancer_standin(side: int = 512) -> onnx.ModelProto:
 
 
 def write_enhancer_standin(
-    directory: Path, *, side: int = 512, base_url: str = "http://127.0.0.1:9/standin"
+    directory: Path,
+    *,
+    side: int = 512,
+    model: onnx.ModelProto | None = None,
+    base_url: str = "http://127.0.0.1:9/standin",
 ) -> tuple[bytes, ModelManifest]:
-    """Write the stand-in under the real file name; return its bytes and a manifest pinning its own
-    size and sha256 (so the enhancer's checks run on it as on the real file)."""
+    """Write the stand-in (or `model`) under the real file name; return its bytes and a manifest pinning
+    its own size and sha256 (so the enhancer's checks run on it as on the real file)."""
     directory.mkdir(parents=True, exist_ok=True)
-    data = build_enhancer_standin(side).SerializeToString()
+    data = (model or build_enhancer_standin(side)).SerializeToString()
     name = GFPGAN_1_4_ONNX.file_name
     (directory / name).write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()

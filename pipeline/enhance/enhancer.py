@@ -94,7 +94,7 @@ class FaceEnhancer:
             raise ModelUnavailable(f"{path.name} could not be loaded: {exc}") from exc
         side = self.model.size
         inputs, outputs = session.get_inputs(), session.get_outputs()
-        if len(inputs) != 1 or list(inputs[0].shape) != [1, 3, side, side] or len(outputs) != 1:
+        if len(inputs) != 1 or len(outputs) != 1 or not _fits(inputs[0].shape, side):
             raise ModelUnavailable(f"{path.name} is not a 1x3x{side}x{side} face enhancer")
         return session
 
@@ -139,6 +139,12 @@ class FaceEnhancer:
         base = image[rows, cols].astype(np.float32)
         image[rows, cols] = np.rint(base * (1.0 - alpha) + pasted.astype(np.float32) * alpha).astype(np.uint8)
         return True
+
+
+def _fits(shape: Sequence[object], side: int) -> bool:
+    """1 x 3 x side x side, where a named (dynamic) dimension fits any size."""
+    wanted = (1, 3, side, side)
+    return len(shape) == 4 and all(not isinstance(d, int) or d == w for d, w in zip(shape, wanted, strict=True))
 
 
 def _soft_box(side: int) -> NDArray[np.float32]:

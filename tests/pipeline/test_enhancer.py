@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime
 import pytest
 
+from app.bench.enhancer_standin import build_enhancer_standin, write_enhancer_standin
 from pipeline.enhance.enhancer import FaceEnhancer, unavailable_reason
 from pipeline.enhance.model_files import ENHANCER_MANIFEST, GFPGAN_1_4_ONNX
 from pipeline.errors import ModelUnavailable
@@ -54,6 +55,16 @@ def test_a_model_of_another_shape_is_refused(tmp_path: Path) -> None:
     enhancer = FaceEnhancer(small.directory, manifest=small.manifest, providers=[CPU])
     with pytest.raises(ModelUnavailable, match="not a 1x3x512x512 face enhancer"):
         enhancer.session
+
+
+def test_a_model_with_a_dynamic_batch_or_size_is_accepted(tmp_path: Path) -> None:
+    model = build_enhancer_standin()
+    for value in (*model.graph.input, *model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        dims[0].dim_param, dims[2].dim_param, dims[3].dim_param = "batch", "height", "width"
+    _data, manifest = write_enhancer_standin(tmp_path, model=model)
+    enhancer = FaceEnhancer(tmp_path, manifest=manifest, providers=[CPU])
+    assert enhancer.enhance(_flat(60), [FACE], 1.0).enhanced == (True,)
 
 
 def test_a_file_that_fails_its_checksum_never_reaches_onnxruntime(tiny_enhancer: TinyEnhancer, tmp_path: Path) -> None:
