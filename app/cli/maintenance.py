@@ -16,6 +16,8 @@ def register(sub: Any) -> None:
     worker = sub.add_parser("worker", help="run the Huey consumer for queued batches")
     worker.add_argument("--workers", type=_worker_count, default=1, metavar="N", help="worker processes (default 1)")
     worker.add_argument("--no-periodic", action="store_true", help="do not schedule reconcile and cleanup here")
+    worker.add_argument("--health-port", type=int, default=None, metavar="P",
+                        help="answer GET /healthz on this port (database and image store)")
     worker.set_defaults(handler=worker_command)
     cleanup = sub.add_parser("cleanup", help="delete expired temporary images (rows and files)")
     cleanup.add_argument("--json", action="store_true")
@@ -37,6 +39,11 @@ def worker_command(settings: Settings, args: argparse.Namespace) -> int:
 
     with app_context(settings):  # brings the embedded schema up to date; disposed before the fork
         pass
+    if args.health_port is not None:
+        from app.context import build_context
+        from app.health import serve_health_thread
+
+        serve_health_thread(lambda: build_context(settings), args.health_port)
     return run_worker(settings, workers=args.workers, periodic=not args.no_periodic)
 
 

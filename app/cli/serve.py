@@ -55,12 +55,14 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         from app.ui import build_ui, configure_queue, launch_options
 
         demo = configure_queue(build_ui(ctx, submit=make_submitter(ctx), crawl_start=make_crawl_starter(ctx)))
+        options = launch_options(settings)
+        options["app_kwargs"]["middleware"].insert(0, _health_route(ctx))
         demo.launch(
             server_name=args.host,
             server_port=port,
             share=args.share,
             prevent_thread_lock=True,
-            **launch_options(settings),
+            **options,
         )
         log.info("serving after %.1fs", time.perf_counter() - started)
         consumer = None
@@ -75,6 +77,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
                 consumer.stop()
             demo.close()
     return EXIT_OK
+
+
+def _health_route(ctx: Any) -> Any:
+    """`GET /healthz` (database and image store), answered before Gradio and its guards."""
+    from starlette.middleware import Middleware
+
+    from app.health import HealthRoute
+
+    return Middleware(HealthRoute, ctx=ctx, role="web")
 
 
 def _return_freed_memory() -> None:
