@@ -59,7 +59,7 @@ def create_tab(actions: UIActions, template_examples: list[Any] | None = None, *
                     object_fit="contain",
                     allow_preview=False,
                     buttons=[],
-                    visible=public,
+                    visible=False,  # shown once the visitor has templates of their own (public mode)
                     elem_id="own-gallery",
                 )
                 gallery = gr.Gallery(

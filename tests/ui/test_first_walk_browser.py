@@ -37,7 +37,21 @@ def _no_raw_errors(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def _toast(page, words: str) -> None:  # type: ignore[no-untyped-def]
-    page.locator("[class*=toast]", has_text=words).first.wait_for(state="attached")
+    """A toast with these words; a refusal's is headed "Not possible", never Gradio's bare "Error"."""
+    toast = page.locator("[data-testid=toast-body]", has_text=words).first
+    toast.wait_for(state="attached")
+    if "error" in (toast.get_attribute("class") or ""):
+        header = toast.locator(".toast-title").evaluate("e => getComputedStyle(e, '::before').content")
+        assert header == '"Not possible"', header
+
+
+# a single result fills its cell (no blank band above a landscape photo), its caption shows, and the
+# gallery has no scroll inside
+RESULT_FITS = """() => { const g = document.getElementById('results-gallery');
+  const cell = g.querySelector('.thumbnail-item'), img = cell.querySelector('img'), wrap = g.querySelector('.grid-wrap');
+  const c = cell.getBoundingClientRect(), i = img.getBoundingClientRect(), cap = cell.querySelector('.caption-label');
+  return Math.abs(c.height - i.height) <= 4 && cap !== null && cap.getBoundingClientRect().bottom <= c.bottom + 1
+    && wrap.scrollHeight <= wrap.clientHeight + 1; }"""
 
 
 def _faceless(folder: Path) -> Path:
@@ -133,7 +147,24 @@ def test_refusals_leave_no_error_badges(browser, served_app: ServedApp) -> None:
     _no_raw_errors(page)
     assert page.locator("#results-gallery img").count() >= 1 and page.locator("#before-after img").count() >= 1
     assert "All 1 done" in page.inner_text("#progress")
+    assert page.evaluate(RESULT_FITS)
     page.screenshot(path=str(ARTIFACTS / "ui-refusal-over-results.png"), full_page=True)
+    page.close()
+
+
+def test_on_a_phone_refusals_leave_no_error_badges(browser, served_app: ServedApp) -> None:  # type: ignore[no-untyped-def]
+    page = _open(browser, served_app, PHONE)
+    page.get_by_role("tab", name="3 · Face mapping").click()
+    page.locator("#template-picker label", has_text="Friends pair").click()
+    page.get_by_role("tab", name="4 · Swap").click()
+    page.locator("#run").click()  # no consent
+    _toast(page, "consent")
+    page.locator("#consent input").check()
+    page.locator("#run").click()  # no photos
+    _toast(page, "husband photo first")
+    page.wait_for_timeout(800)
+    _no_raw_errors(page)
+    assert "Friends pair" in page.inner_text("#picked-summary")  # the pick is kept
     page.close()
 
 

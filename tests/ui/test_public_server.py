@@ -114,3 +114,39 @@ def test_on_a_phone_the_banner_leaves_the_first_upload_in_view(public_app: Publi
     assert upload is not None and upload["y"] + upload["height"] <= 844, f"the first upload box is at {upload}"
     assert "app.py" not in page.inner_text("#engine-status")  # operator advice is for operators
     page.close()
+
+
+@pytest.mark.browser
+def test_on_a_phone_an_own_faceless_template_is_not_offered_and_can_be_removed(  # type: ignore[no-untyped-def]
+    public_app: PublicApp, browser
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(30_000)
+    page.goto(public_app.url)
+    page.get_by_role("tab", name="2 · Templates").click()
+    page.locator("#template-gallery button.thumbnail-item").first.wait_for()  # the lists have loaded
+    assert not page.locator("#own-gallery").is_visible()  # nothing of mine yet: no empty "Yours" box
+    page.locator("#add-files input[type=file]").set_input_files(str(public_app.photos.landscape))
+    page.locator("#add-button").click()
+    page.locator("#add-status:has-text('no face found')").wait_for()
+    item = page.locator("#own-gallery button.thumbnail-item")
+    item.first.wait_for()
+    assert item.count() == 1 and "not ready" in item.first.inner_text()
+    cell, gallery = item.first.bounding_box(), page.locator("#own-gallery").bounding_box()
+    assert cell is not None and gallery is not None and cell["width"] < 0.6 * gallery["width"]  # one cell, no strip
+    item.first.click()
+    page.locator("text=Not ready to swap into").wait_for()
+    top = page.evaluate("document.getElementById('template-detail').getBoundingClientRect().top")
+    assert -2 <= top < 844 / 2, f"the template detail is at {top:.0f} px, off-screen"
+    assert page.locator("#use-template").is_disabled()
+    page.get_by_role("tab", name="3 · Face mapping").click()
+    assert "not ready" not in page.inner_text("#template-picker").lower()
+    assert "Six friends" in page.inner_text("#template-picker")
+    page.get_by_role("tab", name="2 · Templates").click()
+    page.locator("#remove-template").click()
+    page.locator("#confirm-remove-yes").click()
+    page.locator("text=Removed").wait_for()
+    page.locator("#own-gallery").wait_for(state="hidden")
+    text = page.inner_text("body")
+    assert "Value: '" not in text and "(type:" not in text and "Traceback" not in text
+    page.close()
