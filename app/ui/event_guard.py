@@ -36,6 +36,8 @@ MAX_TEXT_CHARS = 10_000
 UNCONSUMED_UPLOAD_SECONDS = 15 * 60
 SWEEP_SECONDS = 60.0
 REFUSED = "This request could not be handled; check its arguments."
+COPY_TRIES = 20  # reads of a cached file another event may still be writing
+COPY_RETRY_SECONDS = 0.01
 
 
 class EventGuard:
@@ -103,7 +105,8 @@ class EventGuard:
                 if not target.exists():
                     os.link(source, target)
             else:
-                os.replace(source, target)
+                _private_copy(source, target)
+                source.unlink(missing_ok=True)
                 _remove_empty(source.parent)
                 if block is not None:
                     getattr(block, "temp_files", set()).discard(str(source))
@@ -228,6 +231,30 @@ def _map_files(value: Any, change: Callable[[dict[str, Any]], Any]) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_map_files(item, change) for item in value)
     return value
+
+
+def _private_copy(source: Path, target: Path) -> None:
+    """A served copy that no one else writes to: Gradio writes content-addressed cache files in place
+    (truncate, then write), so an event with the same image rewrites the very file another visitor may
+    be downloading (the download then ends short of its Content-Length). The copy is a new file, written
+    whole under a temporary name and renamed, from bytes that match the folder's content hash (or, for
+    other folders, two reads that agree)."""
+    from gradio.processing_utils import hash_bytes
+
+    previous = None
+    for _ in range(COPY_TRIES):
+        data = source.read_bytes()
+        if hash_bytes(data) == source.parent.name or data == previous:
+            break
+        previous = data
+        time.sleep(COPY_RETRY_SECONDS)
+    temporary = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _remove_empty(folder: Path) -> None:

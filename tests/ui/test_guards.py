@@ -176,3 +176,27 @@ def test_an_image_two_visitors_get_at_once_reaches_both_folders(tmp_path: Path, 
     assert first["path"] != second["path"] and second["url"].endswith(second["path"])
     served.delete_visitor_files("a" * 64, tmp_path)
     assert Path(second["path"]).read_bytes() == b"same bytes"  # a hard link: the other visitor keeps it
+
+
+def test_a_served_copy_is_its_own_file_so_a_concurrent_rewrite_of_the_cache_never_cuts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two events with the same image share Gradio's cache path, which Gradio writes in place: the
+    other event's rewrite (truncate, then write) must not reach the copy a visitor is downloading."""
+    import gradio as gr
+    from gradio.processing_utils import hash_bytes
+
+    from app.ui.event_guard import EventGuard
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    with gr.Blocks() as demo:
+        image = gr.Image()
+    guard = EventGuard(demo, shared_outputs=[], served_age=60)
+    data = os.urandom(200_000)
+    source = _write(tmp_path / hash_bytes(data) / "image.webp", data)
+    with source.open("r+b") as other_event:  # opened by a concurrent event before this one moves the file
+        payload = {"path": str(source), "url": f"/gradio_api/file={source}", "meta": {"_type": "gradio.FileData"}}
+        moved = guard._move(payload, served.visitor_folder("c" * 64, tmp_path), image)
+        other_event.truncate(0)  # ... which now rewrites it in place
+        other_event.write(data[:1000])
+    assert Path(moved["path"]).read_bytes() == data
