@@ -119,13 +119,7 @@ def test_refusals_leave_no_error_badges(browser, served_app: ServedApp) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page = _open(browser, served_app, DESKTOP)
     page.get_by_role("tab", name="4 · Swap").click()
-    page.locator("#run").click()  # no consent
-    _toast(page, "consent")
-    page.locator("#consent input").check()
-    page.locator("#run").click()  # no photos
-    _toast(page, "husband photo first")
-    page.wait_for_timeout(800)
-    _no_raw_errors(page)
+    _refused_without_consent_and_photos(page)
     page.screenshot(path=str(ARTIFACTS / "ui-refusal-empty.png"), full_page=True)
 
     page.get_by_role("tab", name="1 · Photos").click()
@@ -157,6 +151,13 @@ def test_on_a_phone_refusals_leave_no_error_badges(browser, served_app: ServedAp
     page.get_by_role("tab", name="3 · Face mapping").click()
     page.locator("#template-picker label", has_text="Friends pair").click()
     page.get_by_role("tab", name="4 · Swap").click()
+    _refused_without_consent_and_photos(page)
+    assert "Friends pair" in page.inner_text("#picked-summary")  # the pick is kept
+    page.close()
+
+
+def _refused_without_consent_and_photos(page) -> None:  # type: ignore[no-untyped-def]
+    """On the Swap tab: no consent, then no photos; each one toast and no badge."""
     page.locator("#run").click()  # no consent
     _toast(page, "consent")
     page.locator("#consent input").check()
@@ -164,8 +165,6 @@ def test_on_a_phone_refusals_leave_no_error_badges(browser, served_app: ServedAp
     _toast(page, "husband photo first")
     page.wait_for_timeout(800)
     _no_raw_errors(page)
-    assert "Friends pair" in page.inner_text("#picked-summary")  # the pick is kept
-    page.close()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
