@@ -20,12 +20,15 @@ class RecentValues(Generic[K, V]):
         self._entries: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: K, make: Callable[[], V]) -> V:
+    def get(self, key: K, make: Callable[[], V], keep: Callable[[V], bool] | None = None) -> V:
+        """The value for `key`, made when missing; a made value `keep` refuses is returned, not kept."""
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
         value = make()
+        if keep is not None and not keep(value):
+            return value
         with self._lock:
             self._entries[key] = value
             while len(self._entries) > self._capacity:

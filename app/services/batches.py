@@ -26,14 +26,13 @@ from app.services import enhancing
 from app.services import templates as template_service
 from app.services.photos import CouplePhoto
 from app.services.reports import BatchReport, TaskResult, stored_task_report, task_report_json
-from app.storage import files_guard
+from app.storage import encode_result, files_guard
 from app.services.swapping import render_swap, resolve_roles
 from db.base import utcnow
 from db.models import Batch, Image, SwapTask
 from db.session import transaction
 from pipeline.errors import PipelineError
 from pipeline.face import Face, RGBImage, SourceFace
-from pipeline.intake import encode_jpeg
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +216,7 @@ def execute_task(
     if attempt is None:
         return TaskOutcome(task_id, "skipped", claimed=False)
     try:
-        result = _run_claimed(ctx, task_id, attempt, read_template or template_service.store(ctx).read_key)
+        result = _run_claimed(ctx, task_id, attempt, read_template or _cached_template_reader(ctx))
     except _LeaseLost:
         return TaskOutcome(task_id, "skipped", claimed=False)
     except (PipelineError, ServiceError) as exc:
@@ -235,6 +234,12 @@ def execute_task(
         _finish_failed(ctx, task_id, attempt, error)
         return TaskOutcome(task_id, "failed", True, error, total_seconds=time.perf_counter() - started)
     return TaskOutcome(task_id, "completed", True, swap_seconds=result, total_seconds=time.perf_counter() - started)
+
+
+def _cached_template_reader(ctx: AppContext) -> Callable[[str], RGBImage]:
+    """Templates decoded once per process (the shared gallery's are swapped into by batch after batch)."""
+    read_key = template_service.store(ctx).read_key
+    return lambda key: ctx.image_cache.read_object(key, read_key)
 
 
 def _claim(ctx: AppContext, task_id: str) -> int | None:
@@ -299,7 +304,7 @@ def _run_claimed(
     steps = enhancing.post_swap_steps(ctx, faces_json.get("enhance"))
     render = render_swap(engine, pixels, faces, husband, wife, overrides, steps=steps)
     swap_seconds = time.perf_counter() - swap_started
-    encoded = encode_jpeg(render.image)  # before the transaction: no row lock is held while it encodes
+    encoded = encode_result(render.image)  # before the transaction: no row lock is held while it encodes
     with files_guard() as ledger, transaction(ctx.sessions) as session:
         # Lock order batch row, then task row: the second update of the task row below makes
         # PostgreSQL re-check its foreign keys (a KEY SHARE lock on the batch row), and two
@@ -338,7 +343,7 @@ def _run_claimed(
         session.execute(
             update(SwapTask).where(SwapTask.task_id == task_id).values(result_image_id=result.id)
         )
-        refresh_batch_counts(session, task_id)
+        refresh_batch_counts(session, task_id, batch_id=batch_id)
     return swap_seconds
 
 
@@ -365,9 +370,10 @@ def _release(ctx: AppContext, task_id: str, attempt: int) -> None:
         )
 
 
-def refresh_batch_counts(session: Session, task_id: str) -> None:
-    """Recount a task's batch; a task or batch that is gone (deleted meanwhile) is left alone."""
-    batch_id = session.execute(
+def refresh_batch_counts(session: Session, task_id: str, *, batch_id: str | None = None) -> None:
+    """Recount a task's batch (`batch_id` when the caller knows it); a task or batch that is gone
+    (deleted meanwhile) is left alone."""
+    batch_id = batch_id or session.execute(
         select(SwapTask.batch_id).where(SwapTask.task_id == task_id)
     ).scalar_one_or_none()
     if batch_id is None:
