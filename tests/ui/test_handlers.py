@@ -11,6 +11,7 @@ from app.services import sessions
 from app.services.runs import Submit
 from app.ui import build_ui
 from app.ui.actions import KEEP_PERMANENT, KEEP_TEMPORARY, UIActions, user_errors
+from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos
 
 
@@ -27,6 +28,16 @@ def test_upload_shows_the_boxed_face_and_its_gender(actions: UIActions, photos: 
     assert "Face found" in status and "woman" in status and "24 h" in status
     _image, status, ref = actions.upload_photo("husband", str(photos.husband), KEEP_PERMANENT, sid)
     assert ref is not None and ref.keep and "until you delete it" in status
+
+
+def test_the_photo_status_names_the_configured_lifetime(tmp_path, classic, photos: SamplePhotos) -> None:  # type: ignore[no-untyped-def]
+    ctx = open_context(make_settings(tmp_path / "data", FACESWAP_TEMP_TTL_HOURS=6), classic)
+    try:
+        actions = UIActions(ctx, lambda batch_id: None)
+        _image, status, _ref = actions.upload_photo("wife", str(photos.wife), KEEP_TEMPORARY, sessions.new_session_id())
+        assert "Deleted automatically after 6 h." in status and actions.ttl_words() == "6 h"
+    finally:
+        ctx.dispose()
 
 
 def test_upload_refusals_are_shown_in_place(actions: UIActions, photos: SamplePhotos, tmp_path) -> None:  # type: ignore[no-untyped-def]
