@@ -31,3 +31,23 @@ def test_truncated_file_is_reported_and_insightface_refused(tmp_path: Path) -> N
     assert added.returncode == 2, added.stderr
     assert "inswapper_128.onnx" in added.stderr and "Traceback" not in added.stderr
     assert not (tmp_path / "images").exists(), "nothing may be stored when the engine is unusable"
+
+
+def test_status_names_the_face_enhancer_and_why_it_is_unavailable(tmp_path: Path) -> None:
+    result = run_cli("models", "status", "--json", env={"FACESWAP_DATA_DIR": str(tmp_path)})
+    status = json.loads(result.stdout)
+    assert status["enhancer"]["available"] is False
+    assert "GFPGANv1.4.onnx is not in" in status["enhancer"]["reason"]
+    assert {"name": "GFPGANv1.4.onnx", "for": "face enhancer", "state": "missing"} in status["files"]
+
+
+def test_download_offline_names_each_set_and_leaves_nothing(tmp_path: Path) -> None:
+    from tests.model_host import closed_port_url
+
+    env = {"FACESWAP_DATA_DIR": str(tmp_path), "FACESWAP_MODELS_BASE_URL": closed_port_url()}
+    result = run_cli("models", "download", env=env)
+    assert result.returncode == 1, result.stderr
+    assert "insightface: could not download buffalo_l.zip" in result.stderr
+    assert "face enhancer: could not download GFPGANv1.4.onnx" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list((tmp_path / "models").iterdir()) == []
