@@ -16,7 +16,7 @@ from pipeline.face import FaceEngine
 from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos
 from tests.model_host import closed_port_url, serve_folder
-from tests.pipeline.insight_fixtures import face_enhancer, tiny_enhancer  # noqa: F401  (fixtures)
+from tests.pipeline.insight_fixtures import insightface_engine, tiny_enhancer, tiny_models  # noqa: F401  (fixtures)
 from tests.pipeline.tiny_enhancer import TinyEnhancer
 
 
@@ -62,6 +62,26 @@ def test_the_report_says_which_faces_were_enhanced(enhancing_ctx: AppContext, ph
     runs.run_inline(ctx, plain)
     [unenhanced] = batches.batch_report(ctx, plain).results
     assert unenhanced.status == "completed" and not any(f["enhanced"] for f in unenhanced.faces)
+
+
+def test_with_the_insightface_engine_too(
+    tmp_path: Path, insightface_engine: FaceEngine, tiny_enhancer: TinyEnhancer, photos: SamplePhotos  # noqa: F811
+) -> None:
+    """The same run on the insightface engine (its tiny models): the enhancer follows the engine's faces."""
+    ctx = open_context(make_settings(tmp_path / "data"), insightface_engine)
+    try:
+        ctx.enhancer_manifest = tiny_enhancer.manifest
+        ctx.settings.models_dir.mkdir(parents=True, exist_ok=True)
+        (ctx.settings.models_dir / "GFPGANv1.4.onnx").write_bytes(tiny_enhancer.data)
+        pair = templates.add_template_files(ctx, [str(photos.pair)])[0]
+        batch_id = runs.start_from_files(ctx, str(photos.husband), str(photos.wife), [pair.id], {}, enhance=1.0)
+        runs.run_inline(ctx, batch_id)
+        [result] = batches.batch_report(ctx, batch_id).results
+        assert result.status == "completed", result.error
+        assert [f["enhanced"] for f in result.faces] == [f["role"] is not None for f in result.faces]
+        assert any(f["enhanced"] for f in result.faces)
+    finally:
+        ctx.dispose()
 
 
 def test_auto_download_makes_enhancing_available_without_a_restart(
