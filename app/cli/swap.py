@@ -127,7 +127,8 @@ def show_report(report: BatchReport, *, as_json: bool) -> None:
     if as_json:
         print_json(report.to_json())
         return
-    print(f"batch {report.batch_id} ({report.engine}): {report.status}")
+    enhanced = f", faces enhanced at {report.enhance:g}" if report.enhance is not None else ""
+    print(f"batch {report.batch_id} ({report.engine}{enhanced}): {report.status}")
     for note in report.notes:
         print(f"  note: {note}")
     for r in report.results:

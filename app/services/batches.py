@@ -440,4 +440,5 @@ def batch_report(ctx: AppContext, batch_id: str, *, session_id: str | None = Non
             failed=batch.failed_tasks,
             notes=list(batch.source_notes or []),
             results=results,
+            enhance=(batch.source_faces or {}).get("enhance"),
         )

@@ -63,6 +63,7 @@ class BatchReport:
     failed: int
     notes: list[str] = field(default_factory=list)
     results: list[TaskResult] = field(default_factory=list)
+    enhance: float | None = None  # the face enhancer's strength when it was asked for
 
     @property
     def finished(self) -> bool:
@@ -101,6 +102,7 @@ class BatchReport:
             "completed": self.completed,
             "failed": self.failed,
             "notes": list(self.notes),
+            "enhance": self.enhance,
             "results": [r.to_json(with_output=with_outputs) for r in self.results],
         }
 

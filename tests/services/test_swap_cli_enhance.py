@@ -56,6 +56,7 @@ def test_enhance_runs_end_to_end_and_the_json_says_which_faces(
     try:
         assert main(_swap_args(photos, ids["pair"], "--enhance", "0.6", "--json")) == 0
         report = json.loads(capsys.readouterr().out)
+        assert report["enhance"] == 0.6
         [entry] = report["results"]
         assert entry["status"] == "completed"
         assert sorted(f["enhanced"] for f in entry["faces"]) == sorted(f["role"] is not None for f in entry["faces"])
@@ -63,6 +64,8 @@ def test_enhance_runs_end_to_end_and_the_json_says_which_faces(
         assert len(swapped) == 2
 
         assert main(_swap_args(photos, ids["pair"], "--enhance")) == 0  # the default strength, text output
-        assert f"(faces enhanced: {', '.join(swapped)})" in capsys.readouterr().out
+        text = capsys.readouterr().out
+        assert "(classic, faces enhanced at 0.8): completed" in text
+        assert f"(faces enhanced: {', '.join(swapped)})" in text
     finally:
         (models / "GFPGANv1.4.onnx").unlink()
