@@ -60,7 +60,8 @@ footer .divider { display: none; }  /* Gradio puts a separator after the one foo
 #before-after:has(img)::after { content: "After"; right: 10px; }
 /* galleries grow with their items (Gradio caps them at 55vh with a scroll inside) */
 #results-gallery .grid-wrap, #template-gallery .grid-wrap, #own-gallery .grid-wrap {
-  max-height: none !important; min-height: 0 !important; overflow-y: visible !important; }
+  max-height: none !important; min-height: 0 !important; overflow-y: visible !important;
+  padding-top: 2.4rem !important; }  /* the label chip sits above the pictures, not over them */
 /* a result keeps its own shape: no blank band around a landscape photo in a square cell */
 #results-gallery .thumbnail-item { aspect-ratio: auto; height: auto; }
 #results-gallery .thumbnail-item > img { height: auto; }
