@@ -4,7 +4,12 @@
 `python app.py serve` per consumer-worker count (embedded default: SQLite, the SQLite Huey queue,
 the classic engine, public-demo mode), waits for the seeded shared gallery, then lets every
 session call `/swap` at once through its own gradio_client (its own Gradio session) and records
-the wall time and each session's latency. Every session must get all its results back.
+the wall time and each session's latency. Every session must get all its results back, and every
+result file is downloaded whole.
+
+`--cluster` runs the same sessions against one web process and N `python app.py worker` processes
+(app/bench/cluster.py), each with its own data dir, sharing a fresh PostgreSQL database
+(`--postgres`, the admin URL), Redis (`--redis`) and a throwaway SeaweedFS bucket.
 This is a benchmark, not a test: it takes minutes and its figures depend on the machine.
 """
 
@@ -22,6 +27,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.errors import one_line
 
@@ -33,6 +39,7 @@ CLIENT_TIMEOUT_S = 300.0
 
 @dataclass(frozen=True)
 class LoadRun:
+    mode: str  # "embedded" (one serve process) or "cluster" (PostgreSQL + Redis + S3, worker processes)
     workers: int
     sessions: int
     templates: int
@@ -73,8 +80,31 @@ def _sample_photos(folder: Path) -> tuple[Path, Path]:
     return sample_paths().tom_hanks, wife
 
 
+def _couple_of(number: int, husband: Path, wife: Path, folder: Path) -> tuple[Path, Path]:
+    """Session `number`'s own photos: the samples with one corner pixel changed, so each couple uploads
+    distinct files, as real couples do (Gradio keeps byte-identical uploads at one path, and the
+    first event that reads it removes it)."""
+    from pipeline.intake import encode_png, read_image_file
+
+    paths = []
+    for role, source in (("husband", husband), ("wife", wife)):
+        pixels = read_image_file(source).array.copy()
+        pixels[0, 0] = (number % 256, number // 256 % 256, 7)
+        target = folder / f"{role}-{number:03d}.png"
+        target.write_bytes(encode_png(pixels))
+        paths.append(target)
+    return paths[0], paths[1]
+
+
 class _Server:
     """`python app.py serve` on a free port, public mode, a fresh data dir; stopped on exit."""
+
+    @classmethod
+    def attached(cls, url: str, process: subprocess.Popen[bytes]) -> _Server:
+        """A server someone else started and stops (the cluster's web process)."""
+        server = cls.__new__(cls)
+        server.url, server.process = url, process
+        return server
 
     def __init__(self, data_dir: Path, workers: int, log_path: Path) -> None:
         self.port = _free_port()
@@ -138,49 +168,112 @@ class _Server:
 
 
 def run_load(sessions: int, template_count: int, workers: int, workdir: Path) -> LoadRun:
-    from gradio_client import Client, handle_file
-
-    husband, wife = _sample_photos(workdir)
     with _Server(workdir / f"data-w{workers}", workers, workdir / f"server-w{workers}.log") as server:
         ids = server.wait_for_templates(template_count)
-        # httpx's 5 s default would time out uploads and queue joins of a saturated 2-core server
-        clients = [Client(server.url, verbose=False, httpx_kwargs={"timeout": CLIENT_TIMEOUT_S}) for _ in range(sessions)]
-        latencies: list[float] = []
-        failures: list[str] = []
-        lock = threading.Lock()
-        start = threading.Barrier(sessions + 1)
+        return drive(server.url, ids, sessions, workers, workdir, mode="embedded")
 
-        def one(client: Client) -> None:
-            start.wait()
-            began = time.perf_counter()
-            try:
-                gallery = client.predict(
-                    handle_file(str(husband)),
-                    handle_file(str(wife)),
-                    ",".join(map(str, ids)),
-                    "",
-                    True,
-                    api_name="/swap",
-                )
-                outcome = None if len(gallery) == template_count else f"{len(gallery)} of {template_count} results"
-            except Exception as exc:  # noqa: BLE001  (a failed session is a figure, not a crash)
-                outcome = f"{type(exc).__name__}: {one_line(exc)}"
-            elapsed = time.perf_counter() - began
-            with lock:
-                if outcome is None:
-                    latencies.append(elapsed)
-                else:
-                    failures.append(outcome)
 
-        threads = [threading.Thread(target=one, args=(client,), daemon=True) for client in clients]
-        for thread in threads:
-            thread.start()
+def run_cluster_load(
+    sessions: int, template_count: int, workers: int, workdir: Path, *, postgres_admin: str, redis_url: str, s3: Any
+) -> LoadRun:
+    """The same sessions against 1 web and `workers` worker processes sharing PostgreSQL, Redis and S3."""
+    import uuid
+
+    from app.bench.cluster import Cluster
+
+    name = f"coswap_load_{uuid.uuid4().hex[:8]}"
+    database = _create_database(postgres_admin, name)
+    shared = {
+        **s3.environment("coswap-load", name),
+        "DATABASE_URL": database,
+        "REDIS_URL": redis_url,
+        "FACESWAP_QUEUE_NAME": name,
+        "FACESWAP_ENGINE": "classic",
+        "FACESWAP_PUBLIC_DEMO": "true",
+    }
+    env = {**os.environ, **shared}
+    subprocess.run([sys.executable, str(ROOT / "app.py"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    try:
+        with Cluster(workdir / f"cluster-w{workers}", shared, webs=1, workers=workers) as cluster:
+            server = _Server.attached(str(cluster.web_members[0].url), cluster.web_members[0].process)
+            ids = server.wait_for_templates(template_count)
+            return drive(server.url, ids, sessions, workers, workdir, mode="cluster")
+    finally:
+        _drop_database(postgres_admin, name)
+
+
+def _create_database(admin_url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    from app.config import normalize_database_url
+
+    admin = create_engine(normalize_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{admin_url.rsplit('/', 1)[0]}/{name}"
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from app.config import normalize_database_url
+
+    admin = create_engine(normalize_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def drive(url: str, ids: list[int], sessions: int, workers: int, workdir: Path, *, mode: str) -> LoadRun:
+    """Every session calls /swap at once; each must get all its results, each file downloaded whole."""
+    from gradio_client import Client, handle_file
+
+    template_count = len(ids)
+    husband, wife = _sample_photos(workdir)
+    couples = [_couple_of(number, husband, wife, workdir) for number in range(sessions)]
+    # httpx's 5 s default would time out uploads and queue joins of a saturated 2-core server
+    clients = [Client(url, verbose=False, httpx_kwargs={"timeout": CLIENT_TIMEOUT_S}) for _ in range(sessions)]
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(sessions + 1)
+
+    def one(client: Client, couple: tuple[Path, Path]) -> None:
         start.wait()
         began = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - began
+        try:
+            gallery = client.predict(
+                handle_file(str(couple[0])),
+                handle_file(str(couple[1])),
+                ",".join(map(str, ids)),
+                "",
+                True,
+                api_name="/swap",
+            )
+            outcome = None if len(gallery) == template_count else f"{len(gallery)} of {template_count} results"
+            if outcome is None and not all(Path(item["image"]).stat().st_size > 1000 for item in gallery):
+                outcome = "a result file came back empty"
+        except Exception as exc:  # noqa: BLE001  (a failed session is a figure, not a crash)
+            outcome = f"{type(exc).__name__}: {one_line(exc)}"
+        elapsed = time.perf_counter() - began
+        with lock:
+            if outcome is None:
+                latencies.append(elapsed)
+            else:
+                failures.append(outcome)
+
+    threads = [threading.Thread(target=one, args=(client, couple), daemon=True) for client, couple in zip(clients, couples)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
     return LoadRun(
+        mode=mode,
         workers=workers,
         sessions=sessions,
         templates=template_count,
@@ -195,12 +288,14 @@ def run_load(sessions: int, template_count: int, workers: int, workdir: Path) ->
 
 def markdown(runs: list[LoadRun]) -> str:
     lines = [
-        "| consumer workers | sessions × templates | wall (s) | p50 (s) | p95 (s) | max (s) | succeeded |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| setup | consumer workers | sessions × templates | wall (s) | swaps/s | p50 (s) | p95 (s) | max (s) | succeeded |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
+        setup = "embedded (SQLite, data dir)" if run.mode == "embedded" else "PostgreSQL + Redis + S3"
+        rate = run.sessions * run.templates / run.wall_s if run.wall_s else 0.0
         lines.append(
-            f"| {run.workers} | {run.sessions} × {run.templates} | {run.wall_s:.1f} | {run.p50_s:.1f} | "
+            f"| {setup} | {run.workers} | {run.sessions} × {run.templates} | {run.wall_s:.1f} | {rate:.2f} | {run.p50_s:.1f} | "
             f"{run.p95_s:.1f} | {run.max_s:.1f} | {run.succeeded}/{run.sessions} |"
         )
     if len(runs) >= 2 and runs[-1].wall_s:
@@ -215,11 +310,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", type=int, default=2)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    parser.add_argument("--embedded", action="store_true", help="with --cluster: also run the embedded default once")
+    parser.add_argument("--cluster", action="store_true", help="worker processes sharing PostgreSQL, Redis and S3")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args(argv)
     runs: list[LoadRun] = []
     with tempfile.TemporaryDirectory(prefix="coswap-load-") as folder:
-        for workers in args.workers:
-            runs.append(run_load(args.sessions, args.templates, workers, Path(folder)))
+        if not args.cluster or args.embedded:
+            for workers in args.workers if not args.cluster else [1]:
+                runs.append(run_load(args.sessions, args.templates, workers, Path(folder)))
+        if args.cluster:
+            from app.bench.seaweed import SeaweedS3
+
+            with SeaweedS3(Path(folder) / "seaweedfs") as s3:
+                for workers in args.workers:
+                    runs.append(run_cluster_load(
+                        args.sessions, args.templates, workers, Path(folder),
+                        postgres_admin=args.postgres, redis_url=args.redis, s3=s3,
+                    ))
     if args.json:
         json.dump({"runs": [asdict(run) for run in runs], "cpus": os.cpu_count()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
