@@ -51,7 +51,8 @@ class Member:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log_path: Path
-    url: str | None = None
+    url: str | None = None  # a web process's page
+    health: str | None = None  # its GET /healthz
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -76,7 +77,10 @@ class Member:
         return self.process.returncode
 
 
-def spawn(name: str, args: list[str], env: dict[str, str], data_dir: Path, log_dir: Path, url: str | None = None) -> Member:
+def spawn(
+    name: str, args: list[str], env: dict[str, str], data_dir: Path, log_dir: Path, url: str | None = None,
+    health: str | None = None,
+) -> Member:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log_file:
@@ -88,7 +92,7 @@ def spawn(name: str, args: list[str], env: dict[str, str], data_dir: Path, log_d
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Member(name, data_dir, process, log_path, url)
+    return Member(name, data_dir, process, log_path, url, health or (f"{url}healthz" if url else None))
 
 
 @dataclass
@@ -123,7 +127,10 @@ class Cluster:
     def _start_worker(self) -> Member:
         name = f"worker-{sum(1 for m in self.members if m.url is None)}"
         data = self._fresh_dir(name)
-        member = spawn(name, ["worker", "--workers", str(self.threads_per_worker)], process_env(self.shared, data), data, self.root)
+        port = free_port()
+        args = ["worker", "--workers", str(self.threads_per_worker), "--health-port", str(port)]
+        member = spawn(name, args, process_env(self.shared, data), data, self.root,
+                       health=f"http://127.0.0.1:{port}/healthz")
         self.members.append(member)
         return member
 
@@ -145,13 +152,12 @@ class Cluster:
             for member in list(pending):
                 if not member.alive():
                     raise RuntimeError(f"{member.name} exited with {member.process.returncode}:\n{member.log()[-2000:]}")
+                try:
+                    ready = httpx.get(str(member.health), timeout=2.0).status_code == 200
+                except httpx.HTTPError:
+                    ready = False
                 if member.url is None:
-                    ready = "ready: engine warmed" in member.log()
-                else:
-                    try:
-                        ready = httpx.get(f"{member.url}healthz", timeout=2.0).status_code == 200
-                    except httpx.HTTPError:
-                        ready = False
+                    ready = ready and "ready: engine warmed" in member.log()
                 if ready:
                     pending.remove(member)
             if time.monotonic() > deadline:

@@ -85,8 +85,9 @@ def test_two_webs_and_three_workers_share_only_postgres_redis_and_the_bucket(
     template_ids = add_templates(operator, write_pair_templates(tmp_path, photos.t1, TEMPLATES))
     with Cluster(tmp_path / "cluster", shared, webs=2, workers=3) as cluster:
         web_a, web_b = cluster.web_members
-        for web in (web_a, web_b):
-            assert httpx.get(f"{web.url}healthz", timeout=10).json()["storage"] == "ok"
+        for member in (web_a, web_b, cluster.worker_members[0]):
+            health = httpx.get(str(member.health), timeout=10).json()
+            assert (health["status"], health["database"], health["storage"]) == ("ok", "ok", "ok")
         client_a = Client(str(web_a.url), verbose=False, httpx_kwargs={"timeout": 120})
         token = client_a.predict(api_name="/visitor")["visitor"]
         swapped: dict[str, Any] = {}
