@@ -1,6 +1,6 @@
 """Sweep one classic-engine setting on the evaluation pool's tuning half only.
 
-    python tools/sweep_settings.py warp.outline_share 0 0.3 0.6
+    python tools/sweep_settings.py warp.outline_share 0 0.3 0.6 [--with composite.feather_share=0.04 ...]
 
 Each value runs every tuning case (the validation half is never read) and prints the pass rate, the
 failures by kind and how many faces the identity moved on. Pick on these figures, then judge the
@@ -37,11 +37,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("setting", help="STAGE.NAME, e.g. warp.outline_share")
     parser.add_argument("values", nargs="+")
+    parser.add_argument("--with", dest="fixed", action="append", default=[], metavar="STAGE.NAME=VALUE")
     args = parser.parse_args()
+    base = ClassicSettings()
+    for fixed in args.fixed:
+        path, _, raw = fixed.partition("=")
+        base = with_value(base, path, raw)
     probe = IdentityProbe()
     tuning = cases("tuning", probe)
     for raw in args.values:
-        engine = ClassicEngine(settings=with_value(ClassicSettings(), args.setting, raw))
+        engine = ClassicEngine(settings=with_value(base, args.setting, raw))
         engine.warmup()
         runner = PoolRunner(engine, probe)
         results = [runner.run_case(case) for case in tuning]

@@ -94,6 +94,55 @@ def source_occluders(
     return np.maximum(by_colour, finger_bands(image, xy, oval > 0, settings))
 
 
+def sunglasses(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, settings: RegionSettings) -> NDArray[np.float32]:
+    """Sunglasses over a source's eyes (lenses, bridge and arms), 0..1 in its pixels; all zero without."""
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    cheeks, _ = face_parts(xy, canonical, image.shape[:2], settings)
+    return dark_lenses(image, xy, cheeks, settings)
+
+
+def dark_lenses(
+    image: NDArray[np.uint8], xy: NDArray[np.float32], cheeks: NDArray[np.float32], settings: RegionSettings
+) -> NDArray[np.float32]:
+    """Dark lenses over both eyes, 0..1: the eyes are exempt from the skin model, so sunglasses would
+    otherwise be pasted as a grey veil over the target's eyes. A lens is found only at both eyes, when nearly all of the eye opening
+    (`lens_eye_share`; a bare eye keeps its bright white) and most of the skin ring around it
+    (`lens_ring_share`) are darker than `lens_darkness` x the cheeks' lightness. The region is the dark
+    pixels around each eye, closed and grown by `lens_grow_share` eye distances."""
+    found = np.zeros(image.shape[:2], dtype=np.float32)
+    eye = eye_distance(xy)
+    if eye < MIN_EYE_DISTANCE or not (cheeks > 0.5).any():
+        return found
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    dark = lightness < settings.lens_darkness * float(np.median(lightness[cheeks > 0.5]))
+    lenses = np.zeros(image.shape[:2], dtype=np.uint8)
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        opening = np.zeros(image.shape[:2], dtype=np.uint8)
+        cv2.fillPoly(opening, [pixels(xy[list(ring)])], 255)
+        around = np.zeros(image.shape[:2], dtype=np.uint8)
+        centre = xy[list(ring)].mean(axis=0)
+        axes = (max(1, int(round(settings.lens_reach * eye))), max(1, int(round(0.6 * settings.lens_reach * eye))))
+        cv2.ellipse(around, (int(round(centre[0])), int(round(centre[1]))), axes, 0.0, 0.0, 360.0, 255, -1)
+        skin_ring = (around > 0) & (opening == 0)
+        if not opening.any() or not skin_ring.any():
+            return found
+        if dark[opening > 0].mean() < settings.lens_eye_share or dark[skin_ring].mean() < settings.lens_ring_share:
+            return found  # one bare eye: no sunglasses
+        lenses[(around > 0) & dark] = 255
+    # The bridge and the arms: dark pixels of the eye band joined to the lenses.
+    eye_rows = xy[list(RIGHT_EYE + LEFT_EYE), 1]
+    reach = 0.6 * settings.lens_reach * eye
+    band = np.zeros(image.shape[:2], dtype=bool)
+    band[max(0, int(eye_rows.min() - reach)) : int(np.ceil(eye_rows.max() + reach)) + 1] = True
+    count, labels = cv2.connectedComponents(((dark & band) | (lenses > 0)).astype(np.uint8), connectivity=8)
+    joined = np.unique(labels[lenses > 0])
+    lenses[np.isin(labels, joined[joined > 0])] = 255
+    grow = max(1, int(round(settings.lens_grow_share * eye)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    lenses = cv2.dilate(cv2.morphologyEx(lenses, cv2.MORPH_CLOSE, kernel), kernel)
+    return lenses.astype(np.float32) / 255.0
+
+
 def finger_bands(
     image: NDArray[np.uint8], xy: NDArray[np.float32], oval: NDArray[np.bool_], settings: RegionSettings
 ) -> NDArray[np.float32]:

@@ -28,7 +28,7 @@ class WarpSettings:
     """Mapping the source texture onto the target's mesh triangles."""
 
     geometry_share: float = 1.0  # share of the source's inner-face geometry put on the target mesh
-    outline_share: float = 0.0  # share of the source's face outline (jaw, cheeks) put on the target mesh
+    outline_share: float = 0.4  # share of the source's face outline (jaw, cheeks) put on the target mesh
     work_face_size: float = 160.0  # face size (pixels) of the working grid for the map and the masks
     source_face_limit: float = 1.4  # a source face larger than this x the target's is shrunk first
     half_fill_yaw: float = 28.0  # a source turned further: its far half is filled from the mirrored near half
@@ -64,6 +64,11 @@ class RegionSettings:
     finger_line_elongation: float = 4.0  # ... and this many times as wide as high
     finger_lines: int = 2  # ... this many of them on the forehead: a hand lies there
     finger_grow: tuple[float, float] = (0.45, 0.2)  # their hull grown by this many eye distances across and along
+    lens_darkness: float = 0.45  # sunglasses: darker than this x the cheeks' median lightness
+    lens_eye_share: float = 0.85  # ... over this share of each eye opening
+    lens_ring_share: float = 0.5  # ... and this share of the skin ring around it
+    lens_reach: float = 0.4  # ... the ring reaching this many eye distances from the eye's centre
+    lens_grow_share: float = 0.05  # ... the lenses grown by this many eye distances
     beard_kept_min: float = 0.02  # share of the lower face the target's occluders must cover to look for a beard
     beard_edge_share: float = 0.08  # the beard region's soft upper edge, as a share of the eye distance
 
@@ -73,7 +78,7 @@ class ToneSettings:
     """Light, colour, sharpness and grain matched to the target."""
 
     face_size: float = 128.0  # tone and occlusion run with the face at most this large
-    edge_depth_share: float = 0.55  # the template's own light comes in this deep from the face's border (share of the face size)
+    edge_depth_share: float = 0.4  # the template's own light comes in this deep from the face's border (share of the face size)
     edge_plateau_share: float = 0.2  # ... fully this deep
     edge_sigma_share: float = 0.05  # ... at the scale of this share of the face size
 
@@ -82,7 +87,7 @@ class ToneSettings:
 class CompositeSettings:
     """The final blend of the toned source over the target."""
 
-    feather_share: float = 0.05  # erosion before feathering, as a share of the face size
+    feather_share: float = 0.035  # erosion before feathering, as a share of the face size
 
 
 @dataclass(frozen=True)

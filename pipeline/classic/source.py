@@ -1,7 +1,8 @@
 """The source stage: the source photo prepared once per couple, then reused for every template.
 
-The photo is cropped around its mesh, a heavy JPEG's blocks are removed, glasses frames are inpainted
-out (frames pasted onto another face would end at its temples), and what the later stages need to know
+The photo is cropped around its mesh, a heavy JPEG's blocks are removed, clear glasses' frames are
+inpainted out (frames pasted onto another face would end at its temples), sunglasses are marked as an
+occluder (the target's own eyes show there), and what the later stages need to know
 about the source is measured once: its yaw, how open its mouth is, how far up its forehead is bare skin,
 and what covers it (a hand, an object).
 """
@@ -19,7 +20,7 @@ from pipeline.classic.deblock import deblock
 from pipeline.classic.face_geometry import face_size, mesh_yaw, pixels
 from pipeline.classic.glasses import has_glasses, remove_frames
 from pipeline.classic.mesh import CanonicalFace, Mesh, mirror_mesh, mouth_openness
-from pipeline.classic.regions import source_occluders
+from pipeline.classic.regions import source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
 from pipeline.mesh_topology import FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
 
@@ -61,8 +62,11 @@ def prepare_source(
     local[:, 0] -= x0
     local[:, 1] -= y0
     crop = deblock(crop)  # a heavy JPEG's block grid would show as tiles on the target's skin
+    # Frames found: sunglasses (dark lenses too: deep eye shadows have no frames) are an occluder, and the
+    # target's own eyes show there; clear glasses' frames are inpainted out.
     glasses = has_glasses(crop, local)
-    if glasses:
+    dark_glasses = sunglasses(crop, local, canonical, settings.regions) if glasses else np.zeros(crop.shape[:2], np.float32)
+    if glasses and not dark_glasses.any():
         crop = remove_frames(crop, local)
     return PreparedSource(
         image=crop,
@@ -73,7 +77,7 @@ def prepare_source(
         mouth_openness=mouth_openness(local),
         had_glasses=glasses,
         forehead_skin=forehead_skin_share(crop, local, canonical, settings.source),
-        occluder=source_occluders(crop, local, canonical, settings.regions),
+        occluder=np.maximum(source_occluders(crop, local, canonical, settings.regions), dark_glasses),
     )
 
 
