@@ -6,18 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.objects import CACHE_DIR
 from app.services import runs
 from app.services.templates import template_pixels
 from pipeline.face import FaceEngine
 from tests.cli_helpers import run_cli
 from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos
-from tests.queue.conftest import add_templates, create_batch, write_pair_templates
-
-
-def _image_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and p.suffix in (".jpg", ".png") and CACHE_DIR.parts[0] not in p.parts]
+from tests.queue.conftest import add_templates, create_batch, image_files_outside_cache, write_pair_templates
 
 
 def test_migrate_moves_every_image_once_and_the_app_then_reads_the_bucket(
@@ -28,14 +23,14 @@ def test_migrate_moves_every_image_once_and_the_app_then_reads_the_bucket(
     template_ids = add_templates(local, write_pair_templates(tmp_path, photos.t1, 2))
     runs.run_inline(local, create_batch(local, photos, template_ids, session_id="alice"))
     local.dispose()
-    before = len(_image_files(data / "images"))
+    before = len(image_files_outside_cache(data / "images"))
     assert before == 8  # 2 templates, 2 masks, 2 photos, 2 results
 
     env = {"FACESWAP_DATA_DIR": str(data), **s3_env}
     first = run_cli("storage", "migrate", "--json", env=env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["moved"] == before
-    assert _image_files(data) == []
+    assert image_files_outside_cache(data) == []
     again = run_cli("storage", "migrate", "--json", env=env)
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
@@ -49,7 +44,7 @@ def test_migrate_moves_every_image_once_and_the_app_then_reads_the_bucket(
         assert {o.key.split("/")[0] for o in remote.image_store.objects.listing()} >= {"templates", "results"}
     finally:
         remote.dispose()
-    assert _image_files(data) == []
+    assert image_files_outside_cache(data) == []
 
 
 def test_storage_usage_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:

@@ -168,6 +168,18 @@ def batch_done(ctx: AppContext, batch_id: str) -> Callable[[], bool]:
     return done
 
 
+def image_files_outside_cache(data_dir: Path) -> list[Path]:
+    """Image bytes a data dir holds outside its bounded object cache (examples/ holds the page's
+    package sample photos, no user's)."""
+    from app.objects import CACHE_DIR
+
+    kept = (data_dir / CACHE_DIR, data_dir / "examples")
+    return [
+        p for p in data_dir.rglob("*")
+        if p.is_file() and p.suffix in (".jpg", ".png") and not any(p.is_relative_to(k) for k in kept)
+    ]
+
+
 def assert_no_orphans(ctx: AppContext) -> None:
     """Every file under images/ has exactly one row and every row its file; no temp files are left."""
     root = ctx.settings.images_dir

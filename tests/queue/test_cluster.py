@@ -10,7 +10,6 @@ bytes outside its own bounded cache.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +28,7 @@ from db.models import Image, SwapTask
 from pipeline.face import FaceEngine
 from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos
-from tests.queue.conftest import add_templates, wait_until, write_pair_templates
+from tests.queue.conftest import add_templates, image_files_outside_cache, wait_until, write_pair_templates
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 TEMPLATES = 6
@@ -60,16 +59,6 @@ def operator(tmp_path: Path, shared: dict[str, str], classic: FaceEngine) -> Ite
     ctx = open_context(make_settings(tmp_path / "operator", **shared), classic)
     yield ctx
     ctx.dispose()
-
-
-def _image_files_outside_cache(data_dir: Path) -> list[Path]:
-    """Image files outside the bounded cache (examples/ holds the page's package sample photos, no user's)."""
-    cache = data_dir / CACHE_DIR
-    return [
-        p for p in data_dir.rglob("*")
-        if p.is_file() and p.suffix in (".jpg", ".png") and not p.is_relative_to(cache)
-        and not p.is_relative_to(data_dir / "examples")
-    ]
 
 
 def _counts(ctx: AppContext) -> dict[str, int]:
@@ -150,7 +139,7 @@ def test_two_webs_and_three_workers_share_only_postgres_redis_and_the_bucket(
     dirs = [m.data_dir for m in cluster.members]
     assert len(set(dirs)) == len(dirs) == 6
     for folder in dirs:
-        assert _image_files_outside_cache(folder) == [], folder.name
+        assert image_files_outside_cache(folder) == [], folder.name
     # Expiry, run from the operator's machine (neither a web nor a worker), removes the objects.
     report = cleanup_expired(operator, now=utcnow() + timedelta(hours=25))
     assert report.images == TEMPLATES + 2 and report.files_removed == TEMPLATES + 2

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.context import AppContext
-from app.objects import CACHE_DIR, S3Objects
+from app.objects import S3Objects
 from app.services import runs
 from app.services.cleanup import cleanup_expired, delete_session_data
 from db.base import utcnow
@@ -19,7 +19,7 @@ from db.models import Image
 from pipeline.face import FaceEngine
 from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos
-from tests.queue.conftest import add_templates, create_batch
+from tests.queue.conftest import add_templates, create_batch, image_files_outside_cache
 
 
 @pytest.fixture
@@ -27,15 +27,6 @@ def s3_ctx(tmp_path: Path, classic: FaceEngine, s3_env: dict[str, str]) -> Itera
     context = open_context(make_settings(tmp_path / "data", **s3_env), classic)
     yield context
     context.dispose()
-
-
-def _image_files(data_dir: Path) -> list[Path]:
-    """Image bytes in the data dir outside the bounded cache."""
-    cache = data_dir / CACHE_DIR
-    return [
-        p for p in data_dir.rglob("*")
-        if p.is_file() and p.suffix in (".jpg", ".png") and not p.is_relative_to(cache)
-    ]
 
 
 def test_in_s3_mode_every_image_lives_in_the_bucket_and_deletion_removes_objects_and_copies(
@@ -52,7 +43,7 @@ def test_in_s3_mode_every_image_lives_in_the_bucket_and_deletion_removes_objects
     kinds = {key.split("/", 1)[0] for key in keys}
     assert kinds == {"templates", "masks", "photos", "results"}
     assert {o.key for o in objects.listing()} == keys
-    assert _image_files(ctx.settings.resolved_data_dir) == []
+    assert image_files_outside_cache(ctx.settings.resolved_data_dir) == []
 
     report = delete_session_data(ctx, "alice")
     assert report.images == 4 and report.files_removed == 4
