@@ -1,20 +1,25 @@
 """`GET /healthz` of web and worker processes: the database and the image store answer.
 
 The web server answers it through `HealthRoute` (ASGI middleware, before Gradio); `python app.py
-worker --health-port P` answers it from a small HTTP thread. 200 with `{"status": "ok", ...}` when
+worker --health-port P` answers it from a small process of its own (`serve_health_process`): the
+consumer forks its worker processes, and the S3 client's runtime must never run in a process that
+forks afterwards (a forked child that inherits it crashes on its first request). 200 with `{"status": "ok", ...}` when
 both answer, 503 with the failing part named in one line otherwise. No secrets, paths or keys.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from sqlalchemy import text
 
+from app.config import Settings
 from app.context import AppContext
 from app.errors import one_line
 
@@ -94,3 +99,37 @@ def serve_health_thread(ctx_factory: Callable[[], AppContext], port: int, role: 
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="coswap-health", daemon=True).start()
     return server
+
+
+def serve_health_process(settings: Settings, port: int, role: str = "worker") -> Any:
+    """Answer `GET /healthz` on `port` from a spawned process (no fork) that ends with this one."""
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(
+        target=_health_main, args=(settings, port, role, os.getpid()), name="coswap-health", daemon=True
+    )
+    process.start()
+    return process
+
+
+def _health_main(settings: Settings, port: int, role: str, parent: int) -> None:
+    from app.context import build_context
+
+    _die_with(parent)
+    server = serve_health_thread(lambda: build_context(settings), port, role)
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    server.shutdown()
+
+
+def _die_with(parent: int) -> None:
+    """Linux: SIGKILL this process when its parent dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(0)

@@ -9,6 +9,10 @@ obstore, and keeps downloaded or written copies in an `ObjectCache` of bounded s
 Keys are the `images.path` values (`results/ab/ab12….jpg`); they never change once written (a
 rerun of a task writes the same bytes under the same key), so a cached copy never goes stale.
 The bucket is private: the app reads objects and serves them to their owner itself.
+
+obstore runs a Rust (tokio) runtime that does not survive a fork: a process that has used S3Objects
+must not fork workers afterwards (the worker's consumer never touches storage; its health endpoint
+runs in a spawned process, app/health.py).
 """
 
 from __future__ import annotations

@@ -40,10 +40,9 @@ def worker_command(settings: Settings, args: argparse.Namespace) -> int:
     with app_context(settings):  # brings the embedded schema up to date; disposed before the fork
         pass
     if args.health_port is not None:
-        from app.context import build_context
-        from app.health import serve_health_thread
+        from app.health import serve_health_process
 
-        serve_health_thread(lambda: build_context(settings), args.health_port)
+        serve_health_process(settings, args.health_port)
     return run_worker(settings, workers=args.workers, periodic=not args.no_periodic)
 
 
