@@ -1,4 +1,4 @@
-"""`bench quality [--json] [--sheet FILE] [--markdown FILE --before JSON] [--no-pool]`: the quality harness.
+"""`bench quality [--json] [--sheet FILE] [--markdown FILE --before JSON [--pool-before JSON]] [--no-pool]`: the quality harness.
 
 The stress set, then the evaluation pool's tuning and validation halves (skipped with --no-pool); with
 --sheet FILE, the pool's sheets go beside it as FILE-tuning.png and FILE-validation.png.
@@ -30,6 +30,7 @@ def register(bench_parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet", type=Path, metavar="FILE", help="write the contact sheet PNG to FILE")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="regenerate the quality sections of FILE")
     parser.add_argument("--before", type=Path, metavar="JSON", help="a saved report to show as 'before' there")
+    parser.add_argument("--pool-before", type=Path, metavar="JSON", help="a saved report whose pool to show as 'before' (default: --before's)")
     parser.add_argument("--no-pool", action="store_true", help="the stress set only, without the evaluation pool")
     parser.set_defaults(handler=quality_command)
 
@@ -47,12 +48,15 @@ def quality_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     from pipeline.engines import create_engine, resolve_engine
 
-    before: dict[str, Any] | None = None
-    if args.before:
-        try:
-            before = load_report(args.before)
-        except (OSError, ValueError, TypeError) as exc:
-            return refuse(f"cannot read {args.before}: {first_line(exc)}")
+    saved: dict[Path, dict[str, Any]] = {}
+    for path in (args.before, args.pool_before):
+        if path is not None:
+            try:
+                saved[path] = load_report(path)
+            except (OSError, ValueError, TypeError) as exc:
+                return refuse(f"cannot read {path}: {first_line(exc)}")
+    before = saved.get(args.before)
+    pool_before = saved.get(args.pool_before, before or {}).get("pool")
     engine = create_engine(resolve_engine(settings.engine, settings.models_dir).name, settings.models_dir)
     try:
         report, _ = run_quality(engine, sheet=args.sheet, pool=not args.no_pool)
@@ -64,7 +68,7 @@ def quality_command(settings: Settings, args: argparse.Namespace) -> int:
         update_markdown(args.markdown, report, before=before, sheet=sheet)
         if "pool" in report:
             sheets = {half: _relative(pool_sheet_path(args.sheet, half), args.markdown.parent) for half in ("tuning", "validation")} if args.sheet else None
-            update_pool_markdown(args.markdown, report["pool"], before=(before or {}).get("pool"), sheets=sheets)
+            update_pool_markdown(args.markdown, report["pool"], before=pool_before, sheets=sheets)
     if args.json:
         print_json(report)
     else:
