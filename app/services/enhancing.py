@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.context import AppContext
 from app.errors import InvalidRequest
 from app.services.post_swap import FaceEnhance, PostSwapStep, default_steps
+
+if TYPE_CHECKING:
+    from pipeline.model_download import ModelFileStatus, ModelManifest
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +36,53 @@ def unavailable_reason(ctx: AppContext) -> str | None:
 
 
 def unavailable_note(ctx: AppContext, *, operator: bool) -> str | None:
-    """`unavailable_reason` for a page: in full for the operator; for visitors of a public server
-    without paths or operator advice (what is missing, and the download's progress while it runs)."""
+    """`unavailable_reason` for a refusal (CLI, API): in full for the operator; for visitors of a public
+    server without paths or operator advice (what is missing, and the download's progress while it runs)."""
     reason = unavailable_reason(ctx)
     if reason is None or operator:
         return None if reason is None else reason.replace("`", "")
+    return _visitor_note(ctx)
+
+
+def page_note(ctx: AppContext) -> str | None:
+    """Why "Enhance faces" is off, as one short Markdown line for the page, never with a path: for the
+    local user what is wrong with the model and the command that fetches it (`models status` has the
+    details); for visitors of a public server no operator advice. None when enhancing can run."""
+    if unavailable_reason(ctx) is None:
+        return None
+    if ctx.settings.is_public_demo:
+        return _visitor_note(ctx)
+    title = ctx.face_enhancer().model.title
+    download = ctx.enhancer_download.progress() if ctx.enhancer_download is not None else None
+    if download is not None and not download.finished:
+        return f"Enhancing is off until the {title} model arrives ({download.describe()})."
+    if download is not None and download.state == "failed":
+        problem = "could not be downloaded"
+    elif all(status.state == "missing" for status in _file_statuses(ctx)):
+        problem = "is not downloaded"
+    else:
+        problem = "file is incomplete or not the expected one"
+    return f"Enhancing is off: the {title} model {problem}. Run `python app.py models download`."
+
+
+def _visitor_note(ctx: AppContext) -> str:
     download = ctx.enhancer_download.progress() if ctx.enhancer_download is not None else None
     if download is not None and not download.finished:
         return f"Enhancing faces is unavailable until its model file arrives ({download.describe()})."
     return "Enhancing faces is unavailable on this server: its model file is not installed."
+
+
+def _manifest(ctx: AppContext) -> ModelManifest:
+    """The enhancer's pinned files: the context's (tests' stand-in) or GFPGAN 1.4's."""
+    from pipeline.enhance.model_files import ENHANCER_MANIFEST
+
+    return ctx.enhancer_manifest or ENHANCER_MANIFEST
+
+
+def _file_statuses(ctx: AppContext) -> list[ModelFileStatus]:
+    from pipeline.model_download import check_model_files
+
+    return check_model_files(ctx.settings.models_dir, _manifest(ctx))
 
 
 def downloading(ctx: AppContext) -> bool:
@@ -98,13 +139,12 @@ def start_enhancer_download(ctx: AppContext) -> bool:
     """With FACESWAP_AUTO_DOWNLOAD, fetch and verify the enhancer's file in the background; True when
     a download was started (not when the file is already there or the setting is off)."""
     from pipeline.background_download import BackgroundDownload
-    from pipeline.enhance.model_files import ENHANCER_MANIFEST
     from pipeline.model_download import all_verified
 
     settings = ctx.settings
     if not settings.auto_download or ctx.enhancer_download is not None:
         return False
-    manifest = ctx.enhancer_manifest or ENHANCER_MANIFEST
+    manifest = _manifest(ctx)
     if all_verified(settings.models_dir, manifest):
         return False
     download = BackgroundDownload(settings.models_dir, manifest=manifest, base_url_override=settings.models_base_url)

@@ -423,7 +423,7 @@ class UIActions:
     def enhance_availability(self) -> tuple[bool, str, bool]:
         """Whether "Enhance faces" can be ticked; a one-line note (what enhances, or why it cannot); and
         whether that may change soon (its model file is being fetched)."""
-        note = enhancing.unavailable_note(self.ctx, operator=not self.ctx.settings.is_public_demo)
+        note = enhancing.page_note(self.ctx)
         if note is None:
             return True, f"Faces are enhanced with {enhancing.describe(self.ctx)}.", False
         return False, note, enhancing.downloading(self.ctx)

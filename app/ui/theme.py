@@ -77,6 +77,8 @@ footer .divider { display: none; }  /* Gradio puts a separator after the one foo
   .cs-header p { font-size: 0.9rem; }
   .gradio-container { padding: 0 8px !important; }
   .cs-face-card { min-width: 96px !important; }
+  /* "Enhance faces" and its strength: one above the other, each the full width */
+  #enhance, #enhance-strength { flex: 1 1 100% !important; min-width: 100% !important; }
 }
 """
 

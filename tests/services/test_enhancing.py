@@ -117,5 +117,8 @@ def test_offline_the_reason_says_the_download_failed(tmp_path: Path, classic: Fa
         reason = enhancing.unavailable_reason(ctx) or ""
         assert time.monotonic() - started < 3.0
         assert reason.startswith("enhancing is unavailable: model download failed: could not download GFPGANv1.4.onnx")
+        assert enhancing.page_note(ctx) == (  # the page's line: no paths, no error details
+            "Enhancing is off: the GFPGAN 1.4 model could not be downloaded. Run `python app.py models download`."
+        )
     finally:
         ctx.dispose()

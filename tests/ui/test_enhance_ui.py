@@ -1,5 +1,6 @@
-"""'Enhance faces' in the UI and the API, on the GFPGAN stand-in: off with the reason without its file;
-tickable with it, and a run from the browser (Debian's Chromium) enhances the swapped faces."""
+"""'Enhance faces' in the UI and the API, on the GFPGAN stand-in: off with a short reason (no paths)
+without its file; tickable with it, and a run from the browser (Debian's Chromium) enhances the swapped
+faces. On a phone the choice and its strength each take the full width."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from db.models import Batch
 from tests.fixtures_data import SamplePhotos
 from tests.pipeline.insight_fixtures import tiny_enhancer  # noqa: F401  (fixture)
 from tests.pipeline.tiny_enhancer import TinyEnhancer
-from tests.ui.conftest import ARTIFACTS, free_port
+from tests.ui.conftest import ARTIFACTS, ServedApp, free_port
 from tests.ui.test_browser import _upload_couple
+
+NOT_DOWNLOADED = "Enhancing is off: the GFPGAN 1.4 model is not downloaded. Run `python app.py models download`."
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 def _install(ctx: AppContext, tiny: TinyEnhancer) -> Path:
@@ -47,11 +52,30 @@ def test_without_the_model_the_choice_is_off_and_a_run_asking_for_it_is_refused(
     actions = UIActions(ui_ctx, run_now)
     available, note, changing = actions.enhance_availability()
     assert not available and not changing
-    assert note.startswith("enhancing is unavailable: GFPGANv1.4.onnx is not in") and "`" not in note
+    assert note == NOT_DOWNLOADED
     sid = sessions.new_session_id()
     with pytest.raises(gr.Error, match="(?i)enhancing is unavailable"):
         actions.swap(str(photos.husband), str(photos.wife), str(pair_template), "", True, sid, None, None, None, True, 0.5)
     assert sessions.my_photos(ui_ctx, sid) == []  # refused before anything was stored
+
+
+def test_the_local_note_is_one_short_line_without_paths(
+    ui_ctx: AppContext, run_now: Submit, tiny_enhancer: TinyEnhancer  # noqa: F811
+) -> None:
+    """Missing, then a damaged file: what is wrong and the command, never the data dir."""
+    actions = UIActions(ui_ctx, run_now)
+    notes = [actions.enhance_availability()[1]]
+    model = _install(ui_ctx, tiny_enhancer)
+    model.write_bytes(model.read_bytes()[:100])  # truncated
+    notes.append(actions.enhance_availability()[1])
+    assert notes == [
+        NOT_DOWNLOADED,
+        "Enhancing is off: the GFPGAN 1.4 model file is incomplete or not the expected one. "
+        "Run `python app.py models download`.",
+    ]
+    for note in notes:
+        assert "\n" not in note and str(ui_ctx.settings.data_dir) not in note
+        assert not any(word.startswith(("/", "~")) or ":\\" in word for word in note.split()), note
 
 
 def test_the_swap_api_enhances_with_a_strength(
@@ -146,8 +170,32 @@ def test_enhance_faces_in_the_browser(browser, live_app, photos: SamplePhotos) -
     model.unlink()  # without the file: after a reload the choice is off, with the reason
     page.reload()
     page.get_by_role("tab", name="4 · Swap").click()
-    page.wait_for_selector("#enhance-note:has-text('enhancing is unavailable')")
+    page.wait_for_selector("#enhance-note:has-text('Enhancing is off')")
     assert not page.locator("#enhance input").is_enabled()
     assert not page.locator("#enhance input").is_checked()
     assert "Traceback" not in page.content()
+    page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_choice_and_its_strength_fit_the_width(browser, served_app: ServedApp, viewport: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    """On a phone each takes the full width, one above the other; on a desktop they sit side by side.
+    The served app has no enhancer file: its note says so in one line, without the data dir."""
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(20_000)
+    page.goto(served_app.url)
+    page.get_by_role("tab", name="4 · Swap").click()
+    page.wait_for_selector("#enhance-note:has-text('Enhancing is off')")
+    choice, strength = page.locator("#enhance").bounding_box(), page.locator("#enhance-strength").bounding_box()
+    assert choice is not None and strength is not None
+    note = page.locator("#enhance-note").inner_text()
+    assert note.strip() == NOT_DOWNLOADED.replace("`", "") and str(served_app.data_dir) not in note
+    if viewport == PHONE:
+        assert choice["width"] >= 0.8 * PHONE["width"] and strength["width"] >= 0.8 * PHONE["width"], (choice, strength)
+        assert strength["y"] >= choice["y"] + choice["height"] - 1  # below, not beside
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing sticks out
+    else:
+        assert abs(choice["y"] - strength["y"]) < 1 and strength["x"] >= choice["x"] + choice["width"] - 1
     page.close()
