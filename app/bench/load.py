@@ -314,9 +314,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", action="store_true", help="worker processes sharing PostgreSQL, Redis and S3")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--workdir", type=Path, help="keep the data dirs and server logs here (default: a temporary dir)")
     args = parser.parse_args(argv)
     runs: list[LoadRun] = []
-    with tempfile.TemporaryDirectory(prefix="coswap-load-") as folder:
+    with tempfile.TemporaryDirectory(prefix="coswap-load-") as scratch:
+        folder = str(args.workdir or scratch)
+        Path(folder).mkdir(parents=True, exist_ok=True)
         if not args.cluster or args.embedded:
             for workers in args.workers if not args.cluster else [1]:
                 runs.append(run_load(args.sessions, args.templates, workers, Path(folder)))
