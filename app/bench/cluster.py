@@ -43,6 +43,15 @@ def process_env(shared: dict[str, str], data_dir: Path, **extra: str) -> dict[st
     return env
 
 
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process and every process of its group at once, like a lost machine."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
 @dataclass
 class Member:
     """One process of the cluster, in its own process group, with its own data dir and log."""
@@ -61,11 +70,7 @@ class Member:
         return self.process.poll() is None
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=10)
+        kill_group(self.process)
 
     def stop(self, timeout: float = 20.0) -> int | None:
         if self.alive():

@@ -209,11 +209,9 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the consumer and its worker processes at once, like a lost machine."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=10)
+        from app.bench.cluster import kill_group
+
+        kill_group(self.process)
 
     def stop(self, timeout: float = 20) -> int:
         if self.process.poll() is None:
