@@ -75,7 +75,7 @@ class Warp:
     def render(self) -> NDArray[np.uint8]:
         """The source texture warped onto the face box, at the box's full resolution."""
         warped = cv2.remap(self.texture, self._map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if self.fill is None:
+        if self.fill is None or self._fill_full is None:
             return warped
         mirror_full, weight = self._fill_full
         far = cv2.remap(self.fill.texture, mirror_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -84,7 +84,7 @@ class Warp:
     def carry(self, values: NDArray[np.float32]) -> NDArray[np.float32]:
         """A 0..1 field given in texture pixels (the source's occluders), mapped into the face box."""
         carried = cv2.remap(values, self._map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        if self.fill is None:
+        if self._fill_full is None:
             return carried
         mirror_full, weight = self._fill_full
         mirrored = np.ascontiguousarray(values[:, ::-1])
@@ -96,8 +96,10 @@ class Warp:
         return cv2.resize(self.map_small, self.box_size, interpolation=cv2.INTER_LINEAR)
 
     @cached_property
-    def _fill_full(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        assert self.fill is not None
+    def _fill_full(self) -> tuple[NDArray[np.float32], NDArray[np.float32]] | None:
+        """The mirrored fill's map and weight at the box's full size, or None without a fill."""
+        if self.fill is None:
+            return None
         size = self.box_size
         return (
             cv2.resize(self.fill.map_small, size, interpolation=cv2.INTER_LINEAR),
