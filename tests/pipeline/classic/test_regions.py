@@ -11,7 +11,6 @@ from pipeline.classic.mesh import CANONICAL_POINTS
 from pipeline.classic.regions import face_region, kept_region, target_eye_points, tone_parts
 from pipeline.classic.settings import RegionSettings, WarpSettings
 from pipeline.classic.warp import Warp, plan_warp
-from pipeline.face import Face
 from pipeline.mesh_topology import FACE_OVAL, LIPS_INNER
 from tests.pipeline.classic.stage_fixtures import StagePair, stage_pair  # noqa: F401
 
@@ -92,4 +91,3 @@ def test_eye_points_prefer_dlib_landmarks(stage_pair: StagePair) -> None:
     mesh_xy = stage_pair.target_mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     assert len(target_eye_points(stage_pair.target, mesh_xy)) == 68
     assert target_eye_points(replace(stage_pair.target, landmarks=None), mesh_xy) is mesh_xy
-    assert isinstance(stage_pair.target, Face)
