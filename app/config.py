@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     visitor_storage_mb: int = Field(default=2048, alias="FACESWAP_VISITOR_STORAGE_MB", ge=1)
     # Unfinished swaps on the whole server before new runs are refused as busy (UI and API).
     max_queued_tasks: int = Field(default=200, alias="FACESWAP_MAX_QUEUED_TASKS", ge=1)
+    # `/swap` calls served at once by one web process; each waits (asleep) for its batch on the job queue.
+    swap_api_concurrency: int = Field(default=16, alias="FACESWAP_SWAP_API_CONCURRENCY", ge=1, le=32)
     # Gradio sessions kept in memory; older ones are evicted (a visitor's data follows its token instead).
     session_capacity: int = Field(default=10000, alias="FACESWAP_SESSION_CAPACITY", ge=10)
     seed_templates: bool = Field(default=True, alias="FACESWAP_SEED_TEMPLATES")

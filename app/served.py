@@ -81,6 +81,19 @@ def sweep(*, max_age: float = SERVED_MAX_AGE_SECONDS, root: Path | None = None, 
     return _remove_older(root / VISITORS_DIR, (time.time() if now is None else now) - max_age, depth=3)
 
 
+def remove_empty_cache_folders(root: Path, cutoff: float) -> int:
+    """Empty folders directly under the cache root (left by moved outputs) last changed before `cutoff`."""
+    removed = 0
+    for folder in root.iterdir() if root.is_dir() else ():
+        try:
+            if folder.name != VISITORS_DIR and folder.is_dir() and folder.stat().st_mtime < cutoff:
+                folder.rmdir()  # refused when not empty
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def _remove_older(folder: Path, cutoff: float, depth: int) -> int:
     """Files under `folder` last changed before `cutoff`; empty folders go too."""
     if not folder.is_dir():

@@ -404,6 +404,17 @@ def batch_status(total: int, completed: int, failed: int) -> str:
     return "failed" if completed == 0 else "partial"
 
 
+def batch_finished(ctx: AppContext, batch_id: str, *, session_id: str) -> bool:
+    """One light read for waiters: every task of this session's batch is done (or the batch is gone)."""
+    with ctx.sessions() as session:
+        row = session.execute(
+            select(Batch.completed_tasks, Batch.failed_tasks, Batch.total_tasks).where(
+                Batch.batch_id == batch_id, Batch.session_id == session_id
+            )
+        ).one_or_none()
+    return row is None or row.completed_tasks + row.failed_tasks >= row.total_tasks
+
+
 def batch_report(ctx: AppContext, batch_id: str, *, session_id: str | None = None) -> BatchReport:
     """The design's batch report. With a session id, another session's batch is 'not found'."""
     with ctx.sessions() as session:

@@ -11,14 +11,14 @@ from typing import Any
 from app.context import AppContext
 from app.errors import InvalidRequest
 from app.polling import wait_for
-from app.services import photos, quotas, runs, sessions
+from app.services import batches, photos, quotas, runs, sessions
 from app.services.reports import BatchReport
 from app.services.photos import CouplePhoto, CoupleRole
 from pipeline.errors import ImageRejected
 from pipeline.intake import decode_image
 from pipeline.mapping import parse_batch_mapping
 
-WAIT_POLL_SECONDS = 0.1
+WAIT_POLL_SECONDS = (0.05, 0.4)  # first and longest wait between reads of a batch's progress
 
 
 def read_upload(ctx: AppContext, path: str | os.PathLike[str]) -> bytes:
@@ -115,10 +115,13 @@ def swap_files(
 
 
 def wait_for_batch(ctx: AppContext, session_id: str, batch_id: str, *, timeout: float) -> BatchReport:
-    """Poll this session's batch until every task is done or `timeout` passes; returns the report."""
-    return wait_for(
-        lambda: sessions.my_batch_report(ctx, session_id, batch_id),
-        BatchReport.is_finished,
+    """Wait until every task of this session's batch is done or `timeout` passes (one light read per
+    poll, at growing intervals); returns the batch's report."""
+    wait_for(
+        lambda: batches.batch_finished(ctx, batch_id, session_id=session_id),
+        bool,
         timeout=timeout,
-        interval=WAIT_POLL_SECONDS,
+        interval=WAIT_POLL_SECONDS[0],
+        max_interval=WAIT_POLL_SECONDS[1],
     )
+    return sessions.my_batch_report(ctx, session_id, batch_id)

@@ -30,7 +30,6 @@ from app.ui.theme import CSS, FOOTER_NOTE, HEADER_HTML, make_theme
 
 QUEUE_MAX_SIZE = 64  # waiting events beyond this get Gradio's "busy, please try again"
 DEFAULT_CONCURRENCY = 4  # per event; the swap work itself runs on the job queue
-SWAP_API_CONCURRENCY = 2
 DELETE_CACHE = (1800, 7200)  # every 30 min, delete Gradio's cached copies older than 2 h
 DELETE_QUESTION = (
     "Delete **everything** this browser stored: every photo (also those you chose to *Keep*), every result "
@@ -278,7 +277,7 @@ def _wire_api(api: dict[str, Any], actions: UIActions, box: visitor.VisitorBox) 
         ],
         [api["gallery"]],
         api_name="swap",
-        concurrency_limit=SWAP_API_CONCURRENCY,
+        concurrency_limit=actions.ctx.settings.swap_api_concurrency,
         preprocess=False,  # photos reach pipeline.intake undecoded (see photos_tab.create_tab)
     )
     click(my_photos, box.inputs, [api["json"]], api_name="my_photos")

@@ -14,6 +14,7 @@ A background sweep removes served copies past their age and uploads that no even
 
 from __future__ import annotations
 
+import errno
 import inspect
 import logging
 import os
@@ -37,6 +38,7 @@ UNCONSUMED_UPLOAD_SECONDS = 15 * 60
 SWEEP_SECONDS = 60.0
 REFUSED = "This request could not be handled; check its arguments."
 COPY_TRIES = 20  # reads of a cached file another event may still be writing
+EMPTY_FOLDER_SECONDS = 300.0  # cache folders left empty by moves are removed once this old
 COPY_RETRY_SECONDS = 0.01
 
 
@@ -106,8 +108,7 @@ class EventGuard:
                     os.link(source, target)
             else:
                 _private_copy(source, target)
-                source.unlink(missing_ok=True)
-                _remove_empty(source.parent)
+                source.unlink(missing_ok=True)  # its folder stays: a concurrent event may be writing into it
                 if block is not None:
                     getattr(block, "temp_files", set()).discard(str(source))
         except OSError as exc:  # gone meanwhile (another visitor's identical image moved it): leave as is
@@ -160,6 +161,7 @@ class EventGuard:
         """(served copies removed, stray uploads removed)."""
         now = time.time() if now is None else now
         removed_served = served.sweep(max_age=self.served_age, root=self.root, now=now)
+        served.remove_empty_cache_folders(self.root, now - EMPTY_FOLDER_SECONDS)
         stray = 0
         for path in list(self.demo.upload_file_set):
             try:
@@ -238,16 +240,18 @@ def _private_copy(source: Path, target: Path) -> None:
     (truncate, then write), so an event with the same image rewrites the very file another visitor may
     be downloading (the download then ends short of its Content-Length). The copy is a new file, written
     whole under a temporary name and renamed, from bytes that match the folder's content hash (or, for
-    other folders, two reads that agree)."""
+    other folders, two non-empty reads that agree); never from the empty file of a rewrite under way."""
     from gradio.processing_utils import hash_bytes
 
     previous = None
     for _ in range(COPY_TRIES):
         data = source.read_bytes()
-        if hash_bytes(data) == source.parent.name or data == previous:
+        if hash_bytes(data) == source.parent.name or (data and data == previous):
             break
         previous = data
         time.sleep(COPY_RETRY_SECONDS)
+    else:
+        raise OSError(errno.EAGAIN, "the cached file kept changing")
     temporary = target.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}")
     try:
         temporary.write_bytes(data)

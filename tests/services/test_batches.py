@@ -124,3 +124,17 @@ def test_rows_from_before_notes_had_a_field_still_read(ctx: AppContext, photos: 
     [result] = batches.batch_report(ctx, batch_id).results
     assert result.status == "completed" and result.notes == ["an old note"] and result.error is None
     assert len(result.faces) == 3
+
+
+def test_batch_finished_is_scoped_to_its_session_and_follows_the_tasks(ctx: AppContext, photos: SamplePhotos) -> None:
+    pair_id, blank_id = _templates(ctx, photos)
+    batch_id = runs.start_from_files(
+        ctx, str(photos.husband), str(photos.wife), [pair_id, blank_id], {}, session_id="visitor-a"
+    )
+    assert not batches.batch_finished(ctx, batch_id, session_id="visitor-a")
+    assert batches.batch_finished(ctx, batch_id, session_id="visitor-b")  # not theirs: nothing to wait for
+    first, _ = batches.pending_task_ids(ctx, batch_id)
+    batches.execute_task(ctx, first)
+    assert not batches.batch_finished(ctx, batch_id, session_id="visitor-a")
+    runs.run_inline(ctx, batch_id)
+    assert batches.batch_finished(ctx, batch_id, session_id="visitor-a")

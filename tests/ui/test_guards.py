@@ -200,3 +200,59 @@ def test_a_served_copy_is_its_own_file_so_a_concurrent_rewrite_of_the_cache_neve
         other_event.truncate(0)  # ... which now rewrites it in place
         other_event.write(data[:1000])
     assert Path(moved["path"]).read_bytes() == data
+
+
+def test_a_copy_waits_for_a_rewrite_under_way_and_never_serves_its_empty_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gradio rewrites a cached file as truncate-then-write; a move that reads in between must wait for
+    the bytes, not copy the empty file (which two empty reads in a row used to accept)."""
+    import threading
+
+    import gradio as gr
+    from gradio.processing_utils import hash_bytes
+
+    from app.ui.event_guard import EventGuard
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    with gr.Blocks() as demo:
+        image = gr.Image()
+    guard = EventGuard(demo, shared_outputs=[], served_age=60)
+    data = os.urandom(50_000)
+    source = _write(tmp_path / hash_bytes(data) / "image.webp", b"")  # truncated, not yet written
+    writer = threading.Timer(0.05, source.write_bytes, args=(data,))
+    writer.start()
+    payload = {"path": str(source), "url": f"/gradio_api/file={source}", "meta": {"_type": "gradio.FileData"}}
+    moved = guard._move(payload, served.visitor_folder("d" * 64, tmp_path), image)
+    writer.join()
+    assert Path(moved["path"]).read_bytes() == data
+    assert source.parent.is_dir()  # left for the sweep: another event may be about to write into it
+
+
+def test_an_empty_file_of_another_folder_is_not_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio as gr
+
+    from app.ui.event_guard import EventGuard
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    with gr.Blocks() as demo:
+        image = gr.Image()
+    guard = EventGuard(demo, shared_outputs=[], served_age=60)
+    source = _write(tmp_path / "not-a-hash" / "image.webp", b"")
+    payload = {"path": str(source), "url": f"/gradio_api/file={source}", "meta": {"_type": "gradio.FileData"}}
+    assert guard._move(dict(payload), served.visitor_folder("e" * 64, tmp_path), image) == payload
+    assert not any(served.visitor_folder("e" * 64, tmp_path).rglob("*.webp"))
+
+
+def test_empty_cache_folders_go_once_old_and_the_visitors_folder_stays(tmp_path: Path) -> None:
+    old, young, full = tmp_path / ("a" * 64), tmp_path / ("b" * 64), tmp_path / ("c" * 64)
+    for folder in (old, young, full):
+        folder.mkdir()
+    _write(full / "image.webp", b"kept")
+    visitors = tmp_path / served.VISITORS_DIR
+    visitors.mkdir()
+    past = time.time() - 600
+    for folder in (old, full, visitors):
+        os.utime(folder, (past, past))
+    assert served.remove_empty_cache_folders(tmp_path, time.time() - 300) == 1
+    assert not old.exists() and young.is_dir() and full.is_dir() and visitors.is_dir()
