@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from app.context import AppContext
 from app.errors import InvalidRequest, NotFound, ServiceError, one_line
 from app.services import enhancing
+from app.services.couple_analysis import COUPLE_REFUSED, couple_faces, recorded_faces
 from app.services import templates as template_service
-from app.services.photos import CouplePhoto
+from app.services.photos import CouplePhoto, UploadedPhoto
 from app.services.reports import BatchReport, TaskResult, stored_task_report, task_report_json
 from app.storage import encode_result, files_guard
 from app.services.swapping import render_swap, resolve_roles
@@ -46,10 +47,11 @@ class TransientTaskError(Exception):
 
 @dataclass(frozen=True)
 class BatchRequest:
-    """One couple (stored photos) and the templates to swap them into, with hand-set mappings."""
+    """One couple (stored photos, analysed or not yet) and the templates to swap them into, with hand-set
+    mappings."""
 
-    husband: CouplePhoto
-    wife: CouplePhoto
+    husband: CouplePhoto | UploadedPhoto
+    wife: CouplePhoto | UploadedPhoto
     template_ids: list[int]
     mappings: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     session_id: str | None = None
@@ -58,7 +60,7 @@ class BatchRequest:
 
     @property
     def notes(self) -> list[str]:
-        return [n for n in (self.husband.note, self.wife.note) if n]
+        return [p.note for p in (self.husband, self.wife) if isinstance(p, CouplePhoto) and p.note]
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,7 @@ def record_batch(
             husband_photo_id=request.husband.stored_id,
             wife_photo_id=request.wife.stored_id,
             template_ids=template_ids,
-            source_faces={
-                "husband": request.husband.face.to_dict(with_embedding=True),
-                "wife": request.wife.face.to_dict(with_embedding=True),
-                "enhance": request.enhance,  # kept here, beside the couple, so the schema does not change
-            },
+            source_faces=recorded_faces(request.husband, request.wife, request.enhance),
             source_notes=list(request.notes),
             engine=ctx.engine_decision().name,
             status="pending",
@@ -295,8 +293,10 @@ def _run_claimed(
         )
     if faces is None and use_preprocessed and template_service.ensure_current(ctx, template_id, viewer=session_id):
         faces = template_service.stored_faces(ctx, template_id, viewer=session_id)  # upgraded on first use
-    husband = SourceFace(Face.from_dict(faces_json["husband"]), ctx.image_cache.read(husband_path))
-    wife = SourceFace(Face.from_dict(faces_json["wife"]), ctx.image_cache.read(wife_path))
+    couple = {"husband": ctx.image_cache.read(husband_path), "wife": ctx.image_cache.read(wife_path)}
+    faces_json = couple_faces(ctx, batch_id, faces_json, couple)  # found here for a `/swap` batch's first task
+    husband = SourceFace(Face.from_dict(faces_json["husband"]), couple["husband"])
+    wife = SourceFace(Face.from_dict(faces_json["wife"]), couple["wife"])
     pixels = read_template(template_key)
     if faces is None:
         faces = engine.detect(pixels)
@@ -452,4 +452,5 @@ def batch_report(ctx: AppContext, batch_id: str, *, session_id: str | None = Non
             notes=list(batch.source_notes or []),
             results=results,
             enhance=(batch.source_faces or {}).get("enhance"),
+            couple_refused=(batch.source_faces or {}).get(COUPLE_REFUSED),
         )

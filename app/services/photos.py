@@ -51,6 +51,24 @@ class CouplePhoto:
         return SourceFace(face=self.face, image=self.pixels)
 
 
+@dataclass(frozen=True)
+class UploadedPhoto:
+    """A couple photo stored as it was uploaded (decoded and checked), its faces not yet found.
+
+    `/swap` stores its photos so: the worker that first needs them finds the faces once for the batch
+    (app/services/couple_analysis.py), so the request itself does no face work. `face_index` is the
+    face asked for (counted from 0 on the left), None for the most prominent.
+    """
+
+    role: CoupleRole
+    image_id: int
+    face_index: int | None = None
+
+    @property
+    def stored_id(self) -> int:
+        return self.image_id
+
+
 def choose_face(faces: list[Face], role: CoupleRole) -> tuple[Face, str | None]:
     """The single face to use from a couple photo; several faces → the most prominent of the role's
     gender (a man for the husband, a woman for the wife), else the most prominent of all, said so."""
@@ -128,24 +146,36 @@ def store_photos(
     ctx: AppContext, prepared: list[CouplePhoto], *, session_id: str | None, keep: bool = False
 ) -> list[CouplePhoto]:
     """Store prepared photos in one transaction (all or none)."""
+    ids = _store_pixels(ctx, [photo.pixels for photo in prepared], session_id=session_id, keep=keep)
+    return [replace(p, image_id=image_id, keep=keep) for image_id, p in zip(ids, prepared, strict=True)]
+
+
+def store_uploaded(
+    ctx: AppContext, uploads: list[tuple[CoupleRole, RGBImage, int | None]], *, session_id: str | None
+) -> list[UploadedPhoto]:
+    """Store decoded photos (role, pixels, face asked for) as temporary, in one transaction, unanalysed."""
+    ids = _store_pixels(ctx, [pixels for _role, pixels, _index in uploads], session_id=session_id, keep=False)
+    return [UploadedPhoto(role, image_id, index) for image_id, (role, _pixels, index) in zip(ids, uploads, strict=True)]
+
+
+def _store_pixels(ctx: AppContext, images: list[RGBImage], *, session_id: str | None, keep: bool) -> list[int]:
     refuse_keep_in_public(ctx, keep)
     expires = None if keep else temporary_expiry(ctx)
     with files_guard() as ledger, transaction(ctx.sessions) as session:
-        images = [
+        rows = [
             store(ctx).save(
                 session,
                 ledger,
-                photo.pixels,
+                pixels,
                 kind="photos",
                 fmt=PHOTO_FORMAT,
                 storage_type="permanent" if keep else "temporary",
                 session_id=session_id,
                 expires_at=expires,
             )
-            for photo in prepared
+            for pixels in images
         ]
-        ids = [image.id for image in images]
-    return [replace(p, image_id=image_id, keep=keep) for image_id, p in zip(ids, prepared, strict=True)]
+        return [row.id for row in rows]
 
 
 def refuse_keep_in_public(ctx: AppContext, keep: bool) -> None:

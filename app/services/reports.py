@@ -64,6 +64,7 @@ class BatchReport:
     notes: list[str] = field(default_factory=list)
     results: list[TaskResult] = field(default_factory=list)
     enhance: float | None = None  # the face enhancer's strength when it was asked for
+    couple_refused: str | None = None  # why the couple photos could not be used (every task failed for it)
 
     @property
     def finished(self) -> bool:

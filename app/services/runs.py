@@ -19,7 +19,7 @@ from app.context import AppContext
 from app.errors import ConsentRequired, InvalidRequest, QueueBusy
 from app.services import batches, enhancing, quotas
 from app.services import templates as template_service
-from app.services.photos import CouplePhoto, prepare_photo_file, store_photos
+from app.services.photos import CouplePhoto, UploadedPhoto, prepare_photo_file, store_photos
 from app.storage import ReadAhead
 from db.models import Batch, SwapTask
 from pipeline.mapping import parse_id
@@ -58,7 +58,10 @@ def require_consent(consent: bool) -> None:
         raise ConsentRequired(CONSENT_MESSAGE)
 
 
-def require_couple(husband: CouplePhoto | None, wife: CouplePhoto | None) -> tuple[CouplePhoto, CouplePhoto]:
+Couple = CouplePhoto | UploadedPhoto
+
+
+def require_couple(husband: Couple | None, wife: Couple | None) -> tuple[Couple, Couple]:
     if husband is None:
         raise InvalidRequest("upload a husband photo first")
     if wife is None:
@@ -171,16 +174,17 @@ def _lock_queue(session: Session) -> None:
 def start_batch(
     ctx: AppContext,
     checked: CheckedRequest,
-    husband: CouplePhoto | None,
-    wife: CouplePhoto | None,
+    husband: Couple | None,
+    wife: Couple | None,
     *,
     submit: Submit | None = None,
 ) -> str:
     """Store the couple photos that are not stored yet (in one transaction), record the batch
     and hand its id to `submit` after commit. Returns the batch id."""
     husband, wife = require_couple(husband, wife)
-    if husband.image_id is None or wife.image_id is None:
-        husband, wife = store_photos(ctx, [husband, wife], session_id=checked.session_id)
+    if isinstance(husband, CouplePhoto) and isinstance(wife, CouplePhoto):
+        if husband.image_id is None or wife.image_id is None:
+            husband, wife = store_photos(ctx, [husband, wife], session_id=checked.session_id)
     request = batches.BatchRequest(
         husband=husband,
         wife=wife,

@@ -15,6 +15,7 @@ from app.services import batches, photos, quotas, runs, sessions
 from app.services.reports import BatchReport
 from app.services.photos import CouplePhoto, CoupleRole
 from pipeline.errors import ImageRejected
+from pipeline.face import RGBImage
 from pipeline.intake import decode_image
 from pipeline.mapping import parse_batch_mapping
 
@@ -36,15 +37,19 @@ def read_upload(ctx: AppContext, path: str | os.PathLike[str]) -> bytes:
         raise ImageRejected("expected an image file") from exc
 
 
+def decode_upload(ctx: AppContext, path: str | None, role: CoupleRole) -> RGBImage:
+    """Safe intake of an uploaded couple photo: its pixels, refused with one line when it is no image."""
+    if not path:
+        raise InvalidRequest(f"no {role} photo given")
+    return decode_image(read_upload(ctx, path), max_side=ctx.settings.max_image_side).array
+
+
 def prepare_upload(
     ctx: AppContext, path: str | None, role: CoupleRole, face_index: int | None = None
 ) -> CouplePhoto:
     """Safe intake of an uploaded couple photo with exactly one face chosen (`face_index`, counted from 0
     on the left, else the most prominent); nothing is stored."""
-    if not path:
-        raise InvalidRequest(f"no {role} photo given")
-    pixels = decode_image(read_upload(ctx, path), max_side=ctx.settings.max_image_side).array
-    return photos.prepare_photo(ctx, pixels, role, face_index)
+    return photos.prepare_photo(ctx, decode_upload(ctx, path, role), role, face_index)
 
 
 def face_index(value: Any, role: CoupleRole) -> int | None:
@@ -97,8 +102,10 @@ def swap_files(
     enhance: float | None = None,
 ) -> BatchReport:
     """The `/swap` endpoint: consent first, then every input is checked before anything is stored.
-    `husband_face` / `wife_face` pick a face of a photo with several (else the most prominent);
-    `enhance` is the face enhancer's strength (None: not asked for)."""
+    The photos are decoded and stored here; their faces are found by the batch's first task on the
+    queue (app/services/couple_analysis.py), so this request does no face work. `husband_face` /
+    `wife_face` pick a face of a photo with several (else the most prominent); a photo without it
+    fails the batch with the reason. `enhance` is the face enhancer's strength (None: not asked for)."""
     sid = sessions.require_session(session_id)
     runs.require_consent(consent)
     ids = runs.parse_template_ids(template_ids)
@@ -108,8 +115,11 @@ def swap_files(
     )
     quotas.check_storage(ctx, quotas.file_sizes([husband_path, wife_path]))
     quotas.record_uploads(ctx, sid, 2, address)
-    husband = prepare_upload(ctx, husband_path, "husband", husband_face)
-    wife = prepare_upload(ctx, wife_path, "wife", wife_face)
+    decoded = [
+        ("husband", decode_upload(ctx, husband_path, "husband"), husband_face),
+        ("wife", decode_upload(ctx, wife_path, "wife"), wife_face),
+    ]
+    husband, wife = photos.store_uploaded(ctx, decoded, session_id=sid)  # type: ignore[arg-type]
     batch_id = runs.start_batch(ctx, checked, husband, wife, submit=submit)
     return wait_for_batch(ctx, sid, batch_id, timeout=timeout)
 

@@ -503,6 +503,9 @@ class UIActions:
             wife_face=uploads.face_index(wife_face, "wife"),
             enhance=enhancing.asked(enhance is True, enhance_strength),
         )
+        if report.couple_refused:  # a photo without the face asked for: its reason once, not per template
+            reason = report.couple_refused
+            raise gr.Error(reason[:1].upper() + reason[1:], title="Not possible", print_exception=False)
         failed = report.failed_results()
         if failed and len(failed) == len(report.results):
             raise gr.Error("; ".join(show.failure_line(r) for r in failed), print_exception=False)
