@@ -56,11 +56,13 @@ class FaceRegion:
 @dataclass(frozen=True)
 class ToneParts:
     """Masks at tone resolution, 0..1: the face, its skin (face without eyes, brows, lips), the eyes'
-    surroundings, and the cheeks and exempt parts the skin model uses."""
+    surroundings, the eyes themselves (with lids and lashes), and the cheeks and exempt parts the skin
+    model uses."""
 
     face: NDArray[np.float32] = field(repr=False)
     skin: NDArray[np.float32] = field(repr=False)
     eyes: NDArray[np.float32] = field(repr=False)
+    eye_openings: NDArray[np.float32] = field(repr=False)
     cheeks: NDArray[np.float32] = field(repr=False)
     exempt: NDArray[np.float32] = field(repr=False)
 
@@ -239,6 +241,7 @@ def tone_parts(
         face=face_t,
         skin=face_t * (1.0 - exempt),
         eyes=eyes_region(mesh_xy, shape_hw, settings),
+        eye_openings=eyes_region(mesh_xy, shape_hw, settings, grow_share=settings.eye_openings_share),
         cheeks=cheeks,
         exempt=exempt,
     )
@@ -334,17 +337,17 @@ def face_parts(
 
 
 def eyes_region(
-    mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int], settings: RegionSettings
+    mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int], settings: RegionSettings, *, grow_share: float | None = None
 ) -> NDArray[np.float32]:
     """The eyes and the skin around them (sockets, lids, the top of the cheeks), 0..1: where the source's
     lightness carries its identity, so match_edge_light leaves it alone.
 
-    Each eye's box grown by `eyes_region_share` x the eye distance sideways and half that up and down,
-    as a soft ellipse computed from the coordinates (no rasterising: stored and fresh meshes, which
-    differ by rounding, give the same mask).
+    Each eye's box grown by `eyes_region_share` (or `grow_share`) x the eye distance sideways and half
+    that up and down, as a soft ellipse computed from the coordinates (no rasterising: stored and fresh
+    meshes, which differ by rounding, give the same mask).
     """
     height, width = shape_hw
-    grow = settings.eyes_region_share * eye_distance(mesh_xy)
+    grow = (settings.eyes_region_share if grow_share is None else grow_share) * eye_distance(mesh_xy)
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
     region = np.zeros((height, width), dtype=np.float32)

@@ -56,6 +56,7 @@ class RegionSettings:
     exempt_brow_share: float = 0.15  # brow band thickness, as a share of the eye distance
     eyes_region_share: float = 1.2  # the eyes grown by this share of the eye distance: their light stays the source's
     eyes_region_edge: tuple[float, float] = (0.8, 1.2)  # ... fully inside that ellipse's radius 0.8, fading out by 1.2
+    eye_openings_share: float = 0.2  # the eyes with their lids and lashes: grown by this share of the eye distance
     source_occluder_share: float = 0.04  # a non-skin region of the source this share of its oval is an occluder
     occluder_grow_share: float = 0.02  # ... grown and softened by this share of the face size on the target
     finger_gap_share: float = 0.15  # finger gaps: dark lines narrower than this share of the eye distance
@@ -81,6 +82,8 @@ class ToneSettings:
     edge_depth_share: float = 0.4  # the template's own light comes in this deep from the face's border (share of the face size)
     edge_plateau_share: float = 0.2  # ... fully this deep
     edge_sigma_share: float = 0.05  # ... at the scale of this share of the face size
+    eye_detail_share: float = 1.0  # in the eye openings, this share of the source's fine detail keeps its contrast
+    eye_gain_max: float = 2.5  # ... its gain following the light up to this (elsewhere at most 1.6)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def swap_into(
     view = tone_view(warped, target_box, size, settings.tone.face_size)
     scale_xy = np.array([view.size[0] / warp.box_size[0], view.size[1] / warp.box_size[1]], dtype=np.float32)
     parts = tone_parts(face.face, view.size, target_xy * scale_xy, canonical, settings.regions)
-    toned = tone_face(warped, view, parts.face, parts.skin, parts.eyes, size, settings.tone)
+    toned = tone_face(warped, view, parts.face, parts.skin, parts.eyes, size, settings.tone, parts.eye_openings)
     eye_points = target_eye_points(target, target_mesh[:CANONICAL_POINTS, :2].astype(np.float32)) - warp.origin
     kept = kept_region(
         warp, view.warped, view.target, target_box, parts, target_xy * scale_xy, eye_points, canonical, size,

@@ -37,6 +37,7 @@ LOW_RES: Final = 64  # side of the reduced copy the low-frequency work runs on, 
 LIGHT_SIGMA_SHARE: Final = 0.12  # scale of the shading swapped for the target's, share of the face size
 CHROMA_SIGMA_SHARE: Final = 0.10  # scale of the skin colour taken from the target (see transfer_...)
 LIGHT_GAIN_RANGE: Final = (0.6, 1.6)  # bounds of the source detail gain
+EYE_FINE_SIGMA_SHARE: Final = 0.02  # the eyes' fine detail: finer than this share of the face size
 DETAIL_SOFTEN_MIN: Final = 0.75  # lightness detail stronger than the target's is softened, at most to 75 %
 HIGHLIGHT_MIN: Final = 8.0  # highlights are compressed above this L excursion at least ...
 HIGHLIGHT_GAIN_MAX: Final = 1.25  # highlights (detail above the shading) are raised by the light gain at most this much
@@ -88,6 +89,8 @@ def transfer_light_and_colour(
     face_mask: FloatMask,
     skin_mask: FloatMask | None = None,
     *,
+    eyes: FloatMask | None = None,
+    eye_gain_max: float = LIGHT_GAIN_RANGE[1],
     light_sigma_share: float = LIGHT_SIGMA_SHARE,
     chroma_sigma_share: float = CHROMA_SIGMA_SHARE,
 ) -> RGB:
@@ -105,6 +108,10 @@ def transfer_light_and_colour(
     figure drops), but when the warp does not put the source's nose and cheeks where the target's
     are, the template's pale highlights land on the source's shadows as grey patches; 0.10 was the
     finest that did not show them on the package photos with a similarity warp.
+
+    Inside `eyes` (0..1) the source's fine lightness detail keeps its contrast relative to the light:
+    its gain may reach `eye_gain_max` and it is not softened to the target's. Elsewhere, and for the
+    shading around the eyes, a dim source's gain stays bounded, so its noise is not raised with it.
     """
     _check_pair(warped_source, target)
     face = _as_mask(face_mask, warped_source.shape[:2])
@@ -117,8 +124,11 @@ def transfer_light_and_colour(
     height, width = warped_source.shape[:2]
     scale = min(1.0, TRANSFER_WORK_SIDE / max(height, width))
     if scale >= 1.0:
+        eyes_here = None if eyes is None else _as_mask(eyes, warped_source.shape[:2])
         return _lab_to_rgb_in_gamut(
-            _transfer_lab(warped_source, target, weight, face, light_sigma_share, chroma_sigma_share)
+            _transfer_lab(
+                warped_source, target, weight, face, light_sigma_share, chroma_sigma_share, eyes_here, eye_gain_max
+            )
         )
     # A large face: the transfer runs on a reduced copy and its change (in LAB) is resized up and
     # added to the full-resolution source, so the finest source detail is kept as it is.
@@ -127,9 +137,13 @@ def transfer_light_and_colour(
     small_target = cv2.resize(target, size, interpolation=cv2.INTER_AREA)
     small_weight = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
     small_face = cv2.resize(face, size, interpolation=cv2.INTER_AREA)
+    small_eyes = None if eyes is None else cv2.resize(_as_mask(eyes, (height, width)), size, interpolation=cv2.INTER_AREA)
     if float(small_weight.sum()) < MIN_MASK_PIXELS or float(small_face.sum()) < MIN_MASK_PIXELS:
         return warped_source.copy()
-    change = _transfer_lab(small_source, small_target, small_weight, small_face, light_sigma_share, chroma_sigma_share)
+    change = _transfer_lab(
+        small_source, small_target, small_weight, small_face, light_sigma_share, chroma_sigma_share, small_eyes,
+        eye_gain_max,
+    )
     change -= _to_lab(small_source)
     full_lab = _to_lab(warped_source) + cv2.resize(change, (width, height), interpolation=cv2.INTER_LINEAR)
     full_lab[..., 0] = _soft_limit(full_lab[..., 0])
@@ -143,6 +157,8 @@ def _transfer_lab(
     face: FloatMask,
     light_sigma_share: float,
     chroma_sigma_share: float,
+    eyes: FloatMask | None = None,
+    eye_gain_max: float = LIGHT_GAIN_RANGE[1],
 ) -> NDArray[np.float32]:
     """The transfer itself, at the resolution given; returns the result in LAB."""
     source_lab = _to_lab(warped_source)
@@ -158,14 +174,22 @@ def _transfer_lab(
     step = max(1, int(np.sqrt(weight.size / STATS_SAMPLES)))
     sample = (slice(None, None, step), slice(None, None, step))
     inside = weight[sample] > 0.5
-    gain = np.clip((light_t + 1.0) / (light_s + 1.0), *LIGHT_GAIN_RANGE)
+    ratio = (light_t + 1.0) / (light_s + 1.0)
+    gain = np.clip(ratio, *LIGHT_GAIN_RANGE)
     detail = source_lab[..., 0] - light_s
     # Shading scales with the light, a highlight (the sheen on a nose) does not: raised with a darker
     # source's gain, it landed on the template's own highlight as a pale smear.
     detail *= np.where(detail > 0, np.minimum(gain, HIGHLIGHT_GAIN_MAX), gain)
     target_detail = target_lab[sample][..., 0] - light_t[sample]
-    softening = _rms(target_detail, inside) / max(_rms(detail[sample], inside), 1e-3)
-    detail *= float(np.clip(softening, DETAIL_SOFTEN_MIN, 1.0))
+    softening = float(np.clip(_rms(target_detail, inside) / max(_rms(detail[sample], inside), 1e-3), DETAIL_SOFTEN_MIN, 1.0))
+    detail *= softening
+    eye_extra = None
+    if eyes is not None:
+        # The eyes' fine detail (lashes, iris, the whites' edges; not the shading around them) keeps its
+        # contrast relative to the light: what the bounded gain and the softening took off is added back.
+        fine = source_lab[..., 0] - cv2.GaussianBlur(source_lab[..., 0], (0, 0), EYE_FINE_SIGMA_SHARE * size)
+        lost = np.clip(ratio, LIGHT_GAIN_RANGE[0], eye_gain_max) - gain * softening
+        eye_extra = eyes * fine * np.maximum(lost, 0.0)
     # Highlights brighter than the target's own would turn into white patches: compress them.
     highlight = max(HIGHLIGHT_MIN, HIGHLIGHT_SCALE * float(np.percentile(target_detail[inside], 99)))
     bright = detail > 0
@@ -175,6 +199,8 @@ def _transfer_lab(
     light = light_t + detail
     over = light > brightest
     light[over] = brightest + SKIN_L_HEADROOM * np.tanh((light[over] - brightest) / SKIN_L_HEADROOM)
+    if eye_extra is not None:
+        light += eye_extra
     out = np.empty_like(source_lab)
     out[..., 0] = _soft_limit(light)
     # Skin's colour follows its light: shadows are warmer and richer than highlights. The source's own
@@ -553,13 +579,19 @@ def tone_face(
     eyes: FloatMask,
     face_size: float,
     settings: ToneSettings | None = None,
+    eye_openings: FloatMask | None = None,
 ) -> NDArray[np.float32]:
     """The warped source with the target's light, colour, sharpness and grain, at the box's full size.
 
     On a reduced view, the source's finer detail (the warped source minus its reduced copy) is added back
     at full size.
     """
-    corrected = transfer_light_and_colour(view.warped, view.target, face, skin_mask=skin)
+    settings = settings or ToneSettings()
+    use_eyes = eye_openings is not None and settings.eye_detail_share > 0.0
+    eye_detail = eye_openings * settings.eye_detail_share if use_eyes else None  # type: ignore[operator]
+    corrected = transfer_light_and_colour(
+        view.warped, view.target, face, skin_mask=skin, eyes=eye_detail, eye_gain_max=settings.eye_gain_max
+    )
     corrected = match_detail(corrected, view.target, face)
     corrected = match_edge_light(corrected, view.target, face, face_size * view.scale, keep_light=eyes, settings=settings)
     if view.scale >= 1.0:
