@@ -83,7 +83,7 @@ class ToneSettings:
     edge_plateau_share: float = 0.2  # ... fully this deep
     edge_sigma_share: float = 0.05  # ... at the scale of this share of the face size
     eye_detail_share: float = 1.0  # in the eye openings, this share of the source's fine detail keeps its contrast
-    eye_gain_max: float = 2.5  # ... its gain following the light up to this (elsewhere at most 1.6)
+    eye_gain_max: float = 2.0  # ... its gain following the light up to this (elsewhere at most 1.6)
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def transfer_light_and_colour(
     skin_mask: FloatMask | None = None,
     *,
     eyes: FloatMask | None = None,
-    eye_gain_max: float = LIGHT_GAIN_RANGE[1],
+    eye_gain_max: float = 2.0,
     light_sigma_share: float = LIGHT_SIGMA_SHARE,
     chroma_sigma_share: float = CHROMA_SIGMA_SHARE,
 ) -> RGB:
@@ -158,7 +158,7 @@ def _transfer_lab(
     light_sigma_share: float,
     chroma_sigma_share: float,
     eyes: FloatMask | None = None,
-    eye_gain_max: float = LIGHT_GAIN_RANGE[1],
+    eye_gain_max: float = 2.0,
 ) -> NDArray[np.float32]:
     """The transfer itself, at the resolution given; returns the result in LAB."""
     source_lab = _to_lab(warped_source)
