@@ -24,11 +24,11 @@ from pipeline.face import RGBImage
 
 UNANALYSED = "unanalysed"  # the key of `source_faces` that holds the faces asked for, until they are found
 COUPLE_REFUSED = "couple_refused"  # ... and the one-line reason when a photo has no face asked for
+ROLES = ("husband", "wife")
 
 
 class CoupleRefused(InvalidRequest):
     """A couple photo of the batch has no face asked for; every task of the batch fails with this reason."""
-ROLES = ("husband", "wife")
 
 
 def recorded_faces(

@@ -83,7 +83,10 @@ def example_photos(ctx: AppContext) -> list[str] | None:
 
 def first_line(exc: BaseException) -> str:
     """The first line of an error's message, as a sentence (capital first letter)."""
-    line = one_line(exc)
+    return as_sentence(one_line(exc))
+
+
+def as_sentence(line: str) -> str:
     return line[:1].upper() + line[1:]
 
 
@@ -504,8 +507,7 @@ class UIActions:
             enhance=enhancing.asked(enhance is True, enhance_strength),
         )
         if report.couple_refused:  # a photo without the face asked for: its reason once, not per template
-            reason = report.couple_refused
-            raise gr.Error(reason[:1].upper() + reason[1:], title="Not possible", print_exception=False)
+            raise gr.Error(as_sentence(report.couple_refused), title="Not possible", print_exception=False)
         failed = report.failed_results()
         if failed and len(failed) == len(report.results):
             raise gr.Error("; ".join(show.failure_line(r) for r in failed), print_exception=False)
