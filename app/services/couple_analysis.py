@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.context import AppContext
 from app.errors import InvalidRequest, ServiceError, one_line
 from app.services import photos
-from app.services.photos import CouplePhoto, UploadedPhoto
+from app.services.photos import CouplePhoto, CoupleRole, UploadedPhoto
 from db.models import Batch
 from db.session import transaction
 from pipeline.errors import PipelineError
@@ -24,7 +24,7 @@ from pipeline.face import RGBImage
 
 UNANALYSED = "unanalysed"  # the key of `source_faces` that holds the faces asked for, until they are found
 COUPLE_REFUSED = "couple_refused"  # ... and the one-line reason when a photo has no face asked for
-ROLES = ("husband", "wife")
+COUPLE_ROLES: tuple[CoupleRole, CoupleRole] = ("husband", "wife")
 
 
 class CoupleRefused(InvalidRequest):
@@ -35,11 +35,10 @@ def recorded_faces(
     husband: CouplePhoto | UploadedPhoto, wife: CouplePhoto | UploadedPhoto, enhance: float | None
 ) -> dict[str, Any]:
     """What a new batch's `source_faces` holds: both faces, or (for uploaded photos) the faces asked for."""
-    couple = (husband, wife)
-    if all(isinstance(photo, CouplePhoto) for photo in couple):
-        faces: dict[str, Any] = {photo.role: photo.face.to_dict(with_embedding=True) for photo in couple}  # type: ignore[union-attr]
-    elif all(isinstance(photo, UploadedPhoto) for photo in couple):
-        faces = {UNANALYSED: {photo.role: photo.face_index for photo in couple}}
+    if isinstance(husband, CouplePhoto) and isinstance(wife, CouplePhoto):
+        faces: dict[str, Any] = {p.role: p.face.to_dict(with_embedding=True) for p in (husband, wife)}
+    elif isinstance(husband, UploadedPhoto) and isinstance(wife, UploadedPhoto):
+        faces = {UNANALYSED: {p.role: p.face_index for p in (husband, wife)}}
     else:
         raise TypeError("both couple photos must be analysed, or neither")
     faces["enhance"] = enhance  # kept here, beside the couple, so the schema does not change
@@ -59,14 +58,14 @@ def couple_faces(
         return recorded
     asked = recorded[UNANALYSED]
     try:
-        found = {role: photos.prepare_photo(ctx, pixels[role], role, asked.get(role)) for role in ROLES}  # type: ignore[arg-type]
+        found = {role: photos.prepare_photo(ctx, pixels[role], role, asked.get(role)) for role in COUPLE_ROLES}
     except (PipelineError, ServiceError) as exc:
         reason = one_line(exc)
         _record(ctx, batch_id, {**recorded, COUPLE_REFUSED: reason}, [])
         raise CoupleRefused(reason) from exc
-    faces = {role: found[role].face.to_dict(with_embedding=True) for role in ROLES}
+    faces: dict[str, Any] = {role: found[role].face.to_dict(with_embedding=True) for role in COUPLE_ROLES}
     faces["enhance"] = recorded.get("enhance")
-    held = _record(ctx, batch_id, faces, [note for note in (found[role].note for role in ROLES) if note])
+    held = _record(ctx, batch_id, faces, [note for note in (found[role].note for role in COUPLE_ROLES) if note])
     if COUPLE_REFUSED in held:
         raise CoupleRefused(str(held[COUPLE_REFUSED]))
     return held

@@ -337,7 +337,11 @@ def face_parts(
 
 
 def eyes_region(
-    mesh_xy: NDArray[np.float32], shape_hw: tuple[int, int], settings: RegionSettings, *, grow_share: float | None = None
+    mesh_xy: NDArray[np.float32],
+    shape_hw: tuple[int, int],
+    settings: RegionSettings,
+    *,
+    grow_share: float | None = None,
 ) -> NDArray[np.float32]:
     """The eyes and the skin around them (sockets, lids, the top of the cheeks), 0..1: where the source's
     lightness carries its identity, so match_edge_light leaves it alone.

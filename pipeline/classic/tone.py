@@ -38,6 +38,7 @@ LIGHT_SIGMA_SHARE: Final = 0.12  # scale of the shading swapped for the target's
 CHROMA_SIGMA_SHARE: Final = 0.10  # scale of the skin colour taken from the target (see transfer_...)
 LIGHT_GAIN_RANGE: Final = (0.6, 1.6)  # bounds of the source detail gain
 EYE_FINE_SIGMA_SHARE: Final = 0.02  # the eyes' fine detail: finer than this share of the face size
+EYE_GAIN_MAX: Final = 2.0  # ... its gain may follow the light up to this (ToneSettings.eye_gain_max)
 DETAIL_SOFTEN_MIN: Final = 0.75  # lightness detail stronger than the target's is softened, at most to 75 %
 HIGHLIGHT_MIN: Final = 8.0  # highlights are compressed above this L excursion at least ...
 HIGHLIGHT_GAIN_MAX: Final = 1.25  # highlights (detail above the shading) are raised by the light gain at most this much
@@ -90,7 +91,7 @@ def transfer_light_and_colour(
     skin_mask: FloatMask | None = None,
     *,
     eyes: FloatMask | None = None,
-    eye_gain_max: float = 2.0,
+    eye_gain_max: float = EYE_GAIN_MAX,
     light_sigma_share: float = LIGHT_SIGMA_SHARE,
     chroma_sigma_share: float = CHROMA_SIGMA_SHARE,
 ) -> RGB:
@@ -137,7 +138,9 @@ def transfer_light_and_colour(
     small_target = cv2.resize(target, size, interpolation=cv2.INTER_AREA)
     small_weight = cv2.resize(weight, size, interpolation=cv2.INTER_AREA)
     small_face = cv2.resize(face, size, interpolation=cv2.INTER_AREA)
-    small_eyes = None if eyes is None else cv2.resize(_as_mask(eyes, (height, width)), size, interpolation=cv2.INTER_AREA)
+    small_eyes = None
+    if eyes is not None:
+        small_eyes = cv2.resize(_as_mask(eyes, (height, width)), size, interpolation=cv2.INTER_AREA)
     if float(small_weight.sum()) < MIN_MASK_PIXELS or float(small_face.sum()) < MIN_MASK_PIXELS:
         return warped_source.copy()
     change = _transfer_lab(
@@ -158,7 +161,7 @@ def _transfer_lab(
     light_sigma_share: float,
     chroma_sigma_share: float,
     eyes: FloatMask | None = None,
-    eye_gain_max: float = 2.0,
+    eye_gain_max: float = EYE_GAIN_MAX,
 ) -> NDArray[np.float32]:
     """The transfer itself, at the resolution given; returns the result in LAB."""
     source_lab = _to_lab(warped_source)
@@ -181,7 +184,8 @@ def _transfer_lab(
     # source's gain, it landed on the template's own highlight as a pale smear.
     detail *= np.where(detail > 0, np.minimum(gain, HIGHLIGHT_GAIN_MAX), gain)
     target_detail = target_lab[sample][..., 0] - light_t[sample]
-    softening = float(np.clip(_rms(target_detail, inside) / max(_rms(detail[sample], inside), 1e-3), DETAIL_SOFTEN_MIN, 1.0))
+    softening = _rms(target_detail, inside) / max(_rms(detail[sample], inside), 1e-3)
+    softening = float(np.clip(softening, DETAIL_SOFTEN_MIN, 1.0))
     detail *= softening
     eye_extra = None
     if eyes is not None:
