@@ -304,6 +304,13 @@ def markdown(runs: list[LoadRun]) -> str:
     return "\n".join(lines)
 
 
+def _reported(run: LoadRun) -> LoadRun:
+    """Each run's row on stderr as soon as it is done: a later run that crashes loses none of them."""
+    sys.stderr.write(f"{run.mode}, {run.workers} worker(s): {json.dumps(asdict(run))}\n")
+    sys.stderr.flush()
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.bench.load", description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=60)
@@ -322,16 +329,16 @@ def main(argv: list[str] | None = None) -> int:
         Path(folder).mkdir(parents=True, exist_ok=True)
         if not args.cluster or args.embedded:
             for workers in args.workers if not args.cluster else [1]:
-                runs.append(run_load(args.sessions, args.templates, workers, Path(folder)))
+                runs.append(_reported(run_load(args.sessions, args.templates, workers, Path(folder))))
         if args.cluster:
             from app.bench.seaweed import SeaweedS3
 
             with SeaweedS3(Path(folder) / "seaweedfs") as s3:
                 for workers in args.workers:
-                    runs.append(run_cluster_load(
+                    runs.append(_reported(run_cluster_load(
                         args.sessions, args.templates, workers, Path(folder),
                         postgres_admin=args.postgres, redis_url=args.redis, s3=s3,
-                    ))
+                    )))
     if args.json:
         json.dump({"runs": [asdict(run) for run in runs], "cpus": os.cpu_count()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
