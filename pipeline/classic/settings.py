@@ -90,7 +90,7 @@ class ToneSettings:
 class CompositeSettings:
     """The final blend of the toned source over the target."""
 
-    feather_share: float = 0.03  # erosion before feathering, as a share of the face size
+    feather_share: float = 0.035  # erosion before feathering, as a share of the face size
 
 
 @dataclass(frozen=True)
