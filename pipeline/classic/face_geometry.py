@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from pipeline.classic.mesh import Mesh
 from pipeline.mesh_topology import FACE_OVAL, LEFT_EYE, RIGHT_EYE
-from pipeline.pose import yaw_from_points
+from pipeline.pose import MESH_EYE_CORNERS, MESH_NOSE_TIP, yaw_from_points
 
 
 def face_size(mesh: Mesh) -> float:
@@ -19,10 +19,9 @@ def face_size(mesh: Mesh) -> float:
 
 def mesh_yaw(mesh: Mesh) -> float:
     """Yaw in degrees from a mesh (see pipeline.pose)."""
-    right_eye = mesh[[33, 133], :2].mean(axis=0)
-    left_eye = mesh[[362, 263], :2].mean(axis=0)
-    first, second = sorted([right_eye, left_eye], key=lambda p: float(p[0]))
-    return yaw_from_points(first, second, mesh[1, :2])
+    corners = mesh[list(MESH_EYE_CORNERS), :2]
+    first, second = sorted([corners[:2].mean(axis=0), corners[2:].mean(axis=0)], key=lambda p: float(p[0]))
+    return yaw_from_points(first, second, mesh[MESH_NOSE_TIP, :2])
 
 
 def eye_distance(mesh_xy: NDArray[np.float32]) -> float:

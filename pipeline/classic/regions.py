@@ -255,7 +255,6 @@ def kept_region(
     parts: ToneParts,
     mesh_xy_t: NDArray[np.float32],
     eye_points: NDArray[np.float32],
-    canonical: CanonicalFace,
     size: float,
     settings: RegionSettings,
 ) -> NDArray[np.float32]:

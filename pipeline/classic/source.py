@@ -68,6 +68,7 @@ def prepare_source(
     dark_glasses = sunglasses(crop, local, canonical, settings.regions) if glasses else np.zeros(crop.shape[:2], np.float32)
     if glasses and not dark_glasses.any():
         crop = remove_frames(crop, local)
+    occluder = np.maximum(source_occluders(crop, local, canonical, settings.regions), dark_glasses)
     return PreparedSource(
         image=crop,
         mesh=local,
@@ -77,7 +78,7 @@ def prepare_source(
         mouth_openness=mouth_openness(local),
         had_glasses=glasses,
         forehead_skin=forehead_skin_share(crop, local, canonical, settings.source),
-        occluder=np.maximum(source_occluders(crop, local, canonical, settings.regions), dark_glasses),
+        occluder=occluder if occluder.any() else None,  # None: no per-face work for an empty mask
     )
 
 

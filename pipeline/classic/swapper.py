@@ -45,10 +45,9 @@ def swap_into(
     view = tone_view(warped, target_box, size, settings.tone.face_size)
     scale_xy = np.array([view.size[0] / warp.box_size[0], view.size[1] / warp.box_size[1]], dtype=np.float32)
     parts = tone_parts(face.face, view.size, target_xy * scale_xy, canonical, settings.regions)
-    toned = tone_face(warped, view, parts.face, parts.skin, parts.eyes, size, settings.tone, parts.eye_openings)
+    toned = tone_face(warped, view, parts.face, parts.skin, parts.eyes, parts.eye_openings, size, settings.tone)
     eye_points = target_eye_points(target, target_mesh[:CANONICAL_POINTS, :2].astype(np.float32)) - warp.origin
     kept = kept_region(
-        warp, view.warped, view.target, target_box, parts, target_xy * scale_xy, eye_points, canonical, size,
-        settings.regions,
+        warp, view.warped, view.target, target_box, parts, target_xy * scale_xy, eye_points, size, settings.regions,
     )
     composite(target_box, toned, Regions(face=face.face, mouth=face.mouth, kept=kept), size, warp.scale, settings.composite)

@@ -581,18 +581,17 @@ def tone_face(
     face: FloatMask,
     skin: FloatMask,
     eyes: FloatMask,
+    eye_openings: FloatMask,
     face_size: float,
-    settings: ToneSettings | None = None,
-    eye_openings: FloatMask | None = None,
+    settings: ToneSettings,
 ) -> NDArray[np.float32]:
     """The warped source with the target's light, colour, sharpness and grain, at the box's full size.
 
-    On a reduced view, the source's finer detail (the warped source minus its reduced copy) is added back
-    at full size.
+    `eyes` is the eyes' surroundings (their light stays the source's), `eye_openings` the eyes themselves
+    (their fine detail keeps its contrast). On a reduced view, the source's finer detail (the warped
+    source minus its reduced copy) is added back at full size.
     """
-    settings = settings or ToneSettings()
-    use_eyes = eye_openings is not None and settings.eye_detail_share > 0.0
-    eye_detail = eye_openings * settings.eye_detail_share if use_eyes else None  # type: ignore[operator]
+    eye_detail = eye_openings * settings.eye_detail_share if settings.eye_detail_share > 0.0 else None
     corrected = transfer_light_and_colour(
         view.warped, view.target, face, skin_mask=skin, eyes=eye_detail, eye_gain_max=settings.eye_gain_max
     )

@@ -49,7 +49,6 @@ class Warp:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the target image
     scale: float  # working grid pixels per box pixel
     destination: NDArray[np.float32] = field(repr=False)  # the mesh the texture goes onto, in box pixels
-    triangle_ids: NDArray[np.int32] = field(repr=False)  # working grid: the triangle over each pixel, -1 outside
     map_small: NDArray[np.float32] = field(repr=False)  # working grid -> texture pixels
     texture: NDArray[np.uint8] = field(repr=False)  # the source crop (mirrored when that suits the target)
     occluder: NDArray[np.float32] | None = field(repr=False)  # the source's occluders, in texture pixels
@@ -75,7 +74,7 @@ class Warp:
     def render(self) -> NDArray[np.uint8]:
         """The source texture warped onto the face box, at the box's full resolution."""
         warped = cv2.remap(self.texture, self._map_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if self.fill is None or self._fill_full is None:
+        if self._fill_full is None:
             return warped
         mirror_full, weight = self._fill_full
         far = cv2.remap(self.fill.texture, mirror_full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -142,10 +141,11 @@ def plan_warp(
         # The hidden half's shape comes from the mirrored near half too: a turned source's foreshortened
         # far half would put its eye squashed against the nose of a more frontal target.
         mirrored_mesh = mirror_mesh(texture_mesh, texture.shape[1], canonical.mirror)
+        far_vertex = _far_side_weights(canonical, yaw, settings)
         mirrored_shape = blend_geometry(
             target_xy, mirrored_mesh[:CANONICAL_POINTS, :2], settings.geometry_share, settings.outline_share
         )
-        destination = destination + _far_side_weights(canonical, yaw, settings)[:, None] * (mirrored_shape - destination)
+        destination = destination + far_vertex[:, None] * (mirrored_shape - destination)
     destination = destination - origin
     scale = min(1.0, settings.work_face_size / size)
     small_w, small_h = max(2, int(round(box_w * scale))), max(2, int(round(box_h * scale)))
@@ -159,9 +159,7 @@ def plan_warp(
     fill: MirroredFill | None = None
     if fill_far_half:
         mirrored = np.ascontiguousarray(texture[:, ::-1])
-        mirrored_mesh = mirror_mesh(texture_mesh, texture.shape[1], canonical.mirror)
         mirror_map = _mapped(weights, mirrored_mesh[:, :2], canonical.triangles, triangle_ids)
-        far_vertex = _far_side_weights(canonical, yaw, settings)
         far_small = _per_pixel(weights, far_vertex, canonical.triangles, triangle_ids)
         far = far_vertex[canonical.triangles].mean(axis=1) > 0.5
         source_corners[far] = mirrored_mesh[:CANONICAL_POINTS, :2][canonical.triangles[far]]
@@ -172,7 +170,6 @@ def plan_warp(
         box=box,
         scale=scale,
         destination=destination,
-        triangle_ids=triangle_ids,
         map_small=map_small,
         texture=texture,
         occluder=occluder,

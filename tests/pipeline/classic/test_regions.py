@@ -76,7 +76,7 @@ def test_the_source_occluders_are_kept_in_front_of_the_swap(stage_pair: StagePai
 
     def kept(occluder: np.ndarray | None) -> np.ndarray:
         carried = replace(warp, occluder=occluder)
-        return kept_region(carried, warped, target_box, target_box, parts, target_xy, eyes, pair.canonical, 150.0, settings)
+        return kept_region(carried, warped, target_box, target_box, parts, target_xy, eyes, 150.0, settings)
 
     clear = kept(None)
     assert clear.shape == target_box.shape[:2] and 0.0 <= clear.min() and clear.max() <= 1.0
