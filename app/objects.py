@@ -171,10 +171,6 @@ class ObjectCache:
     def discard(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
 
-    def clear(self) -> None:
-        for item in list(_walk(self.root, "")):
-            (self.root / item.key).unlink(missing_ok=True)
-
     def size(self) -> int:
         return sum(item.size for item in _walk(self.root, ""))
 
@@ -247,6 +243,7 @@ class S3Objects:
         if existed:
             with _translated(key):
                 obstore.delete(self._store, key)
+        self.cache.discard(key)  # again: a read on this machine between the two may have cached it anew
         return existed
 
     def exists(self, key: str) -> bool:

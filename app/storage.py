@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from app.objects import LocalObjects, ObjectStore
+from app.objects import ObjectStore
 
 from db.models import Image, StorageType
 from pipeline.intake import encode_jpeg, encode_png, sha256_hex
@@ -79,11 +79,6 @@ class ImageStore:
 
     objects: ObjectStore
 
-    @classmethod
-    def at(cls, root: Path) -> ImageStore:
-        """Files under a local folder (tests, the migration's source)."""
-        return cls(LocalObjects(root))
-
     def path_for(self, image: Image) -> Path:
         """A local file with the image's bytes (in S3 mode a cached copy, downloaded if needed)."""
         return self.objects.local_path(image.path)
@@ -134,9 +129,6 @@ class ImageStore:
         session.add(image)
         session.flush()
         return image
-
-    def delete_file(self, image: Image) -> None:
-        self.objects.delete(image.path)
 
     def remove(self, keys: list[str]) -> tuple[int, int]:
         """Remove the objects (and cached copies) of deleted rows: (removed, missing or failed)."""

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.context import AppContext
 from app.errors import InvalidRequest, NotFound, ServiceError, one_line
 from app.services import enhancing
-from app.services.couple_analysis import COUPLE_REFUSED, couple_faces, recorded_faces
+from app.services.couple_analysis import COUPLE_REFUSED, CoupleRefused, couple_faces, recorded_faces
 from app.services import templates as template_service
 from app.services.photos import CouplePhoto, UploadedPhoto
 from app.services.reports import BatchReport, TaskResult, stored_task_report, task_report_json
@@ -291,6 +291,8 @@ def _run_claimed(
         template_key, faces = template_service.swap_inputs(
             session, template_id, use_preprocessed, viewer=session_id, face_data_version=engine.face_data_version
         )
+    if COUPLE_REFUSED in faces_json:  # the batch's couple was refused by an earlier task: no template work
+        raise CoupleRefused(str(faces_json[COUPLE_REFUSED]))
     if faces is None and use_preprocessed and template_service.ensure_current(ctx, template_id, viewer=session_id):
         faces = template_service.stored_faces(ctx, template_id, viewer=session_id)  # upgraded on first use
     couple = {"husband": ctx.image_cache.read(husband_path), "wife": ctx.image_cache.read(wife_path)}
