@@ -4,7 +4,8 @@
 listing. `LocalObjects` keeps each object as a file under `<data dir>/images/` (unchanged layout).
 `S3Objects` keeps them in `s3://BUCKET/PREFIX/` (AWS S3, MinIO, Cloudflare R2, SeaweedFS) through
 obstore, and keeps downloaded or written copies in an `ObjectCache` of bounded size under
-`<data dir>/cache/objects/`; a delete removes the object and this process's cached copy.
+`<data dir>/cache/objects/` (a write the writer will not read back, such as a worker's result, is not
+copied there); a delete removes the object and this process's cached copy.
 
 Keys are the `images.path` values (`results/ab/ab12….jpg`); they never change once written (a
 rerun of a task writes the same bytes under the same key), so a cached copy never goes stale.
@@ -53,7 +54,9 @@ class StoredObject:
 class ObjectStore(Protocol):
     """Image bytes by key. Every implementation is safe to use from several threads."""
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytes, *, keep_local: bool = True) -> None:
+        """Store the object; `keep_local=False`: this machine will not read it back (no cached copy)."""
+        ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -106,8 +109,8 @@ class LocalObjects:
 
     root: Path
 
-    def put(self, key: str, data: bytes) -> None:
-        atomic_write(self.root / key, data)
+    def put(self, key: str, data: bytes, *, keep_local: bool = True) -> None:
+        atomic_write(self.root / key, data)  # the object is the local file: `keep_local` changes nothing
 
     def get(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
@@ -204,12 +207,15 @@ class S3Objects:
             **{k: v for k, v in options.items() if v},
         )
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, *, keep_local: bool = True) -> None:
         import obstore
 
         with _translated(key):
             obstore.put(self._store, key, data)
-        self.cache.store(key, data)  # write-through: the next read on this machine is local
+        if keep_local:
+            self.cache.store(key, data)  # write-through: the next read on this machine is local
+        else:
+            self.cache.discard(key)  # no copy kept, and none left from an earlier write of the key
 
     def get(self, key: str) -> bytes:
         cached = self.cache.hit(key)

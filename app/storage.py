@@ -1,7 +1,9 @@
 """Stored images plus their `images` rows, written so that no orphan is left behind.
 
 The bytes go to the object store (app/objects.py: the data dir, or an S3 bucket) before the row
-is flushed; if the surrounding transaction fails, `FileLedger.rollback` removes the objects it created.
+commits: written first, or (`background=True`) on a thread while the transaction goes on, with the
+session's commit waiting for that write; if the surrounding transaction fails, `FileLedger.rollback`
+waits for writes still running and removes the objects it created.
 
 Stored formats: photographs (couple photos, template originals, results) are high-quality JPEG
 encoded afresh from the decoded pixels, so they carry no metadata and stay near the upload's size
@@ -11,6 +13,7 @@ encoded afresh from the decoded pixels, so they carry no metadata and stay near 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Generic, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.objects import ObjectStore
@@ -58,13 +62,50 @@ def encode_result(pixels: RGBImage) -> bytes:
     return data.tobytes()
 
 
+class PendingWrite:
+    """One object write running on its own thread; `wait` returns once it is stored or raises its error."""
+
+    def __init__(self, write: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(write,), name="object-write", daemon=True)
+        self._thread.start()
+
+    def _run(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except BaseException as exc:  # handed to the waiter
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 @dataclass
 class FileLedger:
     """Objects created in one unit of work; removed again if the work is rolled back."""
 
     created: list[tuple[ObjectStore, str]] = field(default_factory=list)
+    pending: list[PendingWrite] = field(default_factory=list)
+
+    def settle(self) -> None:
+        """Wait for every write still running; then raise the first failure, if any."""
+        pending, self.pending = self.pending, []
+        failure: BaseException | None = None
+        for write in pending:
+            try:
+                write.wait()
+            except BaseException as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def rollback(self) -> None:
+        try:
+            self.settle()  # a write still running would land after the delete below
+        except Exception:
+            pass  # the delete below removes whatever it left
         for objects, key in self.created:
             try:
                 objects.delete(key)
@@ -103,19 +144,29 @@ class ImageStore:
         key: str | None = None,
         fmt: str = "png",
         encoded: bytes | None = None,
+        keep_local: bool = True,
+        background: bool = False,
     ) -> Image:
         """Encode without metadata (unless `encoded` already holds those bytes), write, and add the row.
 
         Each row owns its own object. `key` makes the path deterministic, so a rerun
         of the same task overwrites its result instead of adding a second one.
+        `keep_local=False`: this process will not read the image back (no cached copy in S3 mode).
+        `background=True`: the bytes are written on a thread while the caller's transaction goes on;
+        the session's commit waits for the write and fails (rolling back) if the write failed.
         """
         data = encoded if encoded is not None else encode_png(pixels) if fmt == "png" else encode_photo(pixels)
-        digest = sha256_hex(data)
         token = key or uuid.uuid4().hex
         suffix = "jpg" if fmt == "jpeg" else fmt
         relative = f"{kind}/{token[:2]}/{token}.{suffix}"
-        self.objects.put(relative, data)
-        ledger.created.append((self.objects, relative))
+        if background:
+            ledger.created.append((self.objects, relative))  # before it starts: a rollback waits, then deletes
+            ledger.pending.append(PendingWrite(lambda: self.objects.put(relative, data, keep_local=keep_local)))
+            event.listen(session, "before_commit", lambda _session: ledger.settle(), once=True)
+        else:
+            self.objects.put(relative, data, keep_local=keep_local)
+            ledger.created.append((self.objects, relative))
+        digest = sha256_hex(data)
         image = Image(
             path=relative,
             sha256=digest,

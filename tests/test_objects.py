@@ -1,4 +1,5 @@
-"""The object store: one contract for the data dir and a real S3 server (SeaweedFS), and the bounded cache."""
+"""The object store: one contract for the data dir and a real S3 server (SeaweedFS), the bounded cache, and
+the ledger that removes a failed unit of work's objects (waiting for writes still running first)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from app.config import Settings
-from app.objects import CACHE_DIR, LocalObjects, ObjectCache, ObjectStore, open_objects, parse_storage_url
+from app.objects import CACHE_DIR, LocalObjects, ObjectCache, ObjectStore, S3Objects, open_objects, parse_storage_url
+from app.storage import FileLedger, PendingWrite
 from tests.conftest import make_settings
 
 
@@ -44,6 +46,38 @@ def test_a_second_machine_reads_what_the_first_wrote_through_its_own_cache(s3_en
     path = second.local_path("photos/cd/cd34.jpg")
     assert path.read_bytes() == b"jpeg bytes" and path.is_relative_to(tmp_path / "b" / CACHE_DIR)
     assert "coswap-test" in second.locator("photos/cd/cd34.jpg")  # an s3:// locator, never a public URL
+
+
+def test_a_write_kept_off_this_machine_leaves_no_cached_copy(s3_env: dict[str, str], tmp_path: Path) -> None:
+    objects = open_objects(make_settings(tmp_path / "data", **s3_env))
+    assert isinstance(objects, S3Objects)
+    objects.put("results/ef/ef56.jpg", b"first")
+    assert objects.cache.path("results/ef/ef56.jpg").read_bytes() == b"first"  # written through
+    objects.put("results/ef/ef56.jpg", b"second", keep_local=False)
+    assert not objects.cache.path("results/ef/ef56.jpg").exists()  # neither a copy nor a stale one
+    assert objects.get("results/ef/ef56.jpg") == b"second"
+
+
+def test_a_rollback_waits_for_a_write_still_running_before_it_deletes(objects: ObjectStore) -> None:
+    def slow_write() -> None:
+        time.sleep(0.3)
+        objects.put("results/gh/gh78.jpg", b"late bytes")
+
+    write = PendingWrite(slow_write)
+    ledger = FileLedger(created=[(objects, "results/gh/gh78.jpg")], pending=[write])
+    ledger.rollback()
+    write.wait()  # had the rollback not waited, the write would land now, after the delete
+    assert not objects.exists("results/gh/gh78.jpg")
+
+
+def test_settling_a_ledger_raises_the_failed_write_once() -> None:
+    def refused() -> None:
+        raise OSError("the bucket refused the write")
+
+    ledger = FileLedger(pending=[PendingWrite(refused)])
+    with pytest.raises(OSError, match="refused"):
+        ledger.settle()
+    ledger.settle()  # already handed over
 
 
 def test_the_cache_keeps_to_its_bound_dropping_the_least_recently_used(tmp_path: Path) -> None:

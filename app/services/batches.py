@@ -312,8 +312,8 @@ def _run_claimed(
         # PostgreSQL re-check its foreign keys (a KEY SHARE lock on the batch row), and two
         # workers upgrading that to FOR UPDATE in refresh_batch_counts would deadlock.
         session.execute(select(Batch.id).where(Batch.batch_id == batch_id).with_for_update())
-        # Fence first, file second: the fenced update locks the row, so a worker whose lease
-        # was taken over (or whose task was deleted) never writes or removes the result file.
+        # Fence first, object second, commit last: the fenced update locks the row, so a worker whose
+        # lease was taken over (or whose task was deleted) never writes or removes the result object.
         done = session.execute(
             update(SwapTask)
             .where(SwapTask.task_id == task_id, SwapTask.status == "running", SwapTask.attempts == attempt)
@@ -330,6 +330,8 @@ def _run_claimed(
         )
         if done.rowcount != 1:
             raise _LeaseLost
+        # The object goes out on a thread while the rows below are written; the commit waits for it.
+        # This worker never reads its result back, so no cached copy is kept (S3 mode).
         result = template_service.store(ctx).save(
             session,
             ledger,
@@ -341,6 +343,8 @@ def _run_claimed(
             storage_type="temporary" if expires_at else "permanent",
             session_id=session_id,
             expires_at=expires_at,
+            keep_local=False,
+            background=True,
         )
         session.execute(
             update(SwapTask).where(SwapTask.task_id == task_id).values(result_image_id=result.id)
@@ -374,16 +378,16 @@ def _release(ctx: AppContext, task_id: str, attempt: int) -> None:
 
 def refresh_batch_counts(session: Session, task_id: str, *, batch_id: str | None = None) -> None:
     """Recount a task's batch (`batch_id` when the caller knows it); a task or batch that is gone
-    (deleted meanwhile) is left alone."""
+    (deleted meanwhile) is left alone. Reads only the columns it needs (not the batch's source faces)."""
     batch_id = batch_id or session.execute(
         select(SwapTask.batch_id).where(SwapTask.task_id == task_id)
     ).scalar_one_or_none()
     if batch_id is None:
         return
-    batch = session.execute(
-        select(Batch).where(Batch.batch_id == batch_id).with_for_update()
-    ).scalar_one_or_none()
-    if batch is None:
+    locked = session.execute(
+        select(Batch.id, Batch.total_tasks).where(Batch.batch_id == batch_id).with_for_update()
+    ).one_or_none()
+    if locked is None:
         return
     counts = dict(
         session.execute(
@@ -392,10 +396,17 @@ def refresh_batch_counts(session: Session, task_id: str, *, batch_id: str | None
             .group_by(SwapTask.status)
         ).all()
     )
-    batch.completed_tasks = counts.get("completed", 0)
-    batch.failed_tasks = counts.get("failed", 0)
-    batch.status = batch_status(batch.total_tasks, batch.completed_tasks, batch.failed_tasks)
-    batch.updated_at = utcnow()
+    completed, failed = int(counts.get("completed", 0)), int(counts.get("failed", 0))
+    session.execute(
+        update(Batch)
+        .where(Batch.id == locked.id)
+        .values(
+            completed_tasks=completed,
+            failed_tasks=failed,
+            status=batch_status(locked.total_tasks, completed, failed),
+            updated_at=utcnow(),
+        )
+    )
 
 
 def batch_status(total: int, completed: int, failed: int) -> str:
