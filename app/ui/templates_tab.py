@@ -20,6 +20,7 @@ PUBLIC_INTRO = (
 LOCAL_INTRO = "Templates are shared by everyone. Click one to see its faces; then use it for your swap."
 REMOVE_LABEL = "Remove this template"
 USE_LABEL = "Use this template"
+PICKED_LABEL = "✓ Picked for your swap"  # the same answer puts the template in the picker
 SCROLL_TO_DETAIL = """() => { const d = document.getElementById('template-detail');
   if (d && d.getBoundingClientRect().top > window.innerHeight * 0.6) d.scrollIntoView({block: 'start'}); }"""
 
@@ -159,7 +160,7 @@ def wire(
             gr.Warning(refused.message)
             return gr.skip(), gr.skip()
         gr.Info(message)
-        return gr.update(value=values), gr.update(value="✓ Picked for your swap")
+        return gr.update(value=values), gr.update(value=PICKED_LABEL)
 
     def remove(
         template_id: int | None, chosen: list[str] | None, session_token: str | None, visitor: str | None = None

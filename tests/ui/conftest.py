@@ -147,6 +147,31 @@ def browser(chromium_path: str) -> Iterator[object]:
             chromium.close()
 
 
+def pick_first_template(page) -> None:  # type: ignore[no-untyped-def]
+    """Open the first template of the shared gallery and use it, as a visitor does; returns once the
+    pick reached the page (the button says so: the same answer set the picker), so that a Run clicked
+    next sends it."""
+    from app.ui.templates_tab import PICKED_LABEL
+
+    page.get_by_role("tab", name="2 · Templates").click()
+    page.locator("#template-gallery button.thumbnail-item").first.click()
+    page.wait_for_selector("#template-detail img")
+    page.get_by_role("button", name="Use this template").click()
+    page.locator(f"#use-template:has-text('{PICKED_LABEL}')").wait_for()
+
+
+def wait_for_seeded_gallery(data_dir: Path, timeout: float = START_TIMEOUT) -> None:
+    """The server seeds its gallery in the background after its engine is warm; the marker file is
+    written once every sample template is stored and preprocessed."""
+    from app.services.seeding import MARKER_NAME
+
+    deadline = time.monotonic() + timeout
+    while not (data_dir / MARKER_NAME).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the gallery was not seeded within {timeout}s")
+        time.sleep(0.1)
+
+
 def record_figure(name: str, value: object) -> None:
     """Merge one measured figure into test-artifacts/ui_figures.json."""
     import json

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.fixtures_data import SamplePhotos, write_sample_photos
-from tests.ui.conftest import running_server
+from tests.ui.conftest import pick_first_template, running_server, wait_for_seeded_gallery
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,6 +40,7 @@ def public_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
         "COSWAP_LOG_LEVEL": "WARNING",
     }
     with running_server(base, overrides) as server:
+        wait_for_seeded_gallery(base / "data")  # the page lists the gallery once, when it loads
         yield Page(server.url, base / "gradio-cache", write_sample_photos(base / "photos"))
         assert "Traceback" not in server.log_text()
 
@@ -70,10 +71,7 @@ def test_every_url_the_page_received_answers_404_after_delete(browser, public_pa
     wife.write_bytes(public_page.photos.wife.read_bytes())
     page.set_input_files("#wife-photo input[type=file]", str(wife))
     page.wait_for_selector("#wife-status .cs-ok")
-    page.get_by_role("tab", name="2 · Templates").click()
-    page.locator("#template-gallery button.thumbnail-item").first.click()
-    page.wait_for_selector("#template-detail img")
-    page.get_by_role("button", name="Use this template").click()
+    pick_first_template(page)
     page.get_by_role("tab", name="4 · Swap").click()
     page.locator("#consent input").check()
     page.locator("#run").click()

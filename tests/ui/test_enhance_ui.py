@@ -21,7 +21,7 @@ from db.models import Batch
 from tests.fixtures_data import SamplePhotos
 from tests.pipeline.insight_fixtures import tiny_enhancer  # noqa: F401  (fixture)
 from tests.pipeline.tiny_enhancer import TinyEnhancer
-from tests.ui.conftest import ARTIFACTS, ServedApp, free_port
+from tests.ui.conftest import ARTIFACTS, ServedApp, free_port, pick_first_template
 from tests.ui.test_browser import _upload_couple
 
 NOT_DOWNLOADED = "Enhancing is off: the GFPGAN 1.4 model is not downloaded. Run `python app.py models download`."
@@ -143,10 +143,7 @@ def test_enhance_faces_in_the_browser(browser, live_app, photos: SamplePhotos) -
     page.goto(url)
     page.wait_for_selector("#husband-photo")
     _upload_couple(page, SimpleNamespace(photos=photos))  # the upload steps of the main browser test
-    page.get_by_role("tab", name="2 · Templates").click()
-    page.locator("#template-gallery button.thumbnail-item").first.click()
-    page.wait_for_selector("#template-detail img")
-    page.get_by_role("button", name="Use this template").click()
+    pick_first_template(page)
 
     page.get_by_role("tab", name="4 · Swap").click()
     page.wait_for_selector("#enhance-note:has-text('Faces are enhanced with GFPGAN 1.4 on CPU')")

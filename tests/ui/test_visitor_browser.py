@@ -17,7 +17,7 @@ from app.services import templates
 from pipeline.face import FaceEngine
 from tests.conftest import make_settings, open_context
 from tests.fixtures_data import SamplePhotos, write_sample_photos
-from tests.ui.conftest import running_server
+from tests.ui.conftest import pick_first_template, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -109,9 +109,7 @@ def test_a_reload_shows_the_last_results_again(browser, public_page: PublicPage)
     page.wait_for_selector("#husband-status .cs-ok")
     page.set_input_files("#wife-photo input[type=file]", str(public_page.photos.wife))
     page.wait_for_selector("#wife-status .cs-ok")
-    page.get_by_role("tab", name="2 · Templates").click()
-    page.locator("#template-gallery button.thumbnail-item").first.click()
-    page.get_by_role("button", name="Use this template").click()
+    pick_first_template(page)
     page.get_by_role("tab", name="4 · Swap").click()
     page.locator("#consent input").check()
     page.locator("#run").click()
