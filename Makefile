@@ -14,6 +14,8 @@ FR_FILES := obama.jpg obama2.jpg obama3.jpg biden.jpg
 FR_STAMP := $(FR_IMAGES)/.verified
 # MediaPipe's full-range face detector (Apache-2.0), one file from the mediapipe 0.10.21 wheel, sha256-pinned.
 FD_MODEL := $(VENV)/share/coswap/face_detection_full_range_sparse.tflite
+# MediaPipe's palm detector and hand landmark model (Apache-2.0), two files from the same wheel, sha256-pinned.
+HAND_MODELS := $(VENV)/share/coswap/hand_landmark_full.tflite
 # The npm package @vladmandic/face-api's demo photos (MIT): group photos for the quality pool
 # (app/bench/quality/pool.py). Only the six sample JPEGs are kept.
 FACE_API_TGZ := vladmandic-face-api-1.7.15.tgz
@@ -32,13 +34,13 @@ FACETORCH_SHA256 := 886662478e3d1afabf469427f7f96fd355950276133ee7e2fe8bb2c57682
 
 .PHONY: run test venv clean-venv test-photos
 
-run: $(STAMP) $(FD_MODEL) $(FR_STAMP)
+run: $(STAMP) $(FD_MODEL) $(HAND_MODELS) $(FR_STAMP)
 	$(PY) app.py
 
-test: $(STAMP) $(FD_MODEL) $(FR_STAMP) $(FACE_API_STAMP) $(POOL_STAMP)
+test: $(STAMP) $(FD_MODEL) $(HAND_MODELS) $(FR_STAMP) $(FACE_API_STAMP) $(POOL_STAMP)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-venv: $(STAMP) $(FD_MODEL) $(FR_STAMP)
+venv: $(STAMP) $(FD_MODEL) $(HAND_MODELS) $(FR_STAMP)
 
 $(STAMP): requirements.txt requirements-gpu.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -90,6 +92,9 @@ $(POOL_STAMP): | $(STAMP)
 
 $(FD_MODEL): pipeline/classic/install_face_detector.py | $(STAMP)
 	$(PY) pipeline/classic/install_face_detector.py
+
+$(HAND_MODELS): pipeline/classic/install_hand_models.py | $(STAMP)
+	$(PY) pipeline/classic/install_hand_models.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -13,6 +13,7 @@ import numpy as np
 from pipeline.classic.detector import FaceDetector, HogDetector, LandmarkPredictor, Points, five_points
 from pipeline.classic.full_range import FullRangeDetector, HogThenFullRange
 from pipeline.classic.gender import GenderAgeClassifier
+from pipeline.classic.hands import HandFinder
 from pipeline.classic.mesh import MESH_POINTS, FaceMesher, Mesh, mesh_model_path
 from pipeline.classic.models import ClassicModelFiles, classic_model_files, ensure_present
 from pipeline.classic.large_faces import reduction, swap_reduced
@@ -35,6 +36,7 @@ class _Models:
     landmarks: LandmarkPredictor
     classifier: GenderAgeClassifier
     mesher: FaceMesher
+    hands: HandFinder
 
 
 class ClassicEngine:
@@ -128,9 +130,7 @@ class ClassicEngine:
             if key not in prepared:
                 source_pixels = _rgb_pixels(source.image)
                 mesh = self._mesh(source_pixels, source.face)
-                prepared[key] = self._prepared.get(
-                    _fingerprint(source_pixels, mesh), lambda: prepare_source(source_pixels, mesh, canonical, self._settings)
-                )
+                prepared[key] = self._prepare(source_pixels, mesh)
             target_mesh = self._mesh(original, assignment.target)
             source_face = prepared[key]
 
@@ -149,10 +149,18 @@ class ClassicEngine:
         """Whether the swap takes this source for a glasses wearer (and inpaints its frames): the very
         prepared source the swap uses, kept for it."""
         pixels = _rgb_pixels(source.image)
-        mesh = self._mesh(pixels, source.face)
-        canonical = self._loaded().mesher.canonical
-        prepared = self._prepared.get(_fingerprint(pixels, mesh), lambda: prepare_source(pixels, mesh, canonical, self._settings))
-        return prepared.had_glasses
+        return self._prepare(pixels, self._mesh(pixels, source.face)).had_glasses
+
+    def _prepare(self, pixels: RGBImage, mesh: Mesh) -> PreparedSource:
+        """The source prepared once per photo and mesh (kept among the last PREPARED_SOURCES_KEPT)."""
+
+        def prepare() -> PreparedSource:
+            models = self._loaded()
+            box = (float(mesh[:, 0].min()), float(mesh[:, 1].min()), float(mesh[:, 0].max()), float(mesh[:, 1].max()))
+            hands = models.hands.near_face(pixels, box)
+            return prepare_source(pixels, mesh, models.mesher.canonical, self._settings, hands=hands)
+
+        return self._prepared.get(_fingerprint(pixels, mesh), prepare)
 
     def forget_sources(self) -> None:
         self._prepared.clear()
@@ -182,6 +190,7 @@ class ClassicEngine:
                             files.gender_onnx, files.age_onnx, files.gender_xception_onnx, files.gender_faceapi_onnx
                         ),
                         mesher=FaceMesher(self._mesh_model or mesh_model_path()),
+                        hands=HandFinder(),
                     )
         return self._models
 

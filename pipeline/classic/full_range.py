@@ -16,10 +16,8 @@ is not a face.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
-import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic.detector import DETECT_LONG_SIDE, Detection, FaceDetector, hog_box_from_keypoints
+from pipeline.classic.mesh import native_stderr_silenced
 from pipeline.errors import ModelUnavailable
 
 DETECTOR_MODEL_NAME: Final = "face_detection_full_range_sparse.tflite"
@@ -98,7 +97,7 @@ class FullRangeDetector:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as error:
             raise ModelUnavailable("package ai-edge-litert is not installed") from error
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._interpreter = Interpreter(model_content=data, num_threads=1)
             self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
@@ -130,7 +129,7 @@ class FullRangeDetector:
                         score=face.score,
                     )
                 )
-        return _suppress(found, self._settings.suppression_iou)
+        return suppress_weighted(found, self._settings.suppression_iou)
 
     def detect(self, image: NDArray[np.uint8]) -> list[Detection]:
         return [face.detection() for face in self.find(image)]
@@ -223,7 +222,7 @@ def _whole_in_tile(box: tuple[float, float, float, float], shape_hw: tuple[int, 
     return inside and max(box[2] - box[0], box[3] - box[1]) <= share * max(height, width)
 
 
-def _suppress(faces: list[FoundFace], iou_limit: float) -> list[FoundFace]:
+def suppress_weighted(faces: list[FoundFace], iou_limit: float) -> list[FoundFace]:
     """MediaPipe's weighted NMS: each cluster (IoU over the limit with its best) becomes the score-weighted
     mean of its boxes and keypoints, with the best score."""
     remaining = sorted(faces, key=lambda face: -face.score)
@@ -260,20 +259,3 @@ def _starts(length: int, side: int, step: int) -> list[int]:
 def _resize(image: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]:
     size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """LiteRT prints an INFO line about its XNNPACK delegate on fd 2; keep it off the CLI's stderr."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)

@@ -115,7 +115,7 @@ class FaceMesher:
         except ImportError as error:
             raise ModelUnavailable("package ai-edge-litert is not installed") from error
         self.canonical = parse_canonical_face(members["geometry_pipeline_metadata_landmarks.binarypb"])
-        with _native_stderr_silenced():  # LiteRT prints an INFO line about its XNNPACK delegate
+        with native_stderr_silenced():  # LiteRT prints an INFO line about its XNNPACK delegate
             self._interpreter = Interpreter(model_content=members["face_landmarks_detector.tflite"], num_threads=1)
             self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
@@ -159,7 +159,7 @@ class FaceMesher:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """Send file descriptor 2 to /dev/null for the duration (native libraries write there directly).
 
     CLI refusals must stay one line on stderr; this runs once per engine, while its models load.

@@ -9,6 +9,7 @@ and what covers it (a hand, an object).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -19,6 +20,7 @@ from pipeline.classic.deblock import BLOCK as JPEG_BLOCK
 from pipeline.classic.deblock import deblock
 from pipeline.classic.face_geometry import face_size, mesh_yaw, pixels
 from pipeline.classic.glasses import has_glasses, remove_frames
+from pipeline.classic.hands import Hand, hand_mask
 from pipeline.classic.mesh import CanonicalFace, Mesh, mirror_mesh, mouth_openness
 from pipeline.classic.regions import source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
@@ -45,9 +47,15 @@ class PreparedSource:
 
 
 def prepare_source(
-    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, settings: ClassicSettings | None = None
+    image: NDArray[np.uint8],
+    mesh: Mesh,
+    canonical: CanonicalFace,
+    settings: ClassicSettings | None = None,
+    *,
+    hands: Sequence[Hand] = (),
 ) -> PreparedSource:
-    """Crop the source photo around its mesh so later warps touch only what they need."""
+    """Crop the source photo around its mesh so later warps touch only what they need. `hands` (in the
+    photo's pixels) are occluders: never pasted, the target's own face shows there."""
     settings = settings or ClassicSettings()
     size = face_size(mesh)
     margin = settings.source.crop_margin * size
@@ -69,6 +77,8 @@ def prepare_source(
     if glasses and not dark_glasses.any():
         crop = remove_frames(crop, local)
     occluder = np.maximum(source_occluders(crop, local, canonical, settings.regions), dark_glasses)
+    if hands:
+        occluder = np.maximum(occluder, hand_mask(crop.shape, list(hands), origin=(x0, y0)))
     return PreparedSource(
         image=crop,
         mesh=local,

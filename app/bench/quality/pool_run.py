@@ -34,6 +34,7 @@ from app.bench.quality.pool import FACES, HALVES, Half, half_of, load_photo
 from app.bench.quality.pool_cases import PoolCase, PoolSource, PoolTemplate, cases
 from app.bench.quality.probe import IdentityProbe, ProbedFace, distance
 from pipeline.classic.glasses import has_glasses
+from pipeline.classic.hands import HandFinder
 from pipeline.face import Assignment, Face, FaceEngine, RGBImage, SourceFace
 
 POOL_FAILURES: Final = ("identity", "identity_vs_original", "chroma", "seam", "clipping", "eyes", "cracks", "leakage")
@@ -222,6 +223,27 @@ class PoolRunner:
             calls.append({"source": source.key, "half": half_of(source.face), "label": source.labels.glasses, "found": bool(found)})
         return calls
 
+    def hand_calls(self, sources: Sequence[PoolSource]) -> list[dict[str, Any]]:
+        """Is a hand found over each source face (its landmarks reaching into the face's box), against
+        its label? Drawn fingers (the variants) are counted apart: no hand model sees them as a hand."""
+        finder = HandFinder()
+        calls = []
+        for source in sources:
+            try:
+                face = _face_at(self.detect(f"source:{source.key}", source.image), source.at, source.key)
+            except LookupError:
+                continue
+            x1, y1, x2, y2 = face.bbox
+            found = any(
+                ((hand.points[:, 0] > x1) & (hand.points[:, 0] < x2) & (hand.points[:, 1] > y1) & (hand.points[:, 1] < y2)).any()
+                for hand in finder.near_face(source.image, face.bbox)
+            )
+            calls.append(
+                {"source": source.key, "half": half_of(source.face), "label": source.labels.occluder == "hand",
+                 "drawn": "/" in source.key, "found": bool(found)}
+            )
+        return calls
+
     def detection_calls(self, sources: Sequence[PoolSource]) -> list[dict[str, Any]]:
         """For every labelled face of every pool photo, and every variant source: is it detected?"""
         calls = []
@@ -282,11 +304,13 @@ def run_pool(
         results[half] = [runner.run_case(case) for case in half_cases]
     glasses = runner.glasses_calls(all_sources)
     detection = runner.detection_calls(all_sources)
+    hands = runner.hand_calls(all_sources)
     report = {
         "halves": {half: summarize_half(results[half]) for half in HALVES},
         "faces": {half: [r.to_dict() for r in results[half]] for half in HALVES},
         "glasses": summarize_glasses(glasses),
         "detection": summarize_detection(detection),
+        "hands": summarize_hands(hands),
         "limits": {"eyes_kept_at_least": EYES_KEPT_MIN, "cracks_at_most": CRACKS_MAX, "leakage_at_most": LEAKAGE_MAX},
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -333,6 +357,23 @@ def summarize_glasses(calls: list[dict[str, Any]]) -> dict[str, Any]:
     summary["false_positives"] = [c["source"] for c in calls if c["found"] and c["label"] == "none"]
     summary["missed"] = [c["source"] for c in calls if not c["found"] and c["label"] != "none"]
     return summary
+
+
+def summarize_hands(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Precision and recall on photographed sources; the drawn-finger variants' finds apart."""
+    photographed = [c for c in calls if not c["drawn"]]
+    precision, recall = precision_recall([c["label"] for c in photographed], [c["found"] for c in photographed])
+    drawn = [c for c in calls if c["drawn"] and c["label"]]
+    return {
+        "sources": len(photographed),
+        "with_hands": sum(c["label"] for c in photographed),
+        "found": sum(c["found"] for c in photographed),
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "false_positives": [c["source"] for c in photographed if c["found"] and not c["label"]],
+        "missed": [c["source"] for c in photographed if c["label"] and not c["found"]],
+        "drawn_fingers_found": f"{sum(c['found'] for c in drawn)}/{len(drawn)}",
+    }
 
 
 def summarize_detection(calls: list[dict[str, Any]]) -> dict[str, Any]:

@@ -288,6 +288,7 @@ def render_pool_markdown(
         f"recall {glasses['recall']:.2f}; {glasses['with_glasses']} of {glasses['faces']} sources wear glasses, "
         f"{glasses['reported']} reported; false positives: {', '.join(glasses['false_positives']) or 'none'}; "
         f"missed: {', '.join(glasses['missed']) or 'none'}.",
+        *_hands_line(pool),
         "Detection recall (engine `detect`, every labelled face and variant): "
         + "; ".join(f"{name} px {v['found']}/{v['faces']}" for name, v in detection["by_size"].items() if v["faces"])
         + "; " + "; ".join(f"yaw {name} {v['found']}/{v['faces']}" for name, v in detection["by_yaw"].items() if v["faces"])
@@ -350,3 +351,17 @@ def load_report(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or "cases" not in data or "summary" not in data:
         raise ValueError("not a bench quality report")
     return data
+
+
+def _hands_line(pool: dict[str, Any]) -> list[str]:
+    """The hand finder's figures on the pool's sources, when the report has them."""
+    hands = pool.get("hands")
+    if not hands:
+        return []
+    return [
+        f"Hands over the source face (MediaPipe palm and hand landmarks, photographed sources): precision "
+        f"{hands['precision']:.2f}, recall {hands['recall']:.2f}; {hands['with_hands']} of {hands['sources']} "
+        f"sources hold a hand to the face, {hands['found']} found; false positives: "
+        f"{', '.join(hands['false_positives']) or 'none'}; missed: {', '.join(hands['missed']) or 'none'}; "
+        f"drawn fingers (variants) found: {hands['drawn_fingers_found']}."
+    ]
