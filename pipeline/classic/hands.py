@@ -24,7 +24,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import cv2
 import numpy as np
@@ -70,7 +70,8 @@ def hand_model_paths() -> tuple[Path, Path]:
     return folder / PALM_MODEL_NAME, folder / LANDMARK_MODEL_NAME
 
 
-def _interpreter(path: Path, sha256: str) -> object:
+def _interpreter(path: Path, sha256: str) -> Any:
+    """A LiteRT interpreter for the pinned model file (ModelUnavailable when missing or not the pinned one)."""
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -108,9 +109,9 @@ class HandFinder:
         default_palm, default_landmarks = hand_model_paths()
         self._palm = _interpreter(palm_model or default_palm, PALM_MODEL_SHA256)
         self._landmarks = _interpreter(landmark_model or default_landmarks, LANDMARK_MODEL_SHA256)
-        palm_outputs = sorted(self._palm.get_output_details(), key=lambda d: int(d["shape"][-1]))  # type: ignore[attr-defined]
+        palm_outputs = sorted(self._palm.get_output_details(), key=lambda d: int(d["shape"][-1]))
         self._palm_scores, self._palm_boxes = palm_outputs[0]["index"], palm_outputs[1]["index"]
-        by_name = {d["name"]: d["index"] for d in self._landmarks.get_output_details()}  # type: ignore[attr-defined]
+        by_name = {d["name"]: d["index"] for d in self._landmarks.get_output_details()}
         self._points, self._presence = by_name["Identity"], by_name["Identity_1"]
         self._anchors = _palm_anchors()
         self._lock = threading.Lock()
@@ -143,10 +144,10 @@ class HandFinder:
         resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
         tensor[0, pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized.astype(np.float32) / 255.0
         with self._lock:
-            self._palm.set_tensor(self._palm.get_input_details()[0]["index"], tensor)  # type: ignore[attr-defined]
-            self._palm.invoke()  # type: ignore[attr-defined]
-            logits = self._palm.get_tensor(self._palm_scores).reshape(-1).copy()  # type: ignore[attr-defined]
-            raw = self._palm.get_tensor(self._palm_boxes).reshape(-1, 18).copy()  # type: ignore[attr-defined]
+            self._palm.set_tensor(self._palm.get_input_details()[0]["index"], tensor)
+            self._palm.invoke()
+            logits = self._palm.get_tensor(self._palm_scores).reshape(-1).copy()
+            raw = self._palm.get_tensor(self._palm_boxes).reshape(-1, 18).copy()
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -100.0, 100.0)))
         offset = np.array([pad_x, pad_y], dtype=np.float32)
         palms = []
@@ -170,10 +171,10 @@ class HandFinder:
         crop = cv2.warpAffine(image, to_crop, (LANDMARK_INPUT, LANDMARK_INPUT), flags=cv2.INTER_LINEAR)
         tensor = (crop.astype(np.float32) / 255.0)[None]
         with self._lock:
-            self._landmarks.set_tensor(self._landmarks.get_input_details()[0]["index"], tensor)  # type: ignore[attr-defined]
-            self._landmarks.invoke()  # type: ignore[attr-defined]
-            points = self._landmarks.get_tensor(self._points).reshape(21, 3)[:, :2].copy()  # type: ignore[attr-defined]
-            presence = float(self._landmarks.get_tensor(self._presence).reshape(-1)[0])  # type: ignore[attr-defined]
+            self._landmarks.set_tensor(self._landmarks.get_input_details()[0]["index"], tensor)
+            self._landmarks.invoke()
+            points = self._landmarks.get_tensor(self._points).reshape(21, 3)[:, :2].copy()
+            presence = float(self._landmarks.get_tensor(self._presence).reshape(-1)[0])
         if presence < HAND_MIN_PRESENCE:
             return None
         back = cv2.invertAffineTransform(to_crop)
