@@ -16,7 +16,6 @@ is not a face.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 import threading
@@ -30,8 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic.detector import DETECT_LONG_SIDE, Detection, FaceDetector, hog_box_from_keypoints
-from pipeline.classic.mesh import native_stderr_silenced
-from pipeline.errors import ModelUnavailable
+from pipeline.classic.litert import interpreter, read_pinned
 
 DETECTOR_MODEL_NAME: Final = "face_detection_full_range_sparse.tflite"
 DETECTOR_MODEL_SHA256: Final = "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
@@ -83,23 +81,11 @@ class FullRangeDetector:
     DETECT_LONG_SIDE long. One interpreter, serialised by a lock."""
 
     def __init__(self, model_path: Path | None = None, settings: FullRangeSettings = FULL_RANGE) -> None:
-        path = model_path or detector_model_path()
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise ModelUnavailable(
-                f"face detector model missing: {path} (run `python pipeline/classic/install_face_detector.py`)"
-            ) from error
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != DETECTOR_MODEL_SHA256:
-            raise ModelUnavailable(f"face detector model {path.name} fails its checksum (sha256 {digest[:12]}...)")
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as error:
-            raise ModelUnavailable("package ai-edge-litert is not installed") from error
-        with native_stderr_silenced():
-            self._interpreter = Interpreter(model_content=data, num_threads=1)
-            self._interpreter.allocate_tensors()
+        data = read_pinned(
+            model_path or detector_model_path(), DETECTOR_MODEL_SHA256, "face detector model",
+            "pipeline/classic/install_face_detector.py",
+        )
+        self._interpreter = interpreter(data)
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = sorted(self._interpreter.get_output_details(), key=lambda d: int(d["shape"][-1]))
         self._scores, self._boxes = outputs[0]["index"], outputs[1]["index"]  # (1, 2304, 1), (1, 2304, 16)

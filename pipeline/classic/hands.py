@@ -18,21 +18,19 @@ mediapipe 0.10.21 wheel, installed by `install_hand_models.py` and pinned by sha
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic.full_range import FoundFace, suppress_weighted
-from pipeline.classic.mesh import native_stderr_silenced
-from pipeline.errors import ModelUnavailable
+from pipeline.classic.litert import interpreter, read_pinned
 
 PALM_MODEL_NAME: Final = "palm_detection_full.tflite"
 PALM_MODEL_SHA256: Final = "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54"
@@ -70,27 +68,6 @@ def hand_model_paths() -> tuple[Path, Path]:
     return folder / PALM_MODEL_NAME, folder / LANDMARK_MODEL_NAME
 
 
-def _interpreter(path: Path, sha256: str) -> Any:
-    """A LiteRT interpreter for the pinned model file (ModelUnavailable when missing or not the pinned one)."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelUnavailable(
-            f"hand model missing: {path} (run `python pipeline/classic/install_hand_models.py`)"
-        ) from error
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        raise ModelUnavailable(f"hand model {path.name} fails its checksum (sha256 {digest[:12]}...)")
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError as error:
-        raise ModelUnavailable("package ai-edge-litert is not installed") from error
-    with native_stderr_silenced():
-        interpreter = Interpreter(model_content=data, num_threads=1)
-        interpreter.allocate_tensors()
-    return interpreter
-
-
 def _palm_anchors() -> NDArray[np.float32]:
     """Anchor centres (0..1) in the model's output order."""
     centres = []
@@ -107,8 +84,11 @@ class HandFinder:
 
     def __init__(self, palm_model: Path | None = None, landmark_model: Path | None = None) -> None:
         default_palm, default_landmarks = hand_model_paths()
-        self._palm = _interpreter(palm_model or default_palm, PALM_MODEL_SHA256)
-        self._landmarks = _interpreter(landmark_model or default_landmarks, LANDMARK_MODEL_SHA256)
+        installer = "pipeline/classic/install_hand_models.py"
+        self._palm = interpreter(read_pinned(palm_model or default_palm, PALM_MODEL_SHA256, "hand model", installer))
+        self._landmarks = interpreter(
+            read_pinned(landmark_model or default_landmarks, LANDMARK_MODEL_SHA256, "hand model", installer)
+        )
         palm_outputs = sorted(self._palm.get_output_details(), key=lambda d: int(d["shape"][-1]))
         self._palm_scores, self._palm_boxes = palm_outputs[0]["index"], palm_outputs[1]["index"]
         by_name = {d["name"]: d["index"] for d in self._landmarks.get_output_details()}

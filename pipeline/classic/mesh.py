@@ -12,15 +12,11 @@ left of a frontal face.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
-import os
 import struct
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,6 +25,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pipeline.classic.litert import interpreter, read_pinned
 from pipeline.errors import ModelUnavailable
 from pipeline.mesh_topology import (
     LEFT_EYE,
@@ -70,15 +67,7 @@ def mesh_model_path() -> Path:
 
 def read_mesh_model(path: Path) -> dict[str, bytes]:
     """The members of the pinned .task file; ModelUnavailable when missing or not the pinned file."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelUnavailable(
-            f"face mesh model missing: {path} (run `python pipeline/classic/install_mesh_model.py`)"
-        ) from error
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != MESH_MODEL_SHA256:
-        raise ModelUnavailable(f"face mesh model {path.name} fails its checksum (sha256 {digest[:12]}...)")
+    data = read_pinned(path, MESH_MODEL_SHA256, "face mesh model", "pipeline/classic/install_mesh_model.py")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
@@ -110,14 +99,8 @@ class FaceMesher:
 
     def __init__(self, model_path: Path | None = None) -> None:
         members = read_mesh_model(model_path or mesh_model_path())
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as error:
-            raise ModelUnavailable("package ai-edge-litert is not installed") from error
         self.canonical = parse_canonical_face(members["geometry_pipeline_metadata_landmarks.binarypb"])
-        with native_stderr_silenced():  # LiteRT prints an INFO line about its XNNPACK delegate
-            self._interpreter = Interpreter(model_content=members["face_landmarks_detector.tflite"], num_threads=1)
-            self._interpreter.allocate_tensors()
+        self._interpreter = interpreter(members["face_landmarks_detector.tflite"])
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = {d["name"]: d for d in self._interpreter.get_output_details()}
         self._landmarks_out = next(d["index"] for d in outputs.values() if d["shape"][-1] == MESH_POINTS * 3)
@@ -156,28 +139,6 @@ class FaceMesher:
         xy = raw[:, :2] @ inverse[:, :2].T.astype(np.float32) + inverse[:, 2].astype(np.float32)
         points = np.hstack([xy, raw[:, 2:3] * scale]).astype(np.float32)
         return points, float(1.0 / (1.0 + np.exp(-logit)))
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration (native libraries write there directly).
-
-    CLI refusals must stay one line on stderr; this runs once per engine, while its models load.
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
 
 
 def similarity_transform(source: NDArray[np.float32], target: NDArray[np.float32]) -> NDArray[np.float64]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -210,14 +210,18 @@ class PoolRunner:
 
     # -- the detector measures -------------------------------------------------------------------
 
+    def _found_sources(self, sources: Sequence[PoolSource]) -> Iterator[tuple[PoolSource, Face]]:
+        """Each source with the face the engine finds at its labelled place (sources it misses are skipped)."""
+        for source in sources:
+            try:
+                yield source, _face_at(self.detect(f"source:{source.key}", source.image), source.at, source.key)
+            except LookupError:
+                continue
+
     def glasses_calls(self, sources: Sequence[PoolSource]) -> list[dict[str, Any]]:
         """has_glasses on every source the engine finds, against its label."""
         calls = []
-        for source in sources:
-            try:
-                face = _face_at(self.detect(f"source:{source.key}", source.image), source.at, source.key)
-            except LookupError:
-                continue
+        for source, face in self._found_sources(sources):
             points = face.landmarks_array()
             found = has_glasses(source.image, points if points is not None else face.kps_array())
             calls.append({"source": source.key, "half": half_of(source.face), "label": source.labels.glasses, "found": bool(found)})
@@ -228,11 +232,7 @@ class PoolRunner:
         its label? Drawn fingers (the variants) are counted apart: no hand model sees them as a hand."""
         finder = HandFinder()
         calls = []
-        for source in sources:
-            try:
-                face = _face_at(self.detect(f"source:{source.key}", source.image), source.at, source.key)
-            except LookupError:
-                continue
+        for source, face in self._found_sources(sources):
             x1, y1, x2, y2 = face.bbox
             found = any(
                 ((hand.points[:, 0] > x1) & (hand.points[:, 0] < x2) & (hand.points[:, 1] > y1) & (hand.points[:, 1] < y2)).any()
