@@ -63,6 +63,8 @@ EVIDENCE_HALF_HEIGHTS: Final = (0.28, 0.32, 0.36, 0.40, 0.44, 0.50, 0.56)
 EVIDENCE_LOWER_SINE: Final = 0.3  # rim points this far below the rim's centre (sine of the angle) make its lower arc
 RIM_MIN_COVERAGE: Final = 0.85  # share of each rim's points on a dark ridge, at both eyes
 RIM_MIN_LOWER_COVERAGE: Final = 0.8  # ... and of its lower arc (under the eye, where brows and fringes never are)
+RIM_FULL_COVERAGE: Final = 0.95  # a turned face's near rim this complete (lower arc too) ...
+RIM_FAR_MIN_COVERAGE: Final = 0.6  # ... lets the foreshortened far rim count from this share
 RIMS_MAX_DROP: Final = 0.1  # the two rims' centres differ by at most this much vertically (eye distances)
 RIMS_MAX_HEIGHT_GAP: Final = 0.12  # ... and their half heights by at most this much
 
@@ -171,11 +173,14 @@ class RimEvidence:
 
     @property
     def found(self) -> bool:
-        """A rim at both eyes, lower arcs included, and the two alike (frames are worn level)."""
+        """A rim at both eyes, lower arcs included, and the two alike (frames are worn level). On a turned
+        face the far rim is foreshortened past the shapes searched: one complete rim lets it count lower."""
         (right, left) = self.shapes
+        both = min(self.coverage) >= RIM_MIN_COVERAGE and min(self.lower_coverage) >= RIM_MIN_LOWER_COVERAGE
+        rims = [min(whole, lower) for whole, lower in zip(self.coverage, self.lower_coverage)]
+        one_complete = max(rims) >= RIM_FULL_COVERAGE and min(rims) >= RIM_FAR_MIN_COVERAGE
         return (
-            min(self.coverage) >= RIM_MIN_COVERAGE
-            and min(self.lower_coverage) >= RIM_MIN_LOWER_COVERAGE
+            (both or one_complete)
             and abs(right[4] - left[4]) <= RIMS_MAX_DROP
             and abs(right[2] - left[2]) <= RIMS_MAX_HEIGHT_GAP
         )

@@ -11,6 +11,7 @@ from pipeline.classic import ClassicEngine
 from pipeline.classic.glasses import (
     GLASSES_THRESHOLD,
     REMOVED_RIM_THICKNESS_SHARE,
+    RimEvidence,
     eye_geometry,
     frame_mask,
     glasses_keep_mask,
@@ -56,6 +57,23 @@ def test_glasses_are_found_on_grace_hopper_only(
             assert other_points is not None
             assert glasses_score(other, other_points) < 0.45
             assert not has_glasses(other, other_face.kps_array())
+
+
+LEVEL_RIM = (2.0, 0.42, 0.32, 0.0, 0.06)  # exponent, half width, half height, offsets: one level shape
+
+
+@pytest.mark.parametrize(
+    ("coverage", "lower", "found"),
+    [
+        ((0.9, 0.88), (0.85, 0.9), True),  # both rims
+        ((0.72, 1.0), (0.68, 1.0), True),  # a turned face: the near rim complete, the far one foreshortened
+        ((0.72, 0.93), (0.68, 0.96), False),  # no complete rim: brows, creases and shadows reach this
+        ((0.5, 1.0), (0.55, 1.0), False),  # one eye's rim alone
+        ((0.9, 0.9), (0.6, 0.9), False),  # no lower arc under one eye
+    ],
+)
+def test_frames_need_a_rim_at_each_eye(coverage: tuple[float, float], lower: tuple[float, float], found: bool) -> None:
+    assert RimEvidence(coverage, lower, (LEVEL_RIM, LEVEL_RIM)).found is found
 
 
 def test_eye_geometry_takes_a_mesh_and_refuses_other_counts() -> None:
