@@ -17,6 +17,7 @@ from pipeline.face import Face
 # canonical model: eye centres at x = +-3.1, nose tip 3.9 in front of them).
 NOSE_DEPTH_PER_HALF_EYE: Final = 1.25
 MAX_YAW_DIFFERENCE: Final = 35.0  # degrees the warp handles between source and target
+MAX_SOURCE_YAW: Final = 45.0  # a source turned further shows too little of its far half for a more frontal target
 MIRROR_BEYOND: Final = 8.0  # both faces turned at least this far, to opposite sides: mirror the source
 MESH_NOSE_TIP: Final = 1
 MESH_EYE_CORNERS: Final = (33, 133, 362, 263)  # subject's right eye outer/inner, left eye inner/outer
@@ -58,12 +59,14 @@ def should_mirror(source_yaw: float, target_yaw: float) -> bool:
 
 
 def pose_note(source: Face, target: Face) -> str | None:
-    """A short note when source and target yaw differ beyond what the warp handles, else None."""
+    """A short note when source and target yaw differ beyond what the warp handles, or the source is turned
+    so far that a more frontal target would need its hidden half, else None."""
     source_yaw, target_yaw = estimate_yaw(source), estimate_yaw(target)
     if should_mirror(source_yaw, target_yaw):
         source_yaw = -source_yaw
     difference = abs(source_yaw - target_yaw)
-    if difference <= MAX_YAW_DIFFERENCE:
+    far_half_hidden = abs(source_yaw) > MAX_SOURCE_YAW and abs(target_yaw) < abs(source_yaw)
+    if difference <= MAX_YAW_DIFFERENCE and not far_half_hidden:
         return None
     return (
         f"head turned differently (source {source_yaw:+.0f}°, target {target_yaw:+.0f}°): "

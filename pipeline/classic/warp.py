@@ -113,7 +113,8 @@ def plan_warp(
     canonical: CanonicalFace,
     settings: WarpSettings,
 ) -> Warp | None:
-    """The warp of `source` onto the target face, or None when the face is too small to swap."""
+    """The warp of `source` onto the target face, or None when the face is too small to swap or the source
+    is turned too far from it (`max_fill_yaw`): the template face stays."""
     target_xy = target_mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     size = face_size(target_mesh)
     if size < settings.min_face_size or source.image.size == 0:
@@ -135,6 +136,8 @@ def plan_warp(
     if occluder is not None and (texture.shape[1], texture.shape[0]) != texture_size:
         occluder = cv2.resize(occluder, (texture.shape[1], texture.shape[0]), interpolation=cv2.INTER_AREA)
     fill_far_half = abs(yaw) >= settings.half_fill_yaw and abs(target_yaw) <= abs(yaw) - settings.half_fill_margin
+    if fill_far_half and abs(yaw) > settings.max_fill_yaw:
+        return None  # most of the far half is hidden: a fill from the near half would smear the face
 
     destination = blend_geometry(target_xy, texture_mesh[:CANONICAL_POINTS, :2], settings.geometry_share, settings.outline_share)
     if fill_far_half:
