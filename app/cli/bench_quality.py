@@ -1,7 +1,8 @@
 """`bench quality [--json] [--sheet FILE] [--markdown FILE --before JSON [--pool-before JSON]] [--no-pool]`: the quality harness.
 
 The stress set, then the evaluation pool's tuning and validation halves (skipped with --no-pool); with
---sheet FILE, the pool's sheets go beside it as FILE-tuning.png and FILE-validation.png.
+--sheet sheet.jpg, the pool's sheets go beside it as sheet-tuning.jpg and sheet-validation.jpg (a .png
+path writes lossless PNGs).
 Exit 0 when every stress-set face passes the gate and the pool meets its targets, 1 when the harness ran
 but some face failed (or a case could not run, or a pool target is unmet), 2 when a file it was asked to
 read is unusable.
@@ -27,7 +28,7 @@ def register(bench_parser: argparse.ArgumentParser) -> None:
         description="The quality harness on the stress set and the evaluation pool, built from package photos (nothing is stored).",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    parser.add_argument("--sheet", type=Path, metavar="FILE", help="write the contact sheet PNG to FILE")
+    parser.add_argument("--sheet", type=Path, metavar="FILE", help="write the contact sheet to FILE (.jpg: JPEG, else PNG)")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="regenerate the quality sections of FILE")
     parser.add_argument("--before", type=Path, metavar="JSON", help="a saved report to show as 'before' there")
     parser.add_argument("--pool-before", type=Path, metavar="JSON", help="a saved report whose pool to show as 'before' (default: --before's)")

@@ -25,7 +25,7 @@ def quality_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
     from app.bench.quality.report import run_quality
 
     require_service(opencv_doc_available(), f"the stress set needs opencv-doc's portraits; {OPENCV_DOC_HINT}")
-    sheet = tmp_path_factory.mktemp("quality") / "sheet.png"
+    sheet = tmp_path_factory.mktemp("quality") / "sheet.jpg"
     engine = ClassicEngine()
     report, _ = run_quality(engine, sheet=sheet)
     return report, sheet

@@ -14,6 +14,7 @@ from app.bench.quality.pool_run import PoolFaceResult
 LABEL_WIDTH: Final = 150
 TEXT_HEIGHT: Final = 30
 GAP: Final = 4
+SHEET_JPEG_QUALITY: Final = 92
 HEADER: Final = 36
 COLUMNS: Final = ("husband src", "wife src", "husband tpl", "husband result", "wife tpl", "wife result")
 CROP_KEYS: Final = (
@@ -60,12 +61,15 @@ def render_sheet(results: Sequence[CaseResult], engine: str) -> Image.Image:
 
 
 def save_sheet(sheet: Image.Image, path: Path) -> None:
-    """A 256-colour PNG (median cut, dithered, so that casts and patches keep their average colour and the
-    palette adds no patches of its own; a few hundred KB)."""
+    """The sheet in full colour: a JPEG (quality 92, no chroma subsampling; about 1 MB) for a `.jpg` or
+    `.jpeg` path, else a lossless PNG. No palette: a 256-colour one bands a face's shading and colour casts
+    into flat patches that look like the engine's."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
-        path, format="PNG", optimize=True
-    )
+    rgb = sheet.convert("RGB")
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        rgb.save(path, format="JPEG", quality=SHEET_JPEG_QUALITY, subsampling=0, optimize=True)
+    else:
+        rgb.save(path, format="PNG", optimize=True)
 
 
 def _label(draw: ImageDraw.ImageDraw, face: FaceQuality, left: int, top: int, font: ImageFont.ImageFont) -> None:
