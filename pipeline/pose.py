@@ -17,7 +17,8 @@ from pipeline.face import Face
 # canonical model: eye centres at x = +-3.1, nose tip 3.9 in front of them).
 NOSE_DEPTH_PER_HALF_EYE: Final = 1.25
 MAX_YAW_DIFFERENCE: Final = 35.0  # degrees the warp handles between source and target
-MAX_SOURCE_YAW: Final = 45.0  # a source turned further shows too little of its far half for a more frontal target
+MAX_SOURCE_YAW: Final = 45.0  # a source turned further shows too little of its far half ...
+FAR_HALF_MARGIN: Final = 12.0  # ... for a target at least this much more frontal
 MIRROR_BEYOND: Final = 8.0  # both faces turned at least this far, to opposite sides: mirror the source
 MESH_NOSE_TIP: Final = 1
 MESH_EYE_CORNERS: Final = (33, 133, 362, 263)  # subject's right eye outer/inner, left eye inner/outer
@@ -65,7 +66,7 @@ def pose_note(source: Face, target: Face) -> str | None:
     if should_mirror(source_yaw, target_yaw):
         source_yaw = -source_yaw
     difference = abs(source_yaw - target_yaw)
-    far_half_hidden = abs(source_yaw) > MAX_SOURCE_YAW and abs(target_yaw) < abs(source_yaw)
+    far_half_hidden = abs(source_yaw) > MAX_SOURCE_YAW and abs(target_yaw) <= abs(source_yaw) - FAR_HALF_MARGIN
     if difference <= MAX_YAW_DIFFERENCE and not far_half_hidden:
         return None
     return (

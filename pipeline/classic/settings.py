@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.pose import MAX_SOURCE_YAW
+from pipeline.pose import FAR_HALF_MARGIN, MAX_SOURCE_YAW
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class WarpSettings:
     work_face_size: float = 160.0  # face size (pixels) of the working grid for the map and the masks
     source_face_limit: float = 1.4  # a source face larger than this x the target's is shrunk first
     half_fill_yaw: float = 28.0  # a source turned further: its far half is filled from the mirrored near half
-    half_fill_margin: float = 12.0  # ... when the target is at least this much more frontal
+    half_fill_margin: float = FAR_HALF_MARGIN  # ... when the target is at least this much more frontal
     max_fill_yaw: float = MAX_SOURCE_YAW  # a source turned further onto such a target: the template stays (the pose note says so)
     far_blend_band: tuple[float, float] = (-0.15, 0.45)  # the mirrored fill ramps in across this share of the half width
     max_stretch: float = 3.0  # a triangle enlarged more than this x the face's average is overstretched
