@@ -10,6 +10,7 @@ import math
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from pipeline.face import Face
 
@@ -28,14 +29,16 @@ def estimate_yaw(face: Face) -> float:
     """Yaw in degrees: 0 frontal, positive when the nose points to the image right."""
     mesh = face.mesh_array()
     if mesh is not None and len(mesh) > max(MESH_EYE_CORNERS):
-        eyes = mesh[list(MESH_EYE_CORNERS), :2]
-        left_eye, right_eye = eyes[:2].mean(axis=0), eyes[2:].mean(axis=0)
-        nose = mesh[MESH_NOSE_TIP, :2]
-        first, second = sorted([left_eye, right_eye], key=lambda p: float(p[0]))
-    else:
-        kps = face.kps_array()
-        first, second, nose = kps[0], kps[1], kps[2]
-    return yaw_from_points(first, second, nose)
+        return mesh_yaw(mesh)
+    kps = face.kps_array()
+    return yaw_from_points(kps[0], kps[1], kps[2])
+
+
+def mesh_yaw(mesh: NDArray[np.float32]) -> float:
+    """Yaw in degrees from a 468/478-point mesh: its eye corners and nose tip."""
+    corners = mesh[list(MESH_EYE_CORNERS), :2]
+    first, second = sorted([corners[:2].mean(axis=0), corners[2:].mean(axis=0)], key=lambda p: float(p[0]))
+    return yaw_from_points(first, second, mesh[MESH_NOSE_TIP, :2])
 
 
 def yaw_from_points(first_eye: np.ndarray, second_eye: np.ndarray, nose: np.ndarray) -> float:

@@ -7,7 +7,6 @@ from numpy.typing import NDArray
 
 from pipeline.classic.mesh import Mesh
 from pipeline.mesh_topology import FACE_OVAL, LEFT_EYE, RIGHT_EYE
-from pipeline.pose import MESH_EYE_CORNERS, MESH_NOSE_TIP, yaw_from_points
 
 
 def face_size(mesh: Mesh) -> float:
@@ -15,13 +14,6 @@ def face_size(mesh: Mesh) -> float:
     oval = mesh[list(FACE_OVAL), :2]
     width, height = np.ptp(oval, axis=0)
     return float(np.sqrt(max(0.0, float(width) * float(height))))
-
-
-def mesh_yaw(mesh: Mesh) -> float:
-    """Yaw in degrees from a mesh (see pipeline.pose)."""
-    corners = mesh[list(MESH_EYE_CORNERS), :2]
-    first, second = sorted([corners[:2].mean(axis=0), corners[2:].mean(axis=0)], key=lambda p: float(p[0]))
-    return yaw_from_points(first, second, mesh[MESH_NOSE_TIP, :2])
 
 
 def eye_distance(mesh_xy: NDArray[np.float32]) -> float:

@@ -18,13 +18,14 @@ from numpy.typing import NDArray
 
 from pipeline.classic.deblock import BLOCK as JPEG_BLOCK
 from pipeline.classic.deblock import deblock
-from pipeline.classic.face_geometry import face_size, mesh_yaw, pixels
+from pipeline.classic.face_geometry import face_size, pixels
 from pipeline.classic.glasses import has_glasses, remove_frames
 from pipeline.classic.hands import Hand, hand_mask
 from pipeline.classic.mesh import CanonicalFace, Mesh, mirror_mesh, mouth_openness
 from pipeline.classic.regions import source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
 from pipeline.mesh_topology import FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
+from pipeline.pose import mesh_yaw
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import face_size, mesh_yaw, pixels, signed_areas
+from pipeline.classic.face_geometry import face_size, pixels, signed_areas
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mirror_mesh, similarity_transform
 from pipeline.classic.settings import WarpSettings
 from pipeline.mesh_topology import FACE_OVAL
-from pipeline.pose import should_mirror
+from pipeline.pose import mesh_yaw, should_mirror
 
 if TYPE_CHECKING:
     from pipeline.classic.source import PreparedSource

@@ -196,7 +196,7 @@ def test_a_source_turned_the_other_way_is_mirrored_not_stretched(classic_engine:
     couple's faces turned 10-11 deg the other. Unmirrored, a quarter of each face took its texture
     from the source's far cheek stretched over 2x (27 % and 25 %: a smeared eye); mirrored, 3 % and 1 %."""
     from app.bench.quality.stress import mirrored
-    from pipeline.classic.face_geometry import mesh_yaw
+    from pipeline.pose import mesh_yaw
     from pipeline.classic.source import prepare_source
     from pipeline.classic.warp import blend_geometry
     from app.bench.sample_portraits import OPENCV_DOC_HINT, compose_couple, load_portrait, opencv_doc_available

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from pipeline.classic.face_geometry import mesh_yaw
+from pipeline.pose import mesh_yaw
 from pipeline.classic.mesh import CANONICAL_POINTS
 from pipeline.classic.settings import WarpSettings
 from pipeline.classic.source import prepare_source
