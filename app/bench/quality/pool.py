@@ -65,7 +65,7 @@ Yaw = Literal["0-15", "15-35", "35-60", "60+"]
 Occluder = Literal["none", "hand", "hair", "object"]
 Age = Literal["young", "adult", "elderly"]
 Skin = Literal["light", "medium", "dark"]
-Light = Literal["even", "dim", "side", "cast", "grey"]
+Light = Literal["even", "dim", "side", "two-tone", "cast", "grey"]
 
 # The defect classes that a face stands for (as a source or as a template face).
 DEFECT_CLASSES: Final = (

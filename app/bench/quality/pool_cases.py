@@ -3,7 +3,8 @@
 Variants (each applied to one clean, near-frontal source of each half, chosen in order of person key):
 dim, warm cast, side light, small (80 px), heavy JPEG, turned (a 30 deg perspective warp), thin metal
 glasses drawn on, sunglasses drawn on, a skin-coloured hand of four fingers across the forehead, and a
-dark phone-sized object over the mouth corner. Occluder variants keep their mask, for the leakage measure.
+dark phone-sized object over the mouth corner, and a warm light from one side with a cool one from the
+other (two-tone). Occluder variants keep their mask, for the leakage measure.
 
 Each source goes onto one template face of its own half: the next face, round-robin, of the same gender
 and another person.
@@ -31,11 +32,11 @@ from app.bench.quality.pool import (
     load_photo,
 )
 from app.bench.quality.probe import IdentityProbe
-from app.bench.quality.stress import Template, dim, heavy_jpeg, side_lit, small, turned, warm
+from app.bench.quality.stress import Template, dim, heavy_jpeg, side_lit, small, turned, two_tone, warm
 from pipeline.face import RGBImage
 
 SOURCE_CROP: Final = 2.6  # a source is the photo cropped to this many jaw widths around the face
-VARIANTS: Final = ("dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object")
+VARIANTS: Final = ("dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone")
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
     "validation": ("fx_elder", "s6_0"),
@@ -136,6 +137,7 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
         "dim": (dim, replace(labels, light="dim")),
         "warm": (warm, replace(labels, light="cast")),
         "side-lit": (side_lit, replace(labels, light="side")),
+        "two-tone": (lambda image: two_tone(image, at[0], base.face.width), replace(labels, light="two-tone")),
         "jpeg": (heavy_jpeg, labels),
     }
     if name in simple:

@@ -25,6 +25,8 @@ DIM_GAMMA: Final = 2.0
 SMALL_FACE_PX: Final = 80  # jaw width of the "small" source
 HEAVY_JPEG_QUALITY: Final = 8
 TURN_DEGREES: Final = 30.0
+TWO_TONE_WARM: Final = np.array([1.2, 0.8, 0.4], dtype=np.float32)  # linear RGB gains at the left edge
+TWO_TONE_COOL: Final = np.array([0.3, 0.45, 1.4], dtype=np.float32)  # ... and at the right edge
 T1_HUSBAND, T1_WIFE = 3, 5  # t1.jpg faces (left to right) the group case swaps: Chandler and Phoebe
 
 
@@ -77,6 +79,16 @@ def side_lit(image: RGBImage) -> RGBImage:
     ramp = np.linspace(0.3, 1.2, width, dtype=np.float32)[None, :, None]
     linear = (image.astype(np.float32) / 255.0) ** 2.2
     return _u8(255.0 * np.clip(linear * ramp, 0.0, 1.0) ** (1 / 2.2))
+
+
+def two_tone(image: RGBImage, centre_x: float, face_width: float) -> RGBImage:
+    """A warm light from the left fading into a cool light from the right (a lamp and a window) across
+    the face at `centre_x`, in linear light: the two cheeks differ in colour, not only in brightness."""
+    columns = np.arange(image.shape[1], dtype=np.float32)
+    ramp = np.clip((columns - centre_x) / max(face_width, 1.0) + 0.5, 0.0, 1.0)[None, :, None]
+    gains = (1.0 - ramp) * TWO_TONE_WARM + ramp * TWO_TONE_COOL
+    linear = (image.astype(np.float32) / 255.0) ** 2.2
+    return _u8(255.0 * np.clip(linear * gains, 0.0, 1.0) ** (1 / 2.2))
 
 
 def small(image: RGBImage, jaw_width: float, target: float = SMALL_FACE_PX) -> RGBImage:
