@@ -220,7 +220,16 @@ def _transfer_lab(
     # Per-pixel chroma detail is bounded by the target's own spread: a dim or cast source's tinted
     # shadows (blue-grey eye sockets) do not carry over as patches.
     bound = min(CHROMA_DETAIL_MAX, CHROMA_DETAIL_SPREADS * max(target_spread, 1.0))
-    out[..., 1:] = target_low[..., 1:] + np.clip(chroma_detail * chroma_gain, -bound, bound)
+    carried = np.clip(chroma_detail * chroma_gain, -bound, bound)
+    if eyes is not None:
+        # The irises' colour (a blue eye on brown skin) is finer than any socket tint: inside the eye
+        # openings, the fine chroma detail is carried whole and only the coarser part stays bounded.
+        fine_chroma = chroma_detail - cv2.GaussianBlur(chroma_detail, (0, 0), EYE_FINE_SIGMA_SHARE * size)
+        in_eyes = np.clip((chroma_detail - fine_chroma) * chroma_gain, -bound, bound) + np.clip(
+            fine_chroma, -CHROMA_DETAIL_MAX, CHROMA_DETAIL_MAX
+        )
+        carried += eyes[..., None] * (in_eyes - carried)
+    out[..., 1:] = target_low[..., 1:] + carried
     # Within the template's own range of skin lightness: no extrapolated hue past its brightest or darkest.
     shift = np.clip(out[..., :1], darkest, brightest) - np.clip(light_t[..., None], darkest, brightest)
     out[..., 1:] += shift * target_slope
