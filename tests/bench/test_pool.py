@@ -94,7 +94,7 @@ def test_every_face_is_labelled_with_every_attribute() -> None:
         assert labels.gender in ("male", "female") and labels.glasses in ("none", "clear", "sunglasses")
         assert labels.yaw in ("0-15", "15-35", "35-60", "60+") and labels.occluder in ("none", "hand", "hair", "object")
         assert labels.age in ("young", "adult", "elderly") and labels.skin in ("light", "medium", "dark")
-        assert labels.light in ("even", "dim", "side", "cast", "grey")
+        assert labels.light in ("even", "dim", "side", "two-tone", "cast", "grey")
 
 
 # -- the measures on labelled cases ---------------------------------------------------------------
