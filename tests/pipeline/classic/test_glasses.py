@@ -182,4 +182,5 @@ def test_thin_wire_frames_are_inpainted_whole(
     before = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     after = cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY).astype(np.float32)
     assert after[frames].mean() > before[frames].mean() + 8.0  # the dark wire got lighter
-    assert glasses_score(cleaned, mesh) < 0.3
+    # No rim left as a line: Telea's fill drew the lens outlines back in as pale lines (score 0.23).
+    assert glasses_score(cleaned, mesh) < 0.1  # measured: 0.045
