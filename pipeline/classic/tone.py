@@ -113,6 +113,8 @@ def transfer_light_and_colour(
     Inside `eyes` (0..1) the source's fine lightness detail keeps its contrast relative to the light:
     its gain may reach `eye_gain_max` and it is not softened to the target's. Elsewhere, and for the
     shading around the eyes, a dim source's gain stays bounded, so its noise is not raised with it.
+    There too the fine chroma detail (an iris's colour) is carried whole, not bounded by the target
+    skin's spread.
     """
     _check_pair(warped_source, target)
     face = _as_mask(face_mask, warped_source.shape[:2])

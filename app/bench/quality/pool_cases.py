@@ -36,7 +36,9 @@ from app.bench.quality.stress import Template, dim, heavy_jpeg, side_lit, small,
 from pipeline.face import RGBImage
 
 SOURCE_CROP: Final = 2.6  # a source is the photo cropped to this many jaw widths around the face
-VARIANTS: Final = ("dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone")
+VARIANTS: Final = (
+    "dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone",
+)
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
     "validation": ("fx_elder", "s6_0"),
