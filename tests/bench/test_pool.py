@@ -218,6 +218,22 @@ def test_the_plain_swap_moves_the_face_inside_its_hull_only(probe: Any, face: An
     assert not outside.any()
 
 
+def test_a_variant_check_pairs_every_variant_base_with_its_clean_case(probe: Any) -> None:
+    """tools/variant_check.py: one variant on every source variants are made from, onto the same target
+    as the clean case, so the two are compared face for face."""
+    from app.bench.quality.pool import INSTALL_HINT, pool_available
+    from app.bench.quality.pool_cases import variant_check_cases
+
+    require_service(pool_available(), f"the pool's photos are missing; {INSTALL_HINT}")
+    pairs = variant_check_cases("tuning", "two-tone", probe)
+    assert len(pairs) >= 5
+    for clean, made in pairs:
+        assert made.source.key == f"{clean.source.key}/two-tone" and made.source.labels.light == "two-tone"
+        assert (made.template.key, made.target.face.person) == (clean.template.key, clean.target.face.person)
+        assert made.half == "tuning" and half_of(made.source.face) == "tuning"
+        assert np.abs(made.source.image.astype(int) - clean.source.image.astype(int)).mean() > 5.0
+
+
 # -- a run on both halves -------------------------------------------------------------------------
 
 

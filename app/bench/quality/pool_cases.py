@@ -118,17 +118,37 @@ def templates(half: Half) -> list[PoolTemplate]:
 
 def sources(half: Half, probe: IdentityProbe) -> list[PoolSource]:
     """The half's clean sources, then one of each variant."""
-    clean = [PoolSource(face.person, face, face.labels, *source_crop(face)) for face in faces_in(half) if face.source]
-    eligible = sorted(
-        (s for s in clean if s.labels.yaw in ("0-15", "15-35") and s.labels.glasses == "none"
-         and s.labels.occluder == "none" and s.face.width >= 150 and s.labels.light != "grey"),
-        key=lambda s: s.key,
-    )
+    clean = clean_sources(half)
+    eligible = variant_bases(clean)
     made = []
     for number, name in enumerate(VARIANTS):
         base = eligible[number % len(eligible)]
         made.append(make_variant(base, name, probe))
     return clean + made
+
+
+def clean_sources(half: Half) -> list[PoolSource]:
+    return [PoolSource(face.person, face, face.labels, *source_crop(face)) for face in faces_in(half) if face.source]
+
+
+def variant_bases(clean: list[PoolSource]) -> list[PoolSource]:
+    """The clean, near-frontal sources without glasses or occluders that variants are made from, by key."""
+    return sorted(
+        (s for s in clean if s.labels.yaw in ("0-15", "15-35") and s.labels.glasses == "none"
+         and s.labels.occluder == "none" and s.face.width >= 150 and s.labels.light != "grey"),
+        key=lambda s: s.key,
+    )
+
+
+def variant_check_cases(half: Half, variant: str, probe: IdentityProbe) -> list[tuple[PoolCase, PoolCase]]:
+    """(clean case, variant case) for every source variants are made from, each onto its clean case's
+    target: how one variant does across a half, not only on the one source the pool gives it."""
+    bases = {source.key for source in variant_bases(clean_sources(half))}
+    return [
+        (case, replace(case, source=make_variant(case.source, variant, probe)))
+        for case in cases(half, probe)
+        if case.source.key in bases
+    ]
 
 
 def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSource:

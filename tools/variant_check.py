@@ -1,0 +1,56 @@
+"""One pool variant made on every source of the tuning half that variants are made from, each swapped
+onto its clean case's target, beside the clean case.
+
+    python tools/variant_check.py two-tone [--with regions.source_occluder_share=0.06 ...]
+
+The pool itself gives each variant to one source per half; this shows whether a defect a variant brings
+out is general, and whether a change mends it, without reading the validation half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.bench.quality.pool_cases import VARIANTS, variant_check_cases  # noqa: E402
+from app.bench.quality.pool_run import PoolFaceResult, PoolRunner  # noqa: E402
+from app.bench.quality.probe import IdentityProbe  # noqa: E402
+from pipeline.classic import ClassicEngine  # noqa: E402
+from pipeline.classic.settings import ClassicSettings  # noqa: E402
+from tools.sweep_settings import with_value  # noqa: E402
+
+
+def _line(result: PoolFaceResult) -> str:
+    figures = result.figures or {}
+    verdict = "pass" if result.passed else "FAIL " + ",".join(result.failures)
+    return f"id {figures.get('identity_to_source', float('nan')):.3f} / {figures.get('identity_to_original', float('nan')):.3f} {verdict}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variant", choices=VARIANTS)
+    parser.add_argument("--with", dest="fixed", action="append", default=[], metavar="STAGE.NAME=VALUE")
+    args = parser.parse_args()
+    settings = ClassicSettings()
+    for fixed in args.fixed:
+        path, _, raw = fixed.partition("=")
+        settings = with_value(settings, path, raw)
+    probe = IdentityProbe()
+    engine = ClassicEngine(settings=settings)
+    engine.warmup()
+    runner = PoolRunner(engine, probe)
+    passed = {"clean": 0, "variant": 0}
+    pairs = variant_check_cases("tuning", args.variant, probe)
+    for clean, made in pairs:
+        clean_result, made_result = runner.run_case(clean), runner.run_case(made)
+        passed["clean"] += clean_result.passed
+        passed["variant"] += made_result.passed
+        print(f"{clean.name:48s} clean {_line(clean_result):34s} {args.variant} {_line(made_result)}", flush=True)
+    print(f"passed: clean {passed['clean']}/{len(pairs)}, {args.variant} {passed['variant']}/{len(pairs)}")
+
+
+if __name__ == "__main__":
+    main()
