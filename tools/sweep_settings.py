@@ -33,16 +33,27 @@ def with_value(settings: ClassicSettings, path: str, raw: str) -> ClassicSetting
     return replace(settings, **{stage_name: replace(stage, **{name: value})})
 
 
+def add_fixed_settings(parser: argparse.ArgumentParser) -> None:
+    """The repeatable `--with STAGE.NAME=VALUE` option that sets other settings for the whole run."""
+    parser.add_argument("--with", dest="fixed", action="append", default=[], metavar="STAGE.NAME=VALUE")
+
+
+def fixed_settings(fixed: list[str]) -> ClassicSettings:
+    """The defaults with each `STAGE.NAME=VALUE` of `--with` applied."""
+    settings = ClassicSettings()
+    for assignment in fixed:
+        path, _, raw = assignment.partition("=")
+        settings = with_value(settings, path, raw)
+    return settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("setting", help="STAGE.NAME, e.g. warp.outline_share")
     parser.add_argument("values", nargs="+")
-    parser.add_argument("--with", dest="fixed", action="append", default=[], metavar="STAGE.NAME=VALUE")
+    add_fixed_settings(parser)
     args = parser.parse_args()
-    base = ClassicSettings()
-    for fixed in args.fixed:
-        path, _, raw = fixed.partition("=")
-        base = with_value(base, path, raw)
+    base = fixed_settings(args.fixed)
     probe = IdentityProbe()
     tuning = cases("tuning", probe)
     for raw in args.values:

@@ -19,8 +19,7 @@ from app.bench.quality.pool_cases import VARIANTS, variant_check_cases  # noqa: 
 from app.bench.quality.pool_run import PoolFaceResult, PoolRunner  # noqa: E402
 from app.bench.quality.probe import IdentityProbe  # noqa: E402
 from pipeline.classic import ClassicEngine  # noqa: E402
-from pipeline.classic.settings import ClassicSettings  # noqa: E402
-from tools.sweep_settings import with_value  # noqa: E402
+from tools.sweep_settings import add_fixed_settings, fixed_settings  # noqa: E402
 
 
 def _line(result: PoolFaceResult) -> str:
@@ -32,14 +31,10 @@ def _line(result: PoolFaceResult) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variant", choices=VARIANTS)
-    parser.add_argument("--with", dest="fixed", action="append", default=[], metavar="STAGE.NAME=VALUE")
+    add_fixed_settings(parser)
     args = parser.parse_args()
-    settings = ClassicSettings()
-    for fixed in args.fixed:
-        path, _, raw = fixed.partition("=")
-        settings = with_value(settings, path, raw)
     probe = IdentityProbe()
-    engine = ClassicEngine(settings=settings)
+    engine = ClassicEngine(settings=fixed_settings(args.fixed))
     engine.warmup()
     runner = PoolRunner(engine, probe)
     passed = {"clean": 0, "variant": 0}
