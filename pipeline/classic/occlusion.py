@@ -36,6 +36,10 @@ EDGE_BAND_SHARE: Final = 0.12  # occluders must reach this outer band of the ova
 LARGE_OCCLUDER_SHARE: Final = 0.06  # ... or cover this share of the oval
 OPEN_SHARE: Final = 0.025  # speckle removal: morphological opening, as a share of the oval size
 SMOOTH_SHARE: Final = 0.02  # final softening of the kept mask, as a share of the oval size
+MINOR_COLOUR_SHARE: Final = 0.2  # cheek samples hold two colours when the smaller one has this share ...
+COLOUR_SEPARATION: Final = 6.0  # ... and the two chroma centres are this many of their spreads apart
+SHARP_CHROMA_STEP: Final = 400.0  # ... met at an edge (an object) when chroma changes this fast, per oval size
+SKIN_HUE: Final = (10.0, 90.0)  # CIELAB hue angles (degrees) of skin in near-white light, any skin tone
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,9 @@ def occlusion_mask(
     robust: bool = False,
 ) -> FloatMask:
     """Pixels of the target to KEEP (1) inside the oval: what is not skin and reaches the oval's edge
-    (unless `reaching_edge` is False) or covers `large_share` of the oval. `robust` fits the skin model
-    on the trusted cheek samples only (see _trusted_skin).
+    (unless `reaching_edge` is False) or covers `large_share` of the oval. `robust` (for a source photo)
+    fits the skin model on the cheek samples of skin's colour (see _skin_colour_samples) that are
+    trusted (see _trusted_skin).
 
     A Gaussian in CIELAB (lightness widened for shading) is fitted on the cheek pixels. Non-skin
     regions count as occluders when they touch the outer band of the oval (hair fringes, hands,
@@ -105,17 +110,18 @@ def occlusion_mask(
     small_cheeks = cv2.resize(cheeks, size, interpolation=cv2.INTER_AREA) > 0.5
     small_exempt = cv2.resize(exempt, size, interpolation=cv2.INTER_AREA) > 0.3
     lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    oval_size = float(np.sqrt(small_oval.sum()))
+    face_area = small_oval & ~small_exempt
     samples = lab[small_cheeks]
     if len(samples) < MIN_SKIN_SAMPLES:
         return keep
     if robust:
-        samples = _trusted_skin(samples)
+        samples = _trusted_skin(_skin_colour_samples(samples, lab, face_area, oval_size))
     distance = _skin_distance(lab, samples)
     low, high = SKIN_DISTANCE
     not_skin = np.clip((distance - low) / (high - low), 0.0, 1.0)
     not_skin[~small_oval | small_exempt] = 0.0
     hard = (not_skin > 0.5).astype(np.uint8)
-    oval_size = float(np.sqrt(small_oval.sum()))
     hard = _open(hard, OPEN_SHARE * oval_size)
     hard = _touching_edge_or_large(hard, small_oval, oval_size, large_share, reaching_edge)
     soft = cv2.GaussianBlur(hard.astype(np.float32), (0, 0), max(0.6, SMOOTH_SHARE * oval_size))
@@ -160,6 +166,83 @@ def beard_mask(crop: RGB, cheek_mask: FloatMask, zone_mask: FloatMask, lips_mask
     soft = cv2.GaussianBlur(closed.astype(np.float32), (0, 0), max(0.6, BEARD_SOFT_SHARE * zone_size))
     full = cv2.resize(soft, (width, height), interpolation=cv2.INTER_LINEAR) * zone
     return np.clip(full, 0.0, 1.0).astype(np.float32)
+
+
+def _skin_colour_samples(
+    samples: NDArray[np.float32], lab: NDArray[np.float32], face_area: NDArray[np.bool_], oval_size: float
+) -> NDArray[np.float32]:
+    """The cheek samples that are skin when they hold two distinct colours that meet at an edge (an
+    object over much of one cheek): those of the colour whose hue lies nearer skin's, or the more
+    numerous one when both do. All samples otherwise, and when the colours fade into each other
+    across the face (each cheek in its own coloured light: both are skin)."""
+    split = _two_colours(samples[:, 1:].astype(np.float64))
+    if split is None:
+        return samples
+    centres, labels = split
+    nearest = np.argmin(((lab[..., 1:, None] - centres.T[None, None]) ** 2).sum(axis=2), axis=2)
+    beside = [cv2.dilate(((nearest == k) & face_area).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for k in (0, 1)]
+    if not _sharp(lab, beside[0] & beside[1] & face_area, oval_size):
+        return samples
+    off_hue = [_degrees_off_skin_hue(float(a), float(b)) for a, b in centres]
+    counts = np.bincount(labels, minlength=2)
+    skin = int(np.argmin(off_hue)) if off_hue[0] != off_hue[1] else int(counts.argmax())
+    return samples[labels == skin]
+
+
+def _two_colours(chroma: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]] | None:
+    """Two means of (a*, b*) samples, started from a split along their main axis: (centres, labels), or
+    None unless both colours hold MINOR_COLOUR_SHARE of the samples and lie COLOUR_SEPARATION apart."""
+    centred = chroma - chroma.mean(axis=0)
+    axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    labels = (centred @ axis > 0).astype(np.int64)
+    for _ in range(10):
+        if labels.min() == labels.max():
+            return None
+        centres = np.stack([chroma[labels == k].mean(axis=0) for k in (0, 1)])
+        labels = np.argmin(((chroma[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+    counts = np.bincount(labels, minlength=2)
+    spread = float(np.sqrt(((chroma - centres[labels]) ** 2).sum(axis=1).mean()))
+    separation = float(np.hypot(*(centres[0] - centres[1]))) / max(spread, TRUST_FLOOR[1])
+    if counts.min() < MINOR_COLOUR_SHARE * len(chroma) or separation < COLOUR_SEPARATION:
+        return None
+    return centres, labels
+
+
+def meets_skin_at_an_edge(image: RGB, region: NDArray[np.bool_], skin: NDArray[np.bool_]) -> bool:
+    """Whether chroma changes sharply (SHARP_CHROMA_STEP) along most of the region's outline against the
+    skin: an object's edge, not a highlight or a patch of skin in another light."""
+    height, width = image.shape[:2]
+    scale = min(1.0, WORK_SIZE / max(height, width))
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_region = cv2.resize(region.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    small_skin = cv2.resize(skin.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    beside_skin = cv2.dilate((small_skin & ~small_region).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    area_size = float(np.sqrt(max(1, int((small_skin | small_region).sum()))))
+    return _sharp(lab, small_region & beside_skin, area_size)
+
+
+def _sharp(lab: NDArray[np.float32], line: NDArray[np.bool_], oval_size: float) -> bool:
+    """Whether chroma (a*, b*) changes by SHARP_CHROMA_STEP per oval size or faster along most of `line`."""
+    if not line.any():
+        return False
+    smooth = cv2.GaussianBlur(lab, (0, 0), 0.8)
+    squared = sum(
+        cv2.Sobel(smooth[..., channel], cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(smooth[..., channel], cv2.CV_32F, 0, 1) ** 2
+        for channel in (1, 2)
+    )
+    step = np.sqrt(squared) / 8.0 * oval_size
+    return float(np.median(step[line])) >= SHARP_CHROMA_STEP
+
+
+def _degrees_off_skin_hue(a: float, b: float) -> float:
+    """How far (degrees) the hue of CIELAB chroma (a*, b*) lies outside SKIN_HUE; 0 inside it."""
+    hue = float(np.degrees(np.arctan2(b, a)))
+    low, high = SKIN_HUE
+    if low <= hue <= high:
+        return 0.0
+    return min(abs((hue - end + 180.0) % 360.0 - 180.0) for end in (low, high))
 
 
 def _trusted_skin(samples: NDArray[np.float32]) -> NDArray[np.float32]:

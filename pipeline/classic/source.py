@@ -10,7 +10,7 @@ and what covers it (a hand, an object).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -18,13 +18,15 @@ from numpy.typing import NDArray
 
 from pipeline.classic.deblock import BLOCK as JPEG_BLOCK
 from pipeline.classic.deblock import deblock
-from pipeline.classic.face_geometry import face_size, pixels
+from pipeline.classic.face_geometry import eye_distance, face_size, pixels
 from pipeline.classic.glasses import has_glasses, remove_frames
 from pipeline.classic.hands import Hand, hand_mask
-from pipeline.classic.mesh import CanonicalFace, Mesh, mirror_mesh, mouth_openness
-from pipeline.classic.regions import source_occluders, sunglasses
+from pipeline.classic.inpaint import smooth_fill
+from pipeline.classic.occlusion import meets_skin_at_an_edge
+from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mirror_mesh, mouth_openness
+from pipeline.classic.regions import face_parts, source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
-from pipeline.mesh_topology import FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
+from pipeline.mesh_topology import FACE_OVAL, FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
 from pipeline.pose import mesh_yaw
 
 
@@ -80,6 +82,7 @@ def prepare_source(
     occluder = np.maximum(source_occluders(crop, local, canonical, settings.regions), dark_glasses)
     if hands:
         occluder = np.maximum(occluder, hand_mask(crop.shape, list(hands), origin=(x0, y0)))
+    crop, occluder = fill_skin_occluders(crop, local, canonical, occluder, settings)
     return PreparedSource(
         image=crop,
         mesh=local,
@@ -91,6 +94,71 @@ def prepare_source(
         forehead_skin=forehead_skin_share(crop, local, canonical, settings.source),
         occluder=occluder if occluder.any() else None,  # None: no per-face work for an empty mask
     )
+
+
+def fill_skin_occluders(
+    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, occluder: NDArray[np.float32], settings: ClassicSettings
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """The source with its occluders on bare skin (a phone over a cheek) filled from the skin around them,
+    and the occluders left to carry over. A filled cheek is the source's own colour and light; carried
+    over, the target's own cheek would show as a patch of another skin. Occluders over the eyes, brows or
+    lips, or too large to fill, stay occluders: the target's own face shows there."""
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    oval = np.zeros(image.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
+    # The eyes, brows and lips themselves, and the margin around them where the skin model does not look.
+    _, margin = face_parts(xy, canonical, image.shape[:2], settings.regions)
+    _, features = face_parts(xy, canonical, image.shape[:2], replace(settings.regions, exempt_grow_share=0.0))
+    fill = _fillable(image, occluder > 0.5, oval, (oval > 0) & (margin < 0.5), features, settings.source)
+    if not fill.any():
+        return image, occluder
+    size = face_size(mesh)
+    grow = max(1, int(round(settings.source.fill_grow_share * size)))
+    reach = grow + int(round(settings.regions.exempt_grow_share * eye_distance(xy)))
+    grown = cv2.dilate(fill, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    # The object goes on into the margin by the features, where the skin model did not look.
+    reached = cv2.dilate(fill, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    fill = np.where((margin > 0.5) & (features < 0.5), reached, grown).astype(np.uint8) & oval
+    scale = min(1.0, settings.source.fill_work_face / max(size, 1.0))
+    # Grown from the face's skin only: not from the lips beside a cheek, nor the background beyond the jaw.
+    filled = smooth_fill(image, fill > 0, scale, ignored=(features > 0.5) | (oval == 0))
+    weight = (cv2.GaussianBlur(fill.astype(np.float32), (0, 0), grow / 2.0) * (1.0 - features))[..., None]
+    blended = np.clip(image * (1.0 - weight) + filled * weight + 0.5, 0, 255).astype(np.uint8)
+    # Where the object reaches over the features themselves, it stays an occluder.
+    over_features = ((fill > 0) & (features > 0.5)).astype(np.float32)
+    return blended, np.maximum(occluder * (1.0 - weight[..., 0]), over_features).astype(np.float32)
+
+
+def _fillable(
+    image: NDArray[np.uint8],
+    covered: NDArray[np.bool_],
+    oval: NDArray[np.uint8],
+    bare_skin: NDArray[np.bool_],
+    features: NDArray[np.float32],
+    settings: SourceSettings,
+) -> NDArray[np.uint8]:
+    """The occluder regions to fill (0/1): small, clear of the features, compact, and meeting the skin at a
+    sharp edge (an object, not a highlight or a patch of skin in coloured light)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(covered.astype(np.uint8), connectivity=8)
+    fill = np.zeros(covered.shape, dtype=np.uint8)
+    for label in range(1, count):
+        part = labels == label
+        area = float(stats[label, cv2.CC_STAT_AREA])
+        if (
+            area <= settings.fill_max_share * float(oval.sum())
+            and float(features[part].sum()) <= settings.fill_feature_overlap * area
+            and _solidity(part) >= settings.fill_min_solidity
+            and meets_skin_at_an_edge(image, part, bare_skin)
+        ):
+            fill[part] = 1
+    return fill
+
+
+def _solidity(part: NDArray[np.bool_]) -> float:
+    """A region's area over its convex hull's: near 1 for a phone, low for a beard's ring or spread fingers."""
+    contours, _ = cv2.findContours(part.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull_area = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    return float(part.sum()) / max(hull_area, 1.0)
 
 
 def forehead_skin_share(
