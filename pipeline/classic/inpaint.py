@@ -30,7 +30,8 @@ def smooth_fill(
     small_mask = cv2.resize(unknown[top:bottom, left:right].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     small_mask = cv2.dilate(small_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     smooth = inpaint_biharmonic(small.astype(np.float64) / 255.0, small_mask, channel_axis=-1)
-    filled = cv2.resize(np.clip(smooth * 255.0 + 0.5, 0, 255).astype(np.uint8), (box_w, box_h), interpolation=cv2.INTER_CUBIC)
+    filled = np.clip(smooth * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    filled = cv2.resize(filled, (box_w, box_h), interpolation=cv2.INTER_CUBIC)
     view = result[top:bottom, left:right]
     inside = mask[top:bottom, left:right]
     view[inside] = filled[inside]

@@ -23,7 +23,7 @@ class SourceSettings:
     forehead_start: float = 0.25  # sampling starts this far up (clear of the brows themselves)
     forehead_skin_distance: float = 16.0  # CIELAB distance from the cheeks beyond which it is not skin
     forehead_l_weight: float = 0.4  # lightness counts less: a forehead is often lit unlike the cheeks
-    fill_max_share: float = 0.15  # an occluder on bare skin up to this share of the oval is filled from the skin around it
+    fill_max_share: float = 0.15  # an occluder on bare skin, up to this share of the oval, is filled from the skin
     fill_feature_overlap: float = 0.1  # ... when at most this share of it covers the eyes, brows or lips
     fill_min_solidity: float = 0.7  # ... and it is this compact (area / convex hull's): a beard ring or a hand is not
     fill_grow_share: float = 0.03  # ... grown by this share of the face size (its shadow and outline go too)

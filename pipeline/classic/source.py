@@ -2,9 +2,10 @@
 
 The photo is cropped around its mesh, a heavy JPEG's blocks are removed, clear glasses' frames are
 inpainted out (frames pasted onto another face would end at its temples), sunglasses are marked as an
-occluder (the target's own eyes show there), and what the later stages need to know
-about the source is measured once: its yaw, how open its mouth is, how far up its forehead is bare skin,
-and what covers it (a hand, an object).
+occluder (the target's own eyes show there), an object held over bare skin is filled with the source's
+own skin, and what the later stages need to know about the source is measured once: its yaw, how open
+its mouth is, how far up its forehead is bare skin, and what still covers it (a hand, an object over
+the eyes or lips).
 """
 
 from __future__ import annotations
@@ -97,7 +98,11 @@ def prepare_source(
 
 
 def fill_skin_occluders(
-    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, occluder: NDArray[np.float32], settings: ClassicSettings
+    image: NDArray[np.uint8],
+    mesh: Mesh,
+    canonical: CanonicalFace,
+    occluder: NDArray[np.float32],
+    settings: ClassicSettings,
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
     """The source with its occluders on bare skin (a phone over a cheek) filled from the skin around them,
     and the occluders left to carry over. A filled cheek is the source's own colour and light; carried
