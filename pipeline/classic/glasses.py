@@ -20,7 +20,8 @@ from typing import Final
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from skimage.restoration import inpaint_biharmonic
+
+from pipeline.classic.inpaint import biharmonic_fill
 
 RGB = NDArray[np.uint8]
 FloatMask = NDArray[np.float32]
@@ -279,10 +280,7 @@ def remove_frames(image: RGB, points: Points) -> RGB:
     top, left, box, small, small_mask = work
     if not small_mask.any():
         return result
-    # Biharmonic: a smooth fill with no streaks, where Telea's left the lens outlines as pale lines and
-    # smeared the brows above a top rim.
-    smooth = inpaint_biharmonic(small.astype(np.float64) / 255.0, small_mask > 0, channel_axis=-1)
-    filled = np.clip(smooth * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    filled = biharmonic_fill(small, small_mask > 0)  # Telea's fill drew the lens outlines back in
     if filled.shape[:2] != box:
         filled = cv2.resize(filled, (box[1], box[0]), interpolation=cv2.INTER_CUBIC)
     inside = _upsample_mask(small_mask, box) > 0.5

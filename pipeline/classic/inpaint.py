@@ -1,4 +1,5 @@
-"""A smooth fill of masked pixels from the pixels around them (biharmonic), on a reduced copy."""
+"""Smooth fills of masked pixels from the pixels around them (biharmonic): smooth, with no streaks
+(Telea's fill draws lines along the mask's edges, and drew lens outlines back in)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ from numpy.typing import NDArray
 from skimage.restoration import inpaint_biharmonic
 
 
+def biharmonic_fill(image: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """`image` (RGB) with the pixels under `mask` filled biharmonically from the rest."""
+    smooth = inpaint_biharmonic(image.astype(np.float64) / 255.0, mask, channel_axis=-1)
+    return np.clip(smooth * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
 def smooth_fill(
     image: NDArray[np.uint8], mask: NDArray[np.bool_], scale: float, ignored: NDArray[np.bool_] | None = None
 ) -> NDArray[np.uint8]:
     """`image` with the pixels under `mask` replaced by a biharmonic fill, computed on a copy reduced by
     `scale` (at most 1) around the mask's bounding box; the rest untouched. The `ignored` pixels (lips
-    beside a cheek) are left out of what the fill grows from. Biharmonic: smooth, with no streaks
-    (Telea's fill draws lines along the mask's edges)."""
+    beside a cheek) are left out of what the fill grows from."""
     result = image.copy()
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
@@ -29,9 +35,7 @@ def smooth_fill(
     unknown = mask if ignored is None else mask | ignored
     small_mask = cv2.resize(unknown[top:bottom, left:right].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
     small_mask = cv2.dilate(small_mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    smooth = inpaint_biharmonic(small.astype(np.float64) / 255.0, small_mask, channel_axis=-1)
-    filled = np.clip(smooth * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    filled = cv2.resize(filled, (box_w, box_h), interpolation=cv2.INTER_CUBIC)
+    filled = cv2.resize(biharmonic_fill(small, small_mask), (box_w, box_h), interpolation=cv2.INTER_CUBIC)
     view = result[top:bottom, left:right]
     inside = mask[top:bottom, left:right]
     view[inside] = filled[inside]

@@ -181,7 +181,7 @@ def _skin_colour_samples(
     centres, labels = split
     nearest = np.argmin(((lab[..., 1:, None] - centres.T[None, None]) ** 2).sum(axis=2), axis=2)
     beside = [cv2.dilate(((nearest == k) & face_area).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for k in (0, 1)]
-    if not _sharp(lab, beside[0] & beside[1] & face_area, oval_size):
+    if not _sharp(_chroma_step(lab), beside[0] & beside[1] & face_area, oval_size):
         return samples
     off_hue = [_degrees_off_skin_hue(float(a), float(b)) for a, b in centres]
     counts = np.bincount(labels, minlength=2)
@@ -208,32 +208,39 @@ def _two_colours(chroma: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDAr
     return centres, labels
 
 
-def meets_skin_at_an_edge(image: RGB, region: NDArray[np.bool_], skin: NDArray[np.bool_]) -> bool:
-    """Whether chroma changes sharply (SHARP_CHROMA_STEP) along most of the region's outline against the
-    skin: an object's edge, not a highlight or a patch of skin in another light."""
+def meeting_skin_at_an_edge(image: RGB, regions: list[NDArray[np.bool_]], skin: NDArray[np.bool_]) -> list[bool]:
+    """For each region, whether chroma changes sharply (SHARP_CHROMA_STEP) along most of its outline
+    against the skin: an object's edge, not a highlight or a patch of skin in another light."""
+    if not regions:
+        return []
     height, width = image.shape[:2]
     scale = min(1.0, WORK_SIZE / max(height, width))
     size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    small_region = cv2.resize(region.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    step = _chroma_step(cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB))
     small_skin = cv2.resize(skin.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-    beside_skin = cv2.dilate((small_skin & ~small_region).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    area_size = float(np.sqrt(max(1, int((small_skin | small_region).sum()))))
-    return _sharp(lab, small_region & beside_skin, area_size)
+    found = []
+    for region in regions:
+        small_region = cv2.resize(region.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        beside_skin = cv2.dilate((small_skin & ~small_region).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        area_size = float(np.sqrt(max(1, int((small_skin | small_region).sum()))))
+        found.append(_sharp(step, small_region & beside_skin, area_size))
+    return found
 
 
-def _sharp(lab: NDArray[np.float32], line: NDArray[np.bool_], oval_size: float) -> bool:
-    """Whether chroma (a*, b*) changes by SHARP_CHROMA_STEP per oval size or faster along most of `line`."""
-    if not line.any():
-        return False
+def _chroma_step(lab: NDArray[np.float32]) -> NDArray[np.float32]:
+    """How fast chroma (a*, b*) changes at each pixel, per pixel."""
     smooth = cv2.GaussianBlur(lab, (0, 0), 0.8)
     squared = sum(
         cv2.Sobel(smooth[..., channel], cv2.CV_32F, 1, 0) ** 2 + cv2.Sobel(smooth[..., channel], cv2.CV_32F, 0, 1) ** 2
         for channel in (1, 2)
     )
-    step = np.sqrt(squared) / 8.0 * oval_size
-    return float(np.median(step[line])) >= SHARP_CHROMA_STEP
+    return (np.sqrt(squared) / 8.0).astype(np.float32)
+
+
+def _sharp(step: NDArray[np.float32], line: NDArray[np.bool_], oval_size: float) -> bool:
+    """Whether chroma changes by SHARP_CHROMA_STEP per oval size or faster along most of `line`."""
+    return bool(line.any()) and float(np.median(step[line] * oval_size)) >= SHARP_CHROMA_STEP
 
 
 def _degrees_off_skin_hue(a: float, b: float) -> float:

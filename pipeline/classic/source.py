@@ -23,7 +23,7 @@ from pipeline.classic.face_geometry import eye_distance, face_size, pixels
 from pipeline.classic.glasses import has_glasses, remove_frames
 from pipeline.classic.hands import Hand, hand_mask
 from pipeline.classic.inpaint import smooth_fill
-from pipeline.classic.occlusion import meets_skin_at_an_edge
+from pipeline.classic.occlusion import meeting_skin_at_an_edge
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mirror_mesh, mouth_openness
 from pipeline.classic.regions import face_parts, source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
@@ -108,6 +108,8 @@ def fill_skin_occluders(
     and the occluders left to carry over. A filled cheek is the source's own colour and light; carried
     over, the target's own cheek would show as a patch of another skin. Occluders over the eyes, brows or
     lips, or too large to fill, stay occluders: the target's own face shows there."""
+    if not (occluder > 0.5).any():
+        return image, occluder
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     oval = np.zeros(image.shape[:2], dtype=np.uint8)
     cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
@@ -145,7 +147,7 @@ def _fillable(
     """The occluder regions to fill (0/1): small, clear of the features, compact, and meeting the skin at a
     sharp edge (an object, not a highlight or a patch of skin in coloured light)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(covered.astype(np.uint8), connectivity=8)
-    fill = np.zeros(covered.shape, dtype=np.uint8)
+    candidates = []
     for label in range(1, count):
         part = labels == label
         area = float(stats[label, cv2.CC_STAT_AREA])
@@ -153,8 +155,11 @@ def _fillable(
             area <= settings.fill_max_share * float(oval.sum())
             and float(features[part].sum()) <= settings.fill_feature_overlap * area
             and _solidity(part) >= settings.fill_min_solidity
-            and meets_skin_at_an_edge(image, part, bare_skin)
         ):
+            candidates.append(part)
+    fill = np.zeros(covered.shape, dtype=np.uint8)
+    for part, sharp in zip(candidates, meeting_skin_at_an_edge(image, candidates, bare_skin), strict=True):
+        if sharp:
             fill[part] = 1
     return fill
 
