@@ -28,6 +28,13 @@ class SourceSettings:
     fill_min_solidity: float = 0.7  # ... and it is this compact (area / convex hull's): a beard ring or a hand is not
     fill_grow_share: float = 0.03  # ... grown by this share of the face size (its shadow and outline go too)
     fill_work_face: float = 96.0  # ... the fill computed with the face at most this many pixels large
+    strand_width_share: float = 0.1  # hair strands over the forehead: dark lines narrower than this share of the eye distance
+    strand_depth: float = 0.25  # ... this share of the forehead's median lightness darker than around them
+    strand_min_length: float = 0.2  # ... at least this many eye distances long
+    strand_max_thickness: float = 0.1  # ... at most this thick on average (eye distances)
+    strand_max_tilt: float = 60.0  # ... and within this many degrees of the face's vertical (wrinkles lie across)
+    strand_grow_share: float = 0.01  # ... filled grown by this share of the face size
+    strand_work_face: float = 160.0  # ... the fill computed with the face at most this many pixels large
 
 
 @dataclass(frozen=True)

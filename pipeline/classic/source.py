@@ -2,8 +2,8 @@
 
 The photo is cropped around its mesh, a heavy JPEG's blocks are removed, clear glasses' frames are
 inpainted out (frames pasted onto another face would end at its temples), sunglasses are marked as an
-occluder (the target's own eyes show there), an object held over bare skin is filled with the source's
-own skin, and what the later stages need to know about the source is measured once: its yaw, how open
+occluder (the target's own eyes show there), an object held over bare skin and hair strands over the
+forehead are filled with the source's own skin, and what the later stages need to know about the source is measured once: its yaw, how open
 its mouth is, how far up its forehead is bare skin, and what still covers it (a hand, an object over
 the eyes or lips).
 """
@@ -27,6 +27,7 @@ from pipeline.classic.occlusion import meeting_skin_at_an_edge
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mirror_mesh, mouth_openness
 from pipeline.classic.regions import face_parts, source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
+from pipeline.classic.strands import forehead_strands
 from pipeline.mesh_topology import FACE_OVAL, FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
 from pipeline.pose import mesh_yaw
 
@@ -84,6 +85,7 @@ def prepare_source(
     if hands:
         occluder = np.maximum(occluder, hand_mask(crop.shape, list(hands), origin=(x0, y0)))
     crop, occluder = fill_skin_occluders(crop, local, canonical, occluder, settings)
+    crop = fill_hair_strands(crop, local, canonical, occluder, settings)
     return PreparedSource(
         image=crop,
         mesh=local,
@@ -134,6 +136,30 @@ def fill_skin_occluders(
     # Where the object reaches over the features themselves, it stays an occluder.
     over_features = ((fill > 0) & (features > 0.5)).astype(np.float32)
     return blended, np.maximum(occluder * (1.0 - weight[..., 0]), over_features).astype(np.float32)
+
+
+def fill_hair_strands(
+    image: NDArray[np.uint8],
+    mesh: Mesh,
+    canonical: CanonicalFace,
+    occluder: NDArray[np.float32],
+    settings: ClassicSettings,
+) -> NDArray[np.uint8]:
+    """The source with hair strands over its forehead (see strands.py) filled from the skin around them;
+    not where an occluder (fingers) already is, and not grown from the brows or the hair beyond the oval."""
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    oval = np.zeros(image.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
+    _, features = face_parts(xy, canonical, image.shape[:2], replace(settings.regions, exempt_grow_share=0.0))
+    strands = forehead_strands(image, xy, oval > 0, features > 0.5, settings.source) & (occluder < 0.5)
+    if not strands.any():
+        return image
+    size = face_size(mesh)
+    grow = max(1, int(round(settings.source.strand_grow_share * size)))
+    grown = cv2.dilate(strands.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    fill = (grown > 0) & (oval > 0) & (features < 0.5)
+    scale = min(1.0, settings.source.strand_work_face / max(size, 1.0))
+    return smooth_fill(image, fill, scale, ignored=(features > 0.5) | (oval == 0))
 
 
 def _fillable(

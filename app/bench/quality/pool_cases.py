@@ -38,6 +38,7 @@ from pipeline.face import RGBImage
 SOURCE_CROP: Final = 2.6  # a source is the photo cropped to this many jaw widths around the face
 VARIANTS: Final = (
     "dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone",
+    "fringe",
 )
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
@@ -177,9 +178,13 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
         drawn = draw_glasses(image, points, dark=name == "sunglasses")
         glasses: Glasses = "clear" if name == "glasses" else "sunglasses"
         return PoolSource(key, base.face, replace(labels, glasses=glasses), drawn, at)
-    drawer = draw_hand if name == "hand" else draw_object
+    drawers: dict[str, tuple[Callable[[RGBImage, NDArray[np.float32]], tuple[RGBImage, Mask]], Occluder]] = {
+        "hand": (draw_hand, "hand"),
+        "object": (draw_object, "object"),
+        "fringe": (draw_fringe, "hair"),
+    }
+    drawer, occluder = drawers[name]
     drawn, mask = drawer(image, points)
-    occluder: Occluder = "hand" if name == "hand" else "object"
     return PoolSource(key, base.face, replace(labels, occluder=occluder), drawn, at, mask, image)
 
 
@@ -267,6 +272,26 @@ def draw_object(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage,
     out = image.copy()
     out[mask > 127] = (28, 36, 92)
     return np.ascontiguousarray(out), mask > 127
+
+
+def draw_fringe(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:
+    """Strands of dark hair falling from above the forehead across it, the last ones over one brow."""
+    right, left, distance, _ = _eyes(points)
+    brow_y = float(points[17:27, 1].min())
+    top = brow_y - 1.1 * distance
+    layer = np.zeros(image.shape[:2], np.uint8)
+    for number in range(9):
+        share = number / 8.0
+        start = np.array((right[0] - 0.5 * distance + share * 1.3 * distance, top))
+        end = np.array((start[0] + 0.35 * distance, brow_y - 0.5 * distance + share * 0.65 * distance))
+        bend = (start + end) / 2.0 + np.array((-0.12 * distance, 0.05 * distance))
+        steps = np.linspace(0.0, 1.0, 16)[:, None]
+        curve = (1 - steps) ** 2 * start + 2 * (1 - steps) * steps * bend + steps**2 * end
+        width = max(1, int(round((0.035 if number % 2 else 0.05) * distance)))
+        cv2.polylines(layer, [np.round(curve * 4).astype(np.int32)], False, 255, width, cv2.LINE_AA, shift=2)
+    alpha = (layer.astype(np.float32) / 255.0 * 0.9)[..., None]
+    out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * alpha
+    return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), layer > 127
 
 
 def _pt(point: NDArray[np.float32] | tuple[float, float]) -> tuple[int, int]:

@@ -1,0 +1,76 @@
+"""Hair strands falling over a source's forehead: found, so the source stage fills them with the forehead's
+own skin. Pasted, they come out as dark marks on the target's forehead, cut off where the source's face
+ends; and a template's own hair stays in front of the result anyway.
+
+A strand is a thin line much darker than the skin around it (a black-hat of the lightness, the kernel
+`strand_width_share` eye distances wide, deeper than `strand_depth` of the forehead's median lightness),
+long (`strand_min_length` eye distances), thin on average (area over length at most
+`strand_max_thickness` eye distances), and falling (its main axis within `strand_max_tilt` degrees of the
+face's vertical). Forehead wrinkles are shallower and lie across the face; brows are left out.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.classic.face_geometry import eye_distance
+from pipeline.classic.settings import SourceSettings
+from pipeline.mesh_topology import LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE
+
+MIN_EYE_DISTANCE = 8.0  # pixels: smaller faces are left as they are
+
+
+def forehead_strands(
+    image: NDArray[np.uint8],
+    xy: NDArray[np.float32],
+    oval: NDArray[np.bool_],
+    features: NDArray[np.bool_],
+    settings: SourceSettings,
+) -> NDArray[np.bool_]:
+    """The hair strands over the forehead and down to the brows (inside `oval`, above the eyes, outside
+    the `features`: a strand that crosses a brow is cut there, the brow stays), True where they are."""
+    found = np.zeros(image.shape[:2], dtype=bool)
+    eye = eye_distance(xy)
+    forehead = oval & ~features
+    forehead[max(0, int(float(xy[list(RIGHT_EYE + LEFT_EYE), 1].min()))) :] = False
+    if eye < MIN_EYE_DISTANCE or not forehead.any():
+        return found
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    size = max(3, int(round(settings.strand_width_share * eye)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    dark = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel)
+    lines = ((dark > settings.strand_depth * float(np.median(lightness[forehead]))) & forehead).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    vertical = _face_vertical(xy)
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < 3:
+            continue
+        ys, xs = np.nonzero(labels == label)
+        points = np.column_stack([xs, ys]).astype(np.float32)
+        length, axis = _main_axis(points)
+        tilt = float(np.degrees(np.arccos(min(1.0, abs(float(axis @ vertical))))))
+        if (
+            length >= settings.strand_min_length * eye
+            and len(points) / max(length, 1.0) <= settings.strand_max_thickness * eye
+            and tilt <= settings.strand_max_tilt
+        ):
+            found[ys, xs] = True
+    return found
+
+
+def _face_vertical(xy: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Unit vector from the brows' middle down the face (perpendicular to the line between the brows)."""
+    across = xy[list(LEFT_BROW)].mean(axis=0) - xy[list(RIGHT_BROW)].mean(axis=0)
+    down = np.array([-across[1], across[0]], dtype=np.float32)
+    return down / max(float(np.hypot(*down)), 1e-6)
+
+
+def _main_axis(points: NDArray[np.float32]) -> tuple[float, NDArray[np.float32]]:
+    """(extent along the main axis, that axis as a unit vector) of a set of pixel positions."""
+    centred = points - points.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    axis = vectors[:, -1].astype(np.float32)
+    along = centred @ axis
+    return float(along.max() - along.min()) + 1.0, axis

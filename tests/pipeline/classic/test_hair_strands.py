@@ -1,0 +1,92 @@
+"""Hair strands over a source's forehead are filled with its own skin, not pasted as dark marks
+(pipeline.classic.strands, pipeline.classic.source.fill_hair_strands); wrinkles and a bare forehead are left."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.classic import ClassicEngine
+from pipeline.classic.face_geometry import pixels
+from pipeline.classic.mesh import CANONICAL_POINTS
+from pipeline.classic.regions import face_parts
+from pipeline.classic.settings import ClassicSettings
+from pipeline.classic.source import prepare_source
+from pipeline.classic.strands import forehead_strands
+from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, RIGHT_BROW
+
+RGB = NDArray[np.uint8]
+
+
+def _lines(image: RGB, mesh: NDArray[np.float32], *, falling: bool) -> tuple[RGB, NDArray[np.bool_]]:
+    """Five dark lines over the forehead: falling strands of hair, or lines across it (wrinkle-like)."""
+    brows = mesh[list(RIGHT_BROW + LEFT_BROW), :2]
+    left, right = float(brows[:, 0].min()), float(brows[:, 0].max())
+    top = float(brows[:, 1].min())
+    eye = (right - left) / 2.0
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for number in range(5):
+        x = left + (0.25 + 0.12 * number) * (right - left)
+        if falling:
+            start, end = (x, top - 0.35 * eye), (x + 0.1 * eye, top - 0.08 * eye)
+        else:
+            y = top - (0.2 + 0.1 * number) * eye
+            start, end = (left + 0.3 * eye, y), (right - 0.3 * eye, y)
+        cv2.line(mask, (int(start[0]), int(start[1])), (int(end[0]), int(end[1])), 255, max(2, int(0.04 * eye)), cv2.LINE_AA)
+    alpha = (mask.astype(np.float32) / 255.0 * 0.9)[..., None]
+    out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * alpha
+    return np.clip(out, 0, 255).astype(np.uint8), mask > 127
+
+
+def _found(engine: ClassicEngine, image: RGB, mesh: NDArray[np.float32]) -> NDArray[np.bool_]:
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    oval = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
+    settings = ClassicSettings()
+    canonical = engine._loaded().mesher.canonical
+    _, features = face_parts(xy, canonical, image.shape[:2], replace(settings.regions, exempt_grow_share=0.0))
+    return forehead_strands(image, xy, oval > 0, features > 0.5, settings.source)
+
+
+def test_falling_strands_are_found_and_a_bare_forehead_is_not(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    mesh = classic_engine.detect(astronaut_image)[0].mesh_array()
+    assert mesh is not None
+    strands, truth = _lines(astronaut_image, mesh, falling=True)
+    found = _found(classic_engine, strands, mesh)
+    centre_lines = cv2.erode(truth.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # not their soft edges
+    assert float(found[centre_lines].mean()) > 0.8
+    assert int((found & ~cv2.dilate(truth.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)).sum()) < 20
+    assert int(_found(classic_engine, astronaut_image, mesh).sum()) == 0
+    across, _ = _lines(astronaut_image, mesh, falling=False)  # wrinkle-like lines lie across the forehead
+    assert int(_found(classic_engine, across, mesh).sum()) == 0
+
+
+def test_the_prepared_source_has_its_own_skin_where_the_strands_were(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    mesh = classic_engine.detect(astronaut_image)[0].mesh_array()
+    assert mesh is not None
+    strands, truth = _lines(astronaut_image, mesh, falling=True)
+    canonical = classic_engine._loaded().mesher.canonical
+    prepared = prepare_source(strands, mesh, canonical)
+    clean = prepare_source(astronaut_image, mesh, canonical)
+    shift = (mesh[:, :2].min(axis=0) - prepared.mesh[:, :2].min(axis=0)).round().astype(int)
+    inside = np.zeros(prepared.image.shape[:2], bool)
+    ys, xs = np.nonzero(truth)
+    inside[ys - shift[1], xs - shift[0]] = True
+    core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+
+    def lab(image: RGB) -> NDArray[np.float32]:
+        return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[core]
+
+    height, width = prepared.image.shape[:2]
+    drawn_crop = np.ascontiguousarray(strands[shift[1] : shift[1] + height, shift[0] : shift[0] + width])
+    drawn = np.linalg.norm(lab(drawn_crop) - lab(clean.image), axis=1)
+    filled = np.linalg.norm(lab(prepared.image) - lab(clean.image), axis=1)
+    assert float(np.median(drawn)) > 30.0  # the strands as drawn
+    assert float(np.median(filled)) < 8.0  # filled with the forehead's own colour
