@@ -1,6 +1,6 @@
 """Hair strands falling over a source's forehead: found, so the source stage fills them with the forehead's
-own skin. Pasted, they come out as dark marks on the target's forehead, cut off where the source's face
-ends; and a template's own hair stays in front of the result anyway.
+own skin. Pasted, they come out as dark dashes on the target's forehead, cut off where the source's
+face ends.
 
 A strand is a thin line much darker than the skin around it (a black-hat of the lightness, the kernel
 `strand_width_share` eye distances wide, deeper than `strand_depth` of the forehead's median lightness),
@@ -45,9 +45,11 @@ def forehead_strands(
     count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
     vertical = _face_vertical(xy)
     for label in range(1, count):
-        if stats[label, cv2.CC_STAT_AREA] < 3:
-            continue
-        ys, xs = np.nonzero(labels == label)
+        left, top, width, height, area = (int(value) for value in stats[label])
+        if area < 3 or np.hypot(width, height) < settings.strand_min_length * eye:
+            continue  # too short along any axis: most of a forehead's dark specks end here
+        ys, xs = np.nonzero(labels[top : top + height, left : left + width] == label)
+        ys, xs = ys + top, xs + left
         points = np.column_stack([xs, ys]).astype(np.float32)
         length, axis = _main_axis(points)
         tilt = float(np.degrees(np.arccos(min(1.0, abs(float(axis @ vertical))))))
