@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from pipeline.classic.face_geometry import eye_distance, face_size, pixels, signed_areas
 from pipeline.classic.glasses import glasses_keep_mask
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mouth_openness
-from pipeline.classic.occlusion import beard_mask, occlusion_mask
+from pipeline.classic.occlusion import beard_mask, meeting_skin_at_an_edge, occlusion_mask
 from pipeline.classic.settings import RegionSettings
 from pipeline.classic.warp import Warp
 from pipeline.face import Face
@@ -82,8 +82,9 @@ def source_occluders(
 ) -> NDArray[np.float32]:
     """What covers the source face (an object, a hand of another colour), 0..1 in crop pixels: the skin
     model learnt on the source's own cheeks. Those pixels are never pasted; the target keeps its own face
-    there. Only large regions count (an object held over a cheek need not reach the oval's border); the
-    source's hair at the face's edge is left to the warped-source check in kept_region."""
+    there. Only large regions count (an object held over a cheek need not reach the oval's border), and only
+    those that meet the skin at a sharp edge (see objects_only); the source's hair at the face's edge is
+    left to the warped-source check in kept_region."""
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     shape_hw = image.shape[:2]
     oval = np.zeros(shape_hw, dtype=np.uint8)
@@ -93,7 +94,26 @@ def source_occluders(
     by_colour = occlusion_mask(
         image, oval_mask, cheeks, exempt, large_share=settings.source_occluder_share, reaching_edge=False, robust=True
     )
+    by_colour = objects_only(image, by_colour, (oval > 0) & (exempt < 0.5))
     return np.maximum(by_colour, finger_bands(image, xy, oval > 0, settings))
+
+
+def objects_only(image: NDArray[np.uint8], not_skin: NDArray[np.float32], face: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """`not_skin` (0..1) without its regions whose outline fades into the skin: skin in another light (a
+    warm lamp on one side of the face), which is pasted and toned like the rest, not an object. A phone or
+    a hand of another colour meets the skin at a sharp chroma edge (occlusion.meeting_skin_at_an_edge).
+    Each region's soft rim goes with it: every softened pixel belongs to the region nearest to it."""
+    cores = (not_skin > 0.5).astype(np.uint8)
+    count, labels = cv2.connectedComponents(cores, connectivity=8)
+    parts = [labels == label for label in range(1, count)]
+    sharp = meeting_skin_at_an_edge(image, parts, face & (cores == 0))
+    if all(sharp):
+        return not_skin
+    _, nearest = cv2.distanceTransformWithLabels(1 - cores, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP)
+    light = {int(nearest[part][0]) for part, is_sharp in zip(parts, sharp, strict=True) if not is_sharp}
+    kept = not_skin.copy()
+    kept[np.isin(nearest, list(light))] = 0.0
+    return kept
 
 
 def sunglasses(image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, settings: RegionSettings) -> NDArray[np.float32]:

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
-from pipeline.classic.regions import face_parts, finger_bands, source_occluders
+from pipeline.classic.regions import face_parts, finger_bands, objects_only, source_occluders
 from pipeline.classic.settings import RegionSettings
 from pipeline.classic.source import prepare_source
 from pipeline.classic.swapper import swap_into
@@ -212,3 +212,25 @@ def test_a_phone_on_the_cheek_is_filled_with_the_sources_own_skin(
     difference = np.linalg.norm(lab(prepared.image)[on_phone] - lab(clean.image)[on_phone], axis=1)
     assert float(np.median(difference)) < 8.0  # the cheek's own colour (the phone is 50 units away)
     assert prepared.occluder is None or float(prepared.occluder[on_phone].mean()) < 0.05
+
+
+
+def test_a_region_fading_into_the_skin_is_light_and_one_with_a_sharp_edge_is_an_object() -> None:
+    size = 200
+    skin = np.array((205, 150, 125), np.float32)
+    image = np.tile(skin, (size, size, 1))
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    # Left: a cool light fading in over 40 px (skin in another light). Right: a blue phone, sharp-edged.
+    fade = np.clip((60.0 - xx) / 40.0, 0.0, 1.0)[..., None]
+    image = image * (1 - fade) + np.array((150, 150, 190), np.float32) * fade
+    phone = (xx > 140) & (xx < 180) & (yy > 60) & (yy < 140)
+    image[phone] = (28, 36, 92)
+    image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    not_skin = np.zeros((size, size), np.float32)
+    not_skin[(xx < 45)] = 1.0
+    not_skin[phone] = 1.0
+    not_skin = cv2.GaussianBlur(not_skin, (0, 0), 2.0)
+    face = np.ones((size, size), bool)
+    kept = objects_only(image, not_skin, face)
+    assert float(kept[:, :50].max()) == 0.0  # the light, with its softened rim
+    assert float(kept[phone].mean()) > 0.9  # the phone stays an occluder
