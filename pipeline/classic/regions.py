@@ -282,8 +282,10 @@ def kept_region(
     at tone resolution), the warped source's own side hair, a beard kept whole, and the source's
     occluders carried over by the warp. `eye_points` are in box pixels."""
     kept = occlusion_mask(target_t, parts.face, parts.cheeks, parts.exempt)
-    # The same skin model on the warped source: its own side hair is not pasted either.
+    # The same skin model on the warped source: its own side hair is not pasted either, but its skin in
+    # another light (a lamp on one side) is.
     source_kept = occlusion_mask(warped_t, parts.face, parts.cheeks, parts.exempt)
+    source_kept = objects_only(warped_t, source_kept, (parts.face > 0.5) & (parts.exempt < 0.5))
     kept, source_kept = _whole_beard(kept, source_kept, warped_t, target_t, mesh_xy_t, parts.cheeks, settings)
     kept = np.maximum(kept, source_kept)
     if kept.shape[:2] != target_box.shape[:2]:
