@@ -51,11 +51,16 @@ def _found(engine: ClassicEngine, image: RGB, mesh: NDArray[np.float32]) -> NDAr
     return forehead_strands(image, xy, oval > 0, features > 0.5, settings.source)
 
 
+def _mesh(engine: ClassicEngine, image: RGB) -> NDArray[np.float32]:
+    mesh = engine.detect(image)[0].mesh_array()
+    assert mesh is not None
+    return mesh
+
+
 def test_falling_strands_are_found_and_a_bare_forehead_is_not(
     classic_engine: ClassicEngine, astronaut_image: RGB
 ) -> None:
-    mesh = classic_engine.detect(astronaut_image)[0].mesh_array()
-    assert mesh is not None
+    mesh = _mesh(classic_engine, astronaut_image)
     strands, truth = _lines(astronaut_image, mesh, falling=True)
     found = _found(classic_engine, strands, mesh)
     centre_lines = cv2.erode(truth.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # not their soft edges
@@ -69,8 +74,7 @@ def test_falling_strands_are_found_and_a_bare_forehead_is_not(
 def test_the_prepared_source_has_its_own_skin_where_the_strands_were(
     classic_engine: ClassicEngine, astronaut_image: RGB
 ) -> None:
-    mesh = classic_engine.detect(astronaut_image)[0].mesh_array()
-    assert mesh is not None
+    mesh = _mesh(classic_engine, astronaut_image)
     strands, truth = _lines(astronaut_image, mesh, falling=True)
     canonical = classic_engine._loaded().mesher.canonical
     prepared = prepare_source(strands, mesh, canonical)

@@ -214,7 +214,6 @@ def test_a_phone_on_the_cheek_is_filled_with_the_sources_own_skin(
     assert prepared.occluder is None or float(prepared.occluder[on_phone].mean()) < 0.05
 
 
-
 def test_a_region_fading_into_the_skin_is_light_and_one_with_a_sharp_edge_is_an_object() -> None:
     size = 200
     skin = np.array((205, 150, 125), np.float32)
