@@ -34,7 +34,7 @@ class SourceSettings:
     strand_max_thickness: float = 0.1  # ... at most this thick on average (eye distances)
     strand_max_tilt: float = 60.0  # ... and within this many degrees of the face's vertical (wrinkles lie across)
     strand_grow_share: float = 0.01  # ... filled grown by this share of the face size
-    strand_work_face: float = 160.0  # ... the fill computed with the face at most this many pixels large
+    strand_work_face: float = 160.0  # ... found and filled with the face at most this many pixels large
 
 
 @dataclass(frozen=True)

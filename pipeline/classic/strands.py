@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import eye_distance
+from pipeline.classic.face_geometry import eye_distance, face_size
 from pipeline.classic.settings import SourceSettings
 from pipeline.mesh_topology import LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE
 
@@ -30,7 +30,29 @@ def forehead_strands(
     settings: SourceSettings,
 ) -> NDArray[np.bool_]:
     """The hair strands over the forehead and down to the brows (inside `oval`, above the eyes, outside
-    the `features`: a strand that crosses a brow is cut there, the brow stays), True where they are."""
+    the `features`: a strand that crosses a brow is cut there, the brow stays), True where they are.
+    They are looked for with the face at most `strand_work_face` pixels large, so the cost stays flat."""
+    scale = min(1.0, settings.strand_work_face / max(face_size(xy), 1.0))
+    if scale >= 1.0:
+        return _strands(image, xy, oval, features, settings)
+    height, width = image.shape[:2]
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+
+    def reduced(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    found = _strands(small, xy * scale, reduced(oval), reduced(features), settings)
+    return cv2.resize(found.astype(np.uint8) * 255, (width, height), interpolation=cv2.INTER_LINEAR) > 127
+
+
+def _strands(
+    image: NDArray[np.uint8],
+    xy: NDArray[np.float32],
+    oval: NDArray[np.bool_],
+    features: NDArray[np.bool_],
+    settings: SourceSettings,
+) -> NDArray[np.bool_]:
     found = np.zeros(image.shape[:2], dtype=bool)
     eye = eye_distance(xy)
     forehead = oval & ~features
