@@ -113,11 +113,9 @@ def fill_skin_occluders(
     if not (occluder > 0.5).any():
         return image, occluder
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
-    oval = np.zeros(image.shape[:2], dtype=np.uint8)
-    cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
-    # The eyes, brows and lips themselves, and the margin around them where the skin model does not look.
+    oval, features = _oval_and_features(xy, canonical, image.shape[:2], settings)
+    # The margin around the eyes, brows and lips, where the skin model does not look.
     _, margin = face_parts(xy, canonical, image.shape[:2], settings.regions)
-    _, features = face_parts(xy, canonical, image.shape[:2], replace(settings.regions, exempt_grow_share=0.0))
     fill = _fillable(image, occluder > 0.5, oval, (oval > 0) & (margin < 0.5), features, settings.source)
     if not fill.any():
         return image, occluder
@@ -148,9 +146,7 @@ def fill_hair_strands(
     """The source with hair strands over its forehead (see strands.py) filled from the skin around them;
     not where an occluder (fingers) already is, and not grown from the brows or the hair beyond the oval."""
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
-    oval = np.zeros(image.shape[:2], dtype=np.uint8)
-    cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
-    _, features = face_parts(xy, canonical, image.shape[:2], replace(settings.regions, exempt_grow_share=0.0))
+    oval, features = _oval_and_features(xy, canonical, image.shape[:2], settings)
     strands = forehead_strands(image, xy, oval > 0, features > 0.5, settings.source) & (occluder < 0.5)
     if not strands.any():
         return image
@@ -160,6 +156,16 @@ def fill_hair_strands(
     fill = (grown > 0) & (oval > 0) & (features < 0.5)
     scale = min(1.0, settings.source.strand_work_face / max(size, 1.0))
     return smooth_fill(image, fill, scale, ignored=(features > 0.5) | (oval == 0))
+
+
+def _oval_and_features(
+    xy: NDArray[np.float32], canonical: CanonicalFace, shape_hw: tuple[int, int], settings: ClassicSettings
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """The face oval (0/1) and the eyes, brows and lips themselves (0..1, not grown), in crop pixels."""
+    oval = np.zeros(shape_hw, dtype=np.uint8)
+    cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
+    _, features = face_parts(xy, canonical, shape_hw, replace(settings.regions, exempt_grow_share=0.0))
+    return oval, features
 
 
 def _fillable(
