@@ -1,7 +1,8 @@
 """Glasses on a face: whether there are any, where their frames are, and faces without them.
 
 - `has_glasses`: frames found for sure: a line across the nose bridge AND a rim around each eye (below
-  it too), the two rims alike. From 5 key points, 68 dlib points or a 468/478-point MediaPipe mesh.
+  it too), the two rims alike; a fainter bridge line (thin metal frames) counts between two complete
+  rims. From 5 key points, 68 dlib points or a 468/478-point MediaPipe mesh.
   A source is inpainted only then: strong brows, a fringe, deep-set eyes or a grimace cross the bridge
   too, and erased eyes are far worse than a kept frame.
 - `may_have_glasses`: the bridge line alone, the lenient test for a target's own frames (kept).
@@ -28,6 +29,7 @@ FloatMask = NDArray[np.float32]
 Points = NDArray[np.float32]
 
 GLASSES_THRESHOLD: Final = 0.6  # has_glasses score at or above which frames are reported
+FAINT_BRIDGE_THRESHOLD: Final = 0.35  # ... or this, where both rims are complete (RIM_STRONG_COVERAGE)
 BRIDGE_WIDTH_SHARE: Final = 0.3  # half-width of the bridge strip, as a share of the inner-corner gap
 EDGE_LEVEL: Final = 15.0  # vertical gradient of a frame edge, grey levels per pixel (normalised contrast)
 RIDGE_LEVEL: Final = 10.0  # second derivative of a frame line
@@ -65,6 +67,7 @@ EVIDENCE_HALF_HEIGHTS: Final = (0.28, 0.32, 0.36, 0.40, 0.44, 0.50, 0.56)
 EVIDENCE_LOWER_SINE: Final = 0.3  # rim points this far below the rim's centre (sine of the angle) make its lower arc
 RIM_MIN_COVERAGE: Final = 0.85  # share of each rim's points on a dark ridge, at both eyes
 RIM_MIN_LOWER_COVERAGE: Final = 0.8  # ... and of its lower arc (under the eye, where brows and fringes never are)
+RIM_STRONG_COVERAGE: Final = 0.9  # both rims this complete (lower arcs too): a thin, faint bridge is enough
 RIM_FULL_COVERAGE: Final = 0.95  # a turned face's near rim this complete (lower arc too) ...
 RIM_FAR_MIN_COVERAGE: Final = 0.6  # ... lets the foreshortened far rim count from this share
 RIMS_MAX_DROP: Final = 0.1  # the two rims' centres differ by at most this much vertically (eye distances)
@@ -177,23 +180,47 @@ class RimEvidence:
     def found(self) -> bool:
         """A rim at both eyes, lower arcs included, and the two alike (frames are worn level). On a turned
         face the far rim is foreshortened past the shapes searched: one complete rim lets it count lower."""
+        return bool(_rims_found(*self._pair())[0])
+
+    @property
+    def strong(self) -> bool:
+        """Both rims complete, lower arcs too, and alike: bare faces' brows, lids and shadows stay below."""
+        return bool(_rims_found(*self._pair())[1])
+
+    def _pair(self) -> tuple[NDArray[np.float32], ...]:
         (right, left) = self.shapes
-        both = min(self.coverage) >= RIM_MIN_COVERAGE and min(self.lower_coverage) >= RIM_MIN_LOWER_COVERAGE
-        rims = [min(whole, lower) for whole, lower in zip(self.coverage, self.lower_coverage)]
-        one_complete = max(rims) >= RIM_FULL_COVERAGE and min(rims) >= RIM_FAR_MIN_COVERAGE
-        return (
-            (both or one_complete)
-            and abs(right[4] - left[4]) <= RIMS_MAX_DROP
-            and abs(right[2] - left[2]) <= RIMS_MAX_HEIGHT_GAP
-        )
+        values = (*self.coverage, *self.lower_coverage, right[2], left[2], right[4], left[4])
+        return tuple(np.float32(value) for value in values)
+
+
+def _rims_found(
+    cover_r: NDArray[np.float32], cover_l: NDArray[np.float32], low_r: NDArray[np.float32], low_l: NDArray[np.float32],
+    height_r: NDArray[np.float32], height_l: NDArray[np.float32], drop_r: NDArray[np.float32], drop_l: NDArray[np.float32],
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(found, strong) for pairs of rims given by their coverages, half heights and vertical offsets
+    (arrays that broadcast together): RimEvidence's two tests, on many pairs at once."""
+    rims_r, rims_l = np.minimum(cover_r, low_r), np.minimum(cover_l, low_l)
+    level = np.abs(drop_r - drop_l) <= RIMS_MAX_DROP + 1e-6  # the shapes' steps are float32
+    alike = level & (np.abs(height_r - height_l) <= RIMS_MAX_HEIGHT_GAP + 1e-6)
+    both = (np.minimum(cover_r, cover_l) >= RIM_MIN_COVERAGE) & (np.minimum(low_r, low_l) >= RIM_MIN_LOWER_COVERAGE)
+    one_complete = (np.maximum(rims_r, rims_l) >= RIM_FULL_COVERAGE) & (
+        np.minimum(rims_r, rims_l) >= RIM_FAR_MIN_COVERAGE
+    )
+    strong = np.minimum(rims_r, rims_l) >= RIM_STRONG_COVERAGE
+    return (both | one_complete) & alike, strong & alike
 
 
 def has_glasses(image: RGB, points: Points) -> bool:
-    """True only when frames are found for sure: a line across the bridge and a rim at each eye."""
-    if glasses_score(image, points) < GLASSES_THRESHOLD:
+    """True only when frames are found for sure: a line across the bridge and a rim at each eye, or a
+    fainter line across the bridge between two complete rims (thin metal frames)."""
+    score = glasses_score(image, points)
+    if score < FAINT_BRIDGE_THRESHOLD:
         return False
     level = _level_face(image, eye_geometry(points))
-    return level is not None and rim_evidence(level).found
+    if level is None:
+        return False
+    evidence = rim_evidence(level)
+    return evidence.found if score >= GLASSES_THRESHOLD else evidence.strong
 
 
 def may_have_glasses(image: RGB, points: Points) -> bool:
@@ -202,13 +229,17 @@ def may_have_glasses(image: RGB, points: Points) -> bool:
 
 
 def rim_evidence(level: LevelFace) -> RimEvidence:
-    """Each eye's best rim on the ridge map (eyes and brows cut out), scored by the lower of its whole
-    coverage and its lower arc's."""
+    """The rims around the two eyes that best make a pair: each shape scored by the lower of its whole
+    coverage and its lower arc's, on the ridge map with the eyes and brows cut out. The pair is chosen
+    among alike shapes (level, of one height), so one eye's best fit on a lid crease does not hide a
+    frame that the other eye's alike rim follows."""
     ridge = _dark_ridges(level.grey)
     ridge[_eyes_and_brows(ridge.shape, level.geometry, LEVEL_EYE_DISTANCE) > 0] = -1.0
     shapes = _shape_grid(RIM_EXPONENTS, EVIDENCE_HALF_WIDTHS, EVIDENCE_HALF_HEIGHTS, RIM_OFFSETS_X, RIM_OFFSETS_Y)
     lower = np.sin(np.linspace(0.0, 2.0 * np.pi, RIM_SAMPLES, endpoint=False)) > EVIDENCE_LOWER_SINE
-    found = []
+    # Alikeness depends only on the half height and the vertical offset: each eye's best shape for each.
+    groups = np.unique(shapes[:, [2, 4]], axis=0, return_inverse=True)[1].ravel()
+    per_eye = []
     for outline in _rim_outlines(shapes):
         values = cv2.remap(ridge, outline[..., 0], outline[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
@@ -216,10 +247,21 @@ def rim_evidence(level: LevelFace) -> RimEvidence:
         coverage = hit.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
         low = hit[:, lower].sum(axis=1) / np.maximum(valid[:, lower].sum(axis=1), 1)
         strength = np.where(valid, np.minimum(values, 3.0 * RIM_RIDGE_LEVEL), 0.0).mean(axis=1)
-        best = int(np.argmax(np.minimum(coverage, low) + 1e-3 * strength))
-        found.append((float(coverage[best]), float(low[best]), tuple(float(v) for v in shapes[best])))
-    (cov_r, low_r, shape_r), (cov_l, low_l, shape_l) = found
-    return RimEvidence((cov_r, cov_l), (low_r, low_l), (shape_r, shape_l))
+        rank = np.minimum(coverage, low) + 1e-3 * strength
+        order = np.lexsort((-rank, groups))
+        best = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]  # each group's first
+        per_eye.append((coverage[best], low[best], rank[best], shapes[best]))
+    (cover_r, low_r, rank_r, shape_r), (cover_l, low_l, rank_l, shape_l) = per_eye
+    # Every right shape (rows) against every left shape (columns).
+    found, _ = _rims_found(cover_r[:, None], cover_l[None, :], low_r[:, None], low_l[None, :],
+                           shape_r[:, None, 2], shape_l[None, :, 2], shape_r[:, None, 4], shape_l[None, :, 4])
+    ranks = np.minimum(rank_r[:, None], rank_l[None, :]), np.maximum(rank_r[:, None], rank_l[None, :])
+    right, left = np.unravel_index(np.lexsort((ranks[1].ravel(), ranks[0].ravel(), found.ravel()))[-1], found.shape)
+    return RimEvidence(
+        (float(cover_r[right]), float(cover_l[left])),
+        (float(low_r[right]), float(low_l[left])),
+        (tuple(float(v) for v in shape_r[right]), tuple(float(v) for v in shape_l[left])),
+    )
 
 
 def glasses_score(image: RGB, points: Points) -> float:

@@ -184,3 +184,20 @@ def test_thin_wire_frames_are_inpainted_whole(
     assert after[frames].mean() > before[frames].mean() + 8.0  # the dark wire got lighter
     # No rim left as a line: Telea's fill drew the lens outlines back in as pale lines (score 0.23).
     assert glasses_score(cleaned, mesh) < 0.1  # measured: 0.045
+
+
+@pytest.mark.parametrize(
+    ("coverage", "lower", "shapes", "strong"),
+    [
+        ((0.92, 0.97), (0.95, 1.0), (LEVEL_RIM, LEVEL_RIM), True),  # two complete rims: a faint bridge will do
+        ((0.86, 0.97), (0.95, 1.0), (LEVEL_RIM, LEVEL_RIM), False),  # bare faces' lids and brows reach this
+        ((0.95, 0.95), (0.95, 0.95), (LEVEL_RIM, (2.0, 0.42, 0.32, 0.0, 0.2)), False),  # not level: no frame
+    ],
+)
+def test_a_faint_bridge_needs_two_complete_alike_rims(
+    coverage: tuple[float, float],
+    lower: tuple[float, float],
+    shapes: tuple[tuple[float, ...], tuple[float, ...]],
+    strong: bool,
+) -> None:
+    assert RimEvidence(coverage, lower, shapes).strong is strong

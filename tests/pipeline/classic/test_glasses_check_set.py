@@ -99,3 +99,29 @@ def test_turned_thin_frames_are_removed_whole_or_not_at_all(classic_engine: Clas
             centre = ((outer + inner) / 2.0).astype(int)
             reach = int(0.45 * geometry.eye_distance)
             assert frames[centre[1] : centre[1] + reach, centre[0]].any(), degrees  # a rim below each eye
+
+
+def test_thin_frames_with_a_faint_bridge_are_found(classic_engine: ClassicEngine) -> None:
+    """Thin frames drawn on ten bare package faces: dark ones on all, light grey ones (a faint bridge on
+    light skin) on most. The bare faces themselves stay bare."""
+    from pipeline.intake import read_image_file
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from tests.conftest import require_service
+    from tests.pipeline.face_variants import BARE_PORTRAITS, FACE_RECOGNITION_IMAGES, faint_frames, face_recognition_dir
+
+    require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")
+    images = [load_portrait(key) for key in BARE_PORTRAITS]
+    images += [read_image_file(str(face_recognition_dir() / name)).array for name in FACE_RECOGNITION_IMAGES]
+    found = {"bare": 0, "dark": 0, "grey": 0}
+    for image in images:
+        mesh = classic_engine.detect(image)[0].mesh_array()
+        assert mesh is not None
+        found["bare"] += has_glasses(image, mesh)
+        for name, colour in (("dark", (70, 66, 60)), ("grey", (120, 118, 115))):
+            framed = faint_frames(image, mesh, colour)
+            framed_mesh = max(classic_engine.detect(framed), key=lambda face: face.prominence).mesh_array()
+            assert framed_mesh is not None
+            found[name] += has_glasses(framed, framed_mesh)
+    assert found["bare"] == 0
+    assert found["dark"] == len(images), found
+    assert found["grey"] >= 7, found
