@@ -144,7 +144,8 @@ def fill_hair_strands(
     settings: ClassicSettings,
 ) -> NDArray[np.uint8]:
     """The source with hair strands over its forehead (see strands.py) filled from the skin around them;
-    not where an occluder (fingers) already is, and not grown from the brows or the hair beyond the oval."""
+    not where an occluder (fingers) already is, and not grown from the brows or the hair beyond the oval.
+    Where they cross the brows' band, they are filled from what lies beside them there, brow or skin."""
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     oval, features = _oval_and_features(xy, canonical, image.shape[:2], settings)
     strands = forehead_strands(image, xy, oval > 0, features > 0.5, settings.source) & (occluder < 0.5)
@@ -155,7 +156,9 @@ def fill_hair_strands(
     grown = cv2.dilate(strands.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
     fill = (grown > 0) & (oval > 0) & (features < 0.5)
     scale = min(1.0, settings.source.strand_work_face / max(size, 1.0))
-    return smooth_fill(image, fill, scale, ignored=(features > 0.5) | (oval == 0))
+    filled = smooth_fill(image, fill, scale, ignored=(features > 0.5) | (oval == 0))
+    over_brows = (grown > 0) & (oval > 0) & (features > 0.5)
+    return smooth_fill(filled, over_brows, scale, ignored=oval == 0) if over_brows.any() else filled
 
 
 def _oval_and_features(

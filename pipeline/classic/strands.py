@@ -29,9 +29,10 @@ def forehead_strands(
     features: NDArray[np.bool_],
     settings: SourceSettings,
 ) -> NDArray[np.bool_]:
-    """The hair strands over the forehead and down to the brows (inside `oval`, above the eyes, outside
-    the `features`: a strand that crosses a brow is cut there, the brow stays), True where they are.
-    They are looked for with the face at most `strand_work_face` pixels large, so the cost stays flat."""
+    """The hair strands over the forehead (inside `oval`, above the eyes, outside the `features`), and
+    where they go on next to and across the brows (narrow across the face, joined to a strand found on
+    the forehead; a brow's own hairs are wide), True where they are. They are looked for with the face
+    at most `strand_work_face` pixels large, so the cost stays flat."""
     scale = min(1.0, settings.strand_work_face / max(face_size(xy), 1.0))
     if scale >= 1.0:
         return _strands(image, xy, oval, features, settings)
@@ -55,15 +56,17 @@ def _strands(
 ) -> NDArray[np.bool_]:
     found = np.zeros(image.shape[:2], dtype=bool)
     eye = eye_distance(xy)
-    forehead = oval & ~features
-    forehead[max(0, int(float(xy[list(RIGHT_EYE + LEFT_EYE), 1].min()))) :] = False
+    above_eyes = oval.copy()
+    above_eyes[max(0, int(float(xy[list(RIGHT_EYE + LEFT_EYE), 1].min()))) :] = False
+    forehead = above_eyes & ~features
     if eye < MIN_EYE_DISTANCE or not forehead.any():
         return found
     lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
     size = max(3, int(round(settings.strand_width_share * eye)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     dark = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel)
-    lines = ((dark > settings.strand_depth * float(np.median(lightness[forehead]))) & forehead).astype(np.uint8)
+    depth = settings.strand_depth * float(np.median(lightness[forehead]))
+    lines = ((dark > depth) & forehead).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
     vertical = _face_vertical(xy)
     for label in range(1, count):
@@ -81,7 +84,15 @@ def _strands(
             and tilt <= settings.strand_max_tilt
         ):
             found[ys, xs] = True
-    return found
+    if not found.any():
+        return found
+    # Where the strands go on next to and across the brows, only their narrowness across the face tells
+    # them from the brows, which are wide.
+    across = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (size, 1)))
+    candidates = (((across > depth) & above_eyes) | found).astype(np.uint8)
+    _, joined = cv2.connectedComponents(candidates, connectivity=8)
+    strands = np.unique(joined[found])
+    return np.isin(joined, strands[strands > 0])
 
 
 def _face_vertical(xy: NDArray[np.float32]) -> NDArray[np.float32]:

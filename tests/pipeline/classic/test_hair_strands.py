@@ -21,8 +21,11 @@ from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, RIGHT_BROW
 RGB = NDArray[np.uint8]
 
 
-def _lines(image: RGB, mesh: NDArray[np.float32], *, falling: bool) -> tuple[RGB, NDArray[np.bool_]]:
-    """Five dark lines over the forehead: falling strands of hair, or lines across it (wrinkle-like)."""
+def _lines(
+    image: RGB, mesh: NDArray[np.float32], *, falling: bool, end: float = -0.08
+) -> tuple[RGB, NDArray[np.bool_]]:
+    """Five dark lines over the forehead: falling strands of hair ending `end` eye distances below the
+    brows' top, or lines across it (wrinkle-like)."""
     brows = mesh[list(RIGHT_BROW + LEFT_BROW), :2]
     left, right = float(brows[:, 0].min()), float(brows[:, 0].max())
     top = float(brows[:, 1].min())
@@ -31,24 +34,28 @@ def _lines(image: RGB, mesh: NDArray[np.float32], *, falling: bool) -> tuple[RGB
     for number in range(5):
         x = left + (0.25 + 0.12 * number) * (right - left)
         if falling:
-            start, end = (x, top - 0.35 * eye), (x + 0.1 * eye, top - 0.08 * eye)
+            start, stop = (x, top - 0.35 * eye), (x + 0.1 * eye, top + end * eye)
         else:
             y = top - (0.2 + 0.1 * number) * eye
-            start, end = (left + 0.3 * eye, y), (right - 0.3 * eye, y)
-        cv2.line(mask, (int(start[0]), int(start[1])), (int(end[0]), int(end[1])), 255, max(2, int(0.04 * eye)), cv2.LINE_AA)
+            start, stop = (left + 0.3 * eye, y), (right - 0.3 * eye, y)
+        cv2.line(mask, (int(start[0]), int(start[1])), (int(stop[0]), int(stop[1])), 255, max(2, int(0.04 * eye)), cv2.LINE_AA)
     alpha = (mask.astype(np.float32) / 255.0 * 0.9)[..., None]
     out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * alpha
     return np.clip(out, 0, 255).astype(np.uint8), mask > 127
+
+
+def _features(engine: ClassicEngine, image: RGB, mesh: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """The eyes, the brows' band and the lips, as the source stage draws them."""
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    regions = replace(ClassicSettings().regions, exempt_grow_share=0.0)
+    return face_parts(xy, engine._loaded().mesher.canonical, image.shape[:2], regions)[1] > 0.5
 
 
 def _found(engine: ClassicEngine, image: RGB, mesh: NDArray[np.float32]) -> NDArray[np.bool_]:
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     oval = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
-    settings = ClassicSettings()
-    canonical = engine._loaded().mesher.canonical
-    _, features = face_parts(xy, canonical, image.shape[:2], replace(settings.regions, exempt_grow_share=0.0))
-    return forehead_strands(image, xy, oval > 0, features > 0.5, settings.source)
+    return forehead_strands(image, xy, oval > 0, _features(engine, image, mesh), ClassicSettings().source)
 
 
 def _mesh(engine: ClassicEngine, image: RGB) -> NDArray[np.float32]:
@@ -71,26 +78,52 @@ def test_falling_strands_are_found_and_a_bare_forehead_is_not(
     assert int(_found(classic_engine, across, mesh).sum()) == 0
 
 
-def test_the_prepared_source_has_its_own_skin_where_the_strands_were(
-    classic_engine: ClassicEngine, astronaut_image: RGB
-) -> None:
-    mesh = _mesh(classic_engine, astronaut_image)
-    strands, truth = _lines(astronaut_image, mesh, falling=True)
-    canonical = classic_engine._loaded().mesher.canonical
+def _colour_change(
+    engine: ClassicEngine, image: RGB, mesh: NDArray[np.float32], end: float, *, in_brow_band: bool
+) -> tuple[float, float]:
+    """Median CIELAB distance to the clean prepared source on the strands' centre lines (on the forehead,
+    or in the brows' band where it is skin): as drawn, and after the source stage."""
+    strands, truth = _lines(image, mesh, falling=True, end=end)
+    band = _features(engine, image, mesh)
+    lighter = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(int) - 30 > cv2.cvtColor(
+        strands, cv2.COLOR_RGB2LAB
+    )[..., 0].astype(int)  # skin under the strand, not a brow's own hair
+    truth &= (band & lighter) if in_brow_band else ~band
+    canonical = engine._loaded().mesher.canonical
     prepared = prepare_source(strands, mesh, canonical)
-    clean = prepare_source(astronaut_image, mesh, canonical)
+    clean = prepare_source(image, mesh, canonical)
     shift = (mesh[:, :2].min(axis=0) - prepared.mesh[:, :2].min(axis=0)).round().astype(int)
     inside = np.zeros(prepared.image.shape[:2], bool)
     ys, xs = np.nonzero(truth)
     inside[ys - shift[1], xs - shift[0]] = True
     core = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert core.sum() > 10
 
-    def lab(image: RGB) -> NDArray[np.float32]:
-        return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[core]
+    def lab(picture: RGB) -> NDArray[np.float32]:
+        return cv2.cvtColor(picture.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[core]
 
     height, width = prepared.image.shape[:2]
     drawn_crop = np.ascontiguousarray(strands[shift[1] : shift[1] + height, shift[0] : shift[0] + width])
     drawn = np.linalg.norm(lab(drawn_crop) - lab(clean.image), axis=1)
     filled = np.linalg.norm(lab(prepared.image) - lab(clean.image), axis=1)
-    assert float(np.median(drawn)) > 30.0  # the strands as drawn
-    assert float(np.median(filled)) < 8.0  # filled with the forehead's own colour
+    return float(np.median(drawn)), float(np.median(filled))
+
+
+def test_the_prepared_source_has_its_own_skin_where_the_strands_were(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    mesh = _mesh(classic_engine, astronaut_image)
+    drawn, filled = _colour_change(classic_engine, astronaut_image, mesh, -0.08, in_brow_band=False)
+    assert drawn > 30.0  # the strands as drawn
+    assert filled < 8.0  # filled with the forehead's own colour
+
+
+def test_strands_down_into_the_brows_band_are_filled_there_too(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    """Strands falling into the band drawn around the brows: on its skin, beside the brows' own hairs,
+    they are filled too; left, they came out as a comb of dashes above the target's brow."""
+    mesh = _mesh(classic_engine, astronaut_image)
+    drawn, filled = _colour_change(classic_engine, astronaut_image, mesh, 0.15, in_brow_band=True)
+    assert drawn > 30.0
+    assert filled < 12.0
