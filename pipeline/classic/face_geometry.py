@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic.mesh import Mesh
-from pipeline.mesh_topology import FACE_OVAL, LEFT_EYE, RIGHT_EYE
+from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE
 
 
 def face_size(mesh: Mesh) -> float:
@@ -29,3 +29,19 @@ def signed_areas(corners: NDArray[np.float64]) -> NDArray[np.float64]:
 def pixels(points: NDArray[np.float32]) -> NDArray[np.int32]:
     """Points rounded to the pixel grid, as OpenCV's drawing functions take them."""
     return np.rint(points).astype(np.int32)
+
+
+def face_down(mesh_xy: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Unit vector from the brows' middle down the face (perpendicular to the line between the brows)."""
+    across = mesh_xy[list(LEFT_BROW)].mean(axis=0) - mesh_xy[list(RIGHT_BROW)].mean(axis=0)
+    down = np.array([-across[1], across[0]], dtype=np.float32)
+    return down / max(float(np.hypot(*down)), 1e-6)
+
+
+def main_axis(points: NDArray[np.float32]) -> tuple[float, float, NDArray[np.float32]]:
+    """(extent along the main axis, extent across it, that axis as a unit vector) of pixel positions."""
+    centred = points - points.mean(axis=0)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    axis = vectors[:, -1].astype(np.float32)
+    along, across = centred @ axis, centred @ vectors[:, 0].astype(np.float32)
+    return float(np.ptp(along)) + 1.0, float(np.ptp(across)) + 1.0, axis

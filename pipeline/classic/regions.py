@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import eye_distance, face_size, pixels, signed_areas
+from pipeline.classic.face_geometry import eye_distance, face_down, face_size, main_axis, pixels, signed_areas
 from pipeline.classic.glasses import glasses_keep_mask
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mouth_openness
 from pipeline.classic.occlusion import beard_mask, meeting_skin_at_an_edge, occlusion_mask
@@ -170,9 +170,11 @@ def finger_bands(
 ) -> NDArray[np.float32]:
     """Fingers across the forehead, 0..1: a skin-coloured hand passes the skin model, but the gaps between
     its fingers are long, straight dark lines that a bare forehead does not have (`finger_lines` of them,
-    each `finger_line_length` eye distances long and `finger_line_elongation` times as wide as high,
-    `finger_line_depth` of the face's median lightness darker than around them). The region is their hull
-    grown by `finger_grow` eye distances (the fingers beside the gaps, down over the brows and eyes)."""
+    each `finger_line_length` eye distances long and `finger_line_elongation` times as long as it is wide,
+    within `finger_line_max_tilt` degrees of the face's horizontal, `finger_line_depth` of the face's
+    median lightness darker than around them). The forehead and the lines are measured in the face's own
+    frame, so a tilted head is treated as an upright one. The region is their hull grown by `finger_grow`
+    eye distances (the fingers beside the gaps, down over the brows and eyes)."""
     eye = eye_distance(xy)
     found = np.zeros(image.shape[:2], dtype=np.float32)
     if eye < MIN_EYE_DISTANCE or not oval.any():
@@ -180,16 +182,27 @@ def finger_bands(
     lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
     size = max(3, int(round(settings.finger_gap_share * eye)) | 1)
     gaps = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    forehead = oval.copy()
-    forehead[max(0, int(float(xy[list(RIGHT_BROW + LEFT_BROW), 1].min()) - 0.05 * eye)) :] = False
+    down = face_down(xy)
+    rows, cols = np.indices(image.shape[:2], dtype=np.float32)
+    depth = cols * down[0] + rows * down[1]  # how far down the face each pixel lies
+    brows_top = float((xy[list(RIGHT_BROW + LEFT_BROW)] @ down).min())
+    forehead = oval & (depth < brows_top - 0.05 * eye)
     lines = ((gaps > settings.finger_line_depth * float(np.median(lightness[oval]))) & forehead).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
-    width, height = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    long = [
-        i
-        for i in range(1, count)
-        if width[i] >= settings.finger_line_length * eye and width[i] >= settings.finger_line_elongation * height[i]
-    ]
+    long = []
+    for label in range(1, count):
+        left, top, width, height = (int(value) for value in stats[label, :4])
+        if np.hypot(width, height) < settings.finger_line_length * eye:
+            continue  # too short along any axis
+        ys, xs = np.nonzero(labels[top : top + height, left : left + width] == label)
+        along, across, axis = main_axis(np.column_stack([xs + left, ys + top]).astype(np.float32))
+        tilt = float(np.degrees(np.arcsin(min(1.0, abs(float(axis @ down))))))
+        if (
+            along >= settings.finger_line_length * eye
+            and along >= settings.finger_line_elongation * across
+            and tilt <= settings.finger_line_max_tilt
+        ):
+            long.append(label)
     if len(long) < settings.finger_lines:
         return found
     points = np.column_stack(np.nonzero(np.isin(labels, long))[::-1]).astype(np.int32)

@@ -77,7 +77,8 @@ class RegionSettings:
     finger_gap_share: float = 0.15  # finger gaps: dark lines narrower than this share of the eye distance
     finger_line_depth: float = 0.15  # ... this share of the face's median lightness darker than around them
     finger_line_length: float = 0.6  # ... at least this many eye distances long
-    finger_line_elongation: float = 4.0  # ... and this many times as wide as high
+    finger_line_elongation: float = 4.0  # ... this many times as long as wide
+    finger_line_max_tilt: float = 45.0  # ... and within this many degrees of the face's horizontal
     finger_lines: int = 2  # ... this many of them on the forehead: a hand lies there
     finger_grow: tuple[float, float] = (0.45, 0.2)  # their hull grown by this many eye distances across and along
     lens_darkness: float = 0.45  # sunglasses: darker than this x the cheeks' median lightness

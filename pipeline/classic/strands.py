@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import eye_distance, face_size
+from pipeline.classic.face_geometry import eye_distance, face_down, face_size, main_axis
 from pipeline.classic.settings import SourceSettings
-from pipeline.mesh_topology import LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE
+from pipeline.mesh_topology import LEFT_EYE, RIGHT_EYE
 
 MIN_EYE_DISTANCE = 8.0  # pixels: smaller faces are left as they are
 
@@ -68,7 +68,7 @@ def _strands(
     depth = settings.strand_depth * float(np.median(lightness[forehead]))
     lines = ((dark > depth) & forehead).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
-    vertical = _face_vertical(xy)
+    vertical = face_down(xy)
     for label in range(1, count):
         left, top, width, height, area = (int(value) for value in stats[label])
         if area < 3 or np.hypot(width, height) < settings.strand_min_length * eye:
@@ -76,7 +76,7 @@ def _strands(
         ys, xs = np.nonzero(labels[top : top + height, left : left + width] == label)
         ys, xs = ys + top, xs + left
         points = np.column_stack([xs, ys]).astype(np.float32)
-        length, axis = _main_axis(points)
+        length, _, axis = main_axis(points)
         tilt = float(np.degrees(np.arccos(min(1.0, abs(float(axis @ vertical))))))
         if (
             length >= settings.strand_min_length * eye
@@ -93,19 +93,3 @@ def _strands(
     _, joined = cv2.connectedComponents(candidates, connectivity=8)
     strands = np.unique(joined[found])
     return np.isin(joined, strands[strands > 0])
-
-
-def _face_vertical(xy: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Unit vector from the brows' middle down the face (perpendicular to the line between the brows)."""
-    across = xy[list(LEFT_BROW)].mean(axis=0) - xy[list(RIGHT_BROW)].mean(axis=0)
-    down = np.array([-across[1], across[0]], dtype=np.float32)
-    return down / max(float(np.hypot(*down)), 1e-6)
-
-
-def _main_axis(points: NDArray[np.float32]) -> tuple[float, NDArray[np.float32]]:
-    """(extent along the main axis, that axis as a unit vector) of a set of pixel positions."""
-    centred = points - points.mean(axis=0)
-    _, vectors = np.linalg.eigh(centred.T @ centred)
-    axis = vectors[:, -1].astype(np.float32)
-    along = centred @ axis
-    return float(along.max() - along.min()) + 1.0, axis

@@ -233,3 +233,29 @@ def test_a_region_fading_into_the_skin_is_light_and_one_with_a_sharp_edge_is_an_
     kept = objects_only(image, not_skin, face)
     assert float(kept[:, :50].max()) == 0.0  # the light, with its softened rim
     assert float(kept[phone].mean()) > 0.9  # the phone stays an occluder
+
+
+def test_fingers_over_a_tilted_forehead_are_found(classic_engine: ClassicEngine) -> None:
+    """The same fingers on the head tilted 25 deg: the forehead and the lines between the fingers are
+    measured in the face's own frame, not in the photo's rows."""
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from tests.conftest import require_service
+
+    require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")
+    portrait = load_portrait("bearded_man")
+    covered_image, covered = _with_fingers(portrait, classic_engine.detect(portrait)[0])
+    height, width = portrait.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), 25.0, 1.0)
+    for image, expect_hand in ((covered_image, True), (portrait, False)):
+        tilted = cv2.warpAffine(image, turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        mesh = classic_engine.detect(tilted)[0].mesh_array()
+        assert mesh is not None
+        xy = mesh[:468, :2].astype(np.float32)
+        oval = np.zeros(tilted.shape[:2], np.uint8)
+        cv2.fillPoly(oval, [np.rint(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
+        found = finger_bands(tilted, xy, oval > 0, RegionSettings())
+        if expect_hand:
+            on_face = (cv2.warpAffine(covered.astype(np.uint8), turn, (width, height)) > 0) & (oval > 0)
+            assert float(found[on_face].mean()) > 0.8
+        else:
+            assert not found.any()
