@@ -114,6 +114,16 @@ def _with_fingers(image: RGB, face: Face) -> tuple[RGB, NDArray[np.bool_]]:
     return np.clip(out, 0, 255).astype(np.uint8), covered
 
 
+def _fingers_found(engine: ClassicEngine, image: RGB) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
+    """finger_bands on the image's first face, and that face's oval (0/1)."""
+    mesh = engine.detect(image)[0].mesh_array()
+    assert mesh is not None
+    xy = mesh[:468, :2].astype(np.float32)
+    oval = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [np.rint(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
+    return finger_bands(image, xy, oval > 0, RegionSettings()), oval
+
+
 def test_skin_coloured_fingers_over_the_forehead_are_found(
     classic_engine: ClassicEngine, astronaut_image: RGB
 ) -> None:
@@ -126,12 +136,7 @@ def test_skin_coloured_fingers_over_the_forehead_are_found(
     portrait = load_portrait("bearded_man")
     covered_image, covered = _with_fingers(portrait, classic_engine.detect(portrait)[0])
     for image, expect_hand in ((covered_image, True), (portrait, False), (astronaut_image, False)):
-        mesh = classic_engine.detect(image)[0].mesh_array()
-        assert mesh is not None
-        xy = mesh[:468, :2].astype(np.float32)
-        oval = np.zeros(image.shape[:2], np.uint8)
-        cv2.fillPoly(oval, [np.rint(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
-        found = finger_bands(image, xy, oval > 0, RegionSettings())
+        found, oval = _fingers_found(classic_engine, image)
         if expect_hand:
             on_face = covered & (oval > 0)
             assert float(found[on_face].mean()) > 0.8
@@ -248,12 +253,7 @@ def test_fingers_over_a_tilted_forehead_are_found(classic_engine: ClassicEngine)
     turn = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), 25.0, 1.0)
     for image, expect_hand in ((covered_image, True), (portrait, False)):
         tilted = cv2.warpAffine(image, turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        mesh = classic_engine.detect(tilted)[0].mesh_array()
-        assert mesh is not None
-        xy = mesh[:468, :2].astype(np.float32)
-        oval = np.zeros(tilted.shape[:2], np.uint8)
-        cv2.fillPoly(oval, [np.rint(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
-        found = finger_bands(tilted, xy, oval > 0, RegionSettings())
+        found, oval = _fingers_found(classic_engine, tilted)
         if expect_hand:
             on_face = (cv2.warpAffine(covered.astype(np.uint8), turn, (width, height)) > 0) & (oval > 0)
             assert float(found[on_face].mean()) > 0.8
