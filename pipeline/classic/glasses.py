@@ -190,7 +190,7 @@ class RimEvidence:
     def _pair(self) -> tuple[NDArray[np.float32], ...]:
         (right, left) = self.shapes
         values = (*self.coverage, *self.lower_coverage, right[2], left[2], right[4], left[4])
-        return tuple(np.float32(value) for value in values)
+        return tuple(np.asarray(value, dtype=np.float32) for value in values)
 
 
 def _rims_found(

@@ -184,9 +184,9 @@ def finger_bands(
     gaps = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     down = face_down(xy)
     rows, cols = np.indices(image.shape[:2], dtype=np.float32)
-    depth = cols * down[0] + rows * down[1]  # how far down the face each pixel lies
+    down_the_face = cols * down[0] + rows * down[1]  # each pixel's place along the face's vertical
     brows_top = float((xy[list(RIGHT_BROW + LEFT_BROW)] @ down).min())
-    forehead = oval & (depth < brows_top - 0.05 * eye)
+    forehead = oval & (down_the_face < brows_top - 0.05 * eye)
     lines = ((gaps > settings.finger_line_depth * float(np.median(lightness[oval]))) & forehead).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
     long = []
