@@ -20,6 +20,7 @@ NOSE_TIP: Final = 1
 CHIN: Final = 152
 FOREHEAD: Final = 10
 UPPER_LIP_INNER: Final = 13
+UPPER_LIP_OUTER: Final = 0
 LOWER_LIP_INNER: Final = 14
 MOUTH_CORNERS: Final = (61, 291)
 RIGHT_CHEEK: Final = (116, 117, 118, 101, 36, 205, 187, 147, 123)  # the subject's right cheek (mirror for the left)

@@ -33,6 +33,8 @@ class SourceSettings:
     strand_min_length: float = 0.2  # ... at least this many eye distances long
     strand_max_thickness: float = 0.1  # ... at most this thick on average (eye distances)
     strand_max_tilt: float = 60.0  # ... and within this many degrees of the face's vertical (wrinkles lie across)
+    strand_edge_share: float = 0.05  # ... below the eyes: entering from the oval's edge (this many eye distances in)
+    strand_gap: float = 0.7  # ... or going on from a strand above, across a gap (an eye) this many eye distances long
     strand_grow_share: float = 0.01  # ... filled grown by this share of the face size
     strand_work_face: float = 160.0  # ... found and filled with the face at most this many pixels large
 

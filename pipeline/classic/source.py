@@ -27,7 +27,7 @@ from pipeline.classic.occlusion import meeting_skin_at_an_edge
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mirror_mesh, mouth_openness
 from pipeline.classic.regions import face_parts, source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
-from pipeline.classic.strands import forehead_strands
+from pipeline.classic.strands import hair_strands
 from pipeline.mesh_topology import FACE_OVAL, FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
 from pipeline.pose import mesh_yaw
 
@@ -143,12 +143,13 @@ def fill_hair_strands(
     occluder: NDArray[np.float32],
     settings: ClassicSettings,
 ) -> NDArray[np.uint8]:
-    """The source with hair strands over its forehead (see strands.py) filled from the skin around them;
-    not where an occluder (fingers) already is, and not grown from the brows or the hair beyond the oval.
-    Where they cross the brows' band, they are filled from what lies beside them there, brow or skin."""
+    """The source with hair strands over its forehead and down its face's sides (see strands.py) filled from
+    the skin around them; not where an occluder (fingers) already is, and not grown from the brows, eyes,
+    lips or the hair beyond the oval. Where they cross the brows or the eyes, they are filled from what
+    lies beside them there."""
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     oval, features = _oval_and_features(xy, canonical, image.shape[:2], settings)
-    strands = forehead_strands(image, xy, oval > 0, features > 0.5, settings.source) & (occluder < 0.5)
+    strands = hair_strands(image, xy, oval > 0, features > 0.5, settings.source) & (occluder < 0.5)
     if not strands.any():
         return image
     size = face_size(mesh)

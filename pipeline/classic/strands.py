@@ -1,12 +1,13 @@
-"""Hair strands falling over a source's forehead: found, so the source stage fills them with the forehead's
-own skin. Pasted, they come out as dark dashes on the target's forehead, cut off where the source's
-face ends.
+"""Hair strands falling over a source's forehead and down the sides of its face: found, so the source stage
+fills them with the skin around them. Pasted, they come out as dark dashes on the target's face, cut off
+where the source's face ends.
 
 A strand is a thin line much darker than the skin around it (a black-hat of the lightness, the kernel
 `strand_width_share` eye distances wide, deeper than `strand_depth` of the forehead's median lightness),
 long (`strand_min_length` eye distances), thin on average (area over length at most
 `strand_max_thickness` eye distances), and falling (its main axis within `strand_max_tilt` degrees of the
-face's vertical). Forehead wrinkles are shallower and lie across the face; brows are left out.
+face's vertical). Forehead wrinkles are shallower and lie across the face; brows are left out. Below the
+eyes a line counts only where it comes from above (see _side_strands).
 """
 
 from __future__ import annotations
@@ -17,22 +18,28 @@ from numpy.typing import NDArray
 
 from pipeline.classic.face_geometry import eye_distance, face_down, face_size, main_axis
 from pipeline.classic.settings import SourceSettings
-from pipeline.mesh_topology import LEFT_EYE, RIGHT_EYE
+from pipeline.mesh_topology import LEFT_EYE, RIGHT_EYE, UPPER_LIP_OUTER
+
+STRAND_TURN_MAX = 20.0  # degrees a strand may turn where it goes on below a gap
+STRAND_OFFSET_MAX = 0.15  # eye distances it may be offset across its direction there
+STRAND_INWARD_MIN = 0.15  # eye distances a strand entering from the oval's edge reaches into the face
+
+Strand = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float32]]  # rows, columns, axis down the face
 
 MIN_EYE_DISTANCE = 8.0  # pixels: smaller faces are left as they are
 
 
-def forehead_strands(
+def hair_strands(
     image: NDArray[np.uint8],
     xy: NDArray[np.float32],
     oval: NDArray[np.bool_],
     features: NDArray[np.bool_],
     settings: SourceSettings,
 ) -> NDArray[np.bool_]:
-    """The hair strands over the forehead (inside `oval`, above the eyes, outside the `features`), and
-    where they go on next to and across the brows (narrow across the face, joined to a strand found on
-    the forehead; a brow's own hairs are wide), True where they are. They are looked for with the face
-    at most `strand_work_face` pixels large, so the cost stays flat."""
+    """The hair strands over the forehead (inside `oval`, above the eyes, outside the `features`) and down
+    the face's sides, and where they go on next to and across the brows and the eyes (narrow across the
+    face, joined to a strand found beside them; a brow's own hairs are wide), True where they are. They
+    are looked for with the face at most `strand_work_face` pixels large, so the cost stays flat."""
     scale = min(1.0, settings.strand_work_face / max(face_size(xy), 1.0))
     if scale >= 1.0:
         return _strands(image, xy, oval, features, settings)
@@ -66,9 +73,35 @@ def _strands(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     dark = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel)
     depth = settings.strand_depth * float(np.median(lightness[forehead]))
-    lines = ((dark > depth) & forehead).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
-    vertical = face_down(xy)
+    down = face_down(xy)
+    strands = _falling_lines((dark > depth) & forehead, eye, down, settings)
+    strands += _side_strands((dark > depth) & oval & ~features & ~above_eyes, strands, xy, oval, eye, down, settings)
+    for ys, xs, _ in strands:
+        found[ys, xs] = True
+    if not found.any():
+        return found
+    # Where the strands go on next to and across the brows, only their narrowness across the face tells
+    # them from the brows, which are wide; across an eye, the same, joined to a strand found below it.
+    across = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (size, 1)))
+    narrow = across > depth
+    found = _joined(found, (narrow & above_eyes) | found, found)
+    over_eyes = narrow & features & oval & ~above_eyes
+    return _joined(found, over_eyes | found, found & ~above_eyes) if over_eyes.any() else found
+
+
+def _joined(found: NDArray[np.bool_], candidates: NDArray[np.bool_], seeds: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """`found` with the parts of `candidates` connected to a `seeds` pixel."""
+    _, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    kept = np.unique(labels[seeds])
+    return found | np.isin(labels, kept[kept > 0])
+
+
+def _falling_lines(
+    lines: NDArray[np.bool_], eye: float, down: NDArray[np.float32], settings: SourceSettings
+) -> list[Strand]:
+    """The long, thin, near-vertical parts of `lines`: (rows, columns, main axis pointing down the face)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8), connectivity=8)
+    result: list[Strand] = []
     for label in range(1, count):
         left, top, width, height, area = (int(value) for value in stats[label])
         if area < 3 or np.hypot(width, height) < settings.strand_min_length * eye:
@@ -77,19 +110,78 @@ def _strands(
         ys, xs = ys + top, xs + left
         points = np.column_stack([xs, ys]).astype(np.float32)
         length, _, axis = main_axis(points)
-        tilt = float(np.degrees(np.arccos(min(1.0, abs(float(axis @ vertical))))))
+        cosine = float(axis @ down)
+        tilt = float(np.degrees(np.arccos(min(1.0, abs(cosine)))))
         if (
             length >= settings.strand_min_length * eye
             and len(points) / max(length, 1.0) <= settings.strand_max_thickness * eye
             and tilt <= settings.strand_max_tilt
         ):
-            found[ys, xs] = True
-    if not found.any():
-        return found
-    # Where the strands go on next to and across the brows, only their narrowness across the face tells
-    # them from the brows, which are wide.
-    across = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (size, 1)))
-    candidates = (((across > depth) & above_eyes) | found).astype(np.uint8)
-    _, joined = cv2.connectedComponents(candidates, connectivity=8)
-    strands = np.unique(joined[found])
-    return np.isin(joined, strands[strands > 0])
+            result.append((ys, xs, axis if cosine >= 0.0 else -axis))
+    return result
+
+
+def _side_strands(
+    lines: NDArray[np.bool_],
+    above: list[Strand],
+    xy: NDArray[np.float32],
+    oval: NDArray[np.bool_],
+    eye: float,
+    down: NDArray[np.float32],
+    settings: SourceSettings,
+) -> list[Strand]:
+    """Strands falling down the sides of the face below the eyes' top. Hair comes from above, so a line
+    counts when it enters from the oval's edge above the mouth, or when it goes on, in the same direction,
+    from the lower end of a strand found above it (across an eye: up to `strand_gap` eye distances).
+    Smile folds, the nose's sides and the lids' lines start inside the face and stay."""
+    candidates = _falling_lines(lines, eye, down, settings)
+    if not candidates:
+        return []
+    depth_inside = cv2.distanceTransform(oval.astype(np.uint8), cv2.DIST_L2, 3) / eye
+    mouth_level = float(xy[UPPER_LIP_OUTER] @ down)
+    taken: list[Strand] = []
+    ends = [_lower_end(strand, down) for strand in above]
+    waiting = candidates
+    while waiting:
+        still = []
+        for strand in waiting:
+            ys, xs, axis = strand
+            points = np.column_stack([xs, ys]).astype(np.float32)
+            inside = depth_inside[ys, xs]
+            # From the edge, and on into the face: the face's own shaded outline stays at the edge.
+            enters = bool(np.any((inside <= settings.strand_edge_share) & (points @ down < mouth_level)))
+            enters = enters and float(inside.max()) >= STRAND_INWARD_MIN
+            top = points[int(np.argmin(points @ down))]
+            if enters or any(_goes_on(top, axis, end, end_axis, eye, settings) for end, end_axis in ends):
+                taken.append(strand)
+                ends.append(_lower_end(strand, down))
+            else:
+                still.append(strand)
+        if len(still) == len(waiting):
+            break
+        waiting = still
+    return taken
+
+
+def _lower_end(strand: Strand, down: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    ys, xs, axis = strand
+    points = np.column_stack([xs, ys]).astype(np.float32)
+    return points[int(np.argmax(points @ down))], axis
+
+
+def _goes_on(
+    top: NDArray[np.float32],
+    axis: NDArray[np.float32],
+    end: NDArray[np.float32],
+    end_axis: NDArray[np.float32],
+    eye: float,
+    settings: SourceSettings,
+) -> bool:
+    """Whether a line whose upper end is `top` continues a strand that ends at `end`: along nearly the same
+    direction, that end lies above `top` on its line, at most `strand_gap` eye distances away."""
+    if float(axis @ end_axis) < np.cos(np.radians(STRAND_TURN_MAX)):
+        return False
+    offset = top - end
+    along = float(offset @ axis)
+    across = abs(float(offset[0] * axis[1] - offset[1] * axis[0]))
+    return 0.0 <= along <= settings.strand_gap * eye and across <= STRAND_OFFSET_MAX * eye

@@ -15,7 +15,7 @@ from pipeline.classic.mesh import CANONICAL_POINTS
 from pipeline.classic.regions import face_parts
 from pipeline.classic.settings import ClassicSettings
 from pipeline.classic.source import prepare_source
-from pipeline.classic.strands import forehead_strands
+from pipeline.classic.strands import hair_strands
 from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, RIGHT_BROW
 
 RGB = NDArray[np.uint8]
@@ -55,7 +55,7 @@ def _found(engine: ClassicEngine, image: RGB, mesh: NDArray[np.float32]) -> NDAr
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     oval = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
-    return forehead_strands(image, xy, oval > 0, _features(engine, image, mesh), ClassicSettings().source)
+    return hair_strands(image, xy, oval > 0, _features(engine, image, mesh), ClassicSettings().source)
 
 
 def _mesh(engine: ClassicEngine, image: RGB) -> NDArray[np.float32]:
@@ -127,3 +127,43 @@ def test_strands_down_into_the_brows_band_are_filled_there_too(
     drawn, filled = _colour_change(classic_engine, astronaut_image, mesh, 0.15, in_brow_band=True)
     assert drawn > 30.0
     assert filled < 12.0
+
+
+def _side_lines(image: RGB, mesh: NDArray[np.float32], *, entering: bool) -> tuple[RGB, NDArray[np.bool_]]:
+    """Dark lines down the face's right side (the image's left): four strands of hair entering from the
+    temple, past the eye's outer corner, to the cheek; or two lines that start inside the face beside the
+    nose and run down past the mouth's corner (smile-fold-like)."""
+    xy = mesh[:, :2]
+    oval = xy[list(FACE_OVAL)]
+    eye = float(np.hypot(*(xy[263] - xy[33])))
+    nose_tip, mouth_corner = xy[1], xy[61]
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for number in range(4 if entering else 2):
+        if entering:
+            x = float(oval[:, 0].min()) + (0.08 + 0.1 * number) * eye
+            start, stop = (x, float(xy[33, 1]) - 0.6 * eye), (x + 0.08 * eye, float(nose_tip[1]))
+        else:
+            shift = 0.15 * number * eye
+            start = (float(nose_tip[0]) - 0.3 * eye - shift, float(nose_tip[1]) - 0.15 * eye)
+            stop = (float(mouth_corner[0]) - 0.1 * eye - shift, float(mouth_corner[1]) + 0.1 * eye)
+        cv2.line(mask, (int(start[0]), int(start[1])), (int(stop[0]), int(stop[1])), 255, max(2, int(0.04 * eye)), cv2.LINE_AA)
+    alpha = (mask.astype(np.float32) / 255.0 * 0.9)[..., None]
+    out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * alpha
+    return np.clip(out, 0, 255).astype(np.uint8), mask > 127
+
+
+def test_strands_down_the_side_of_the_face_are_found_and_smile_folds_are_not(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    """Hair falls from above: a line entering from the oval's edge (or going on from a strand above it) is
+    hair, down to the cheek; a line that starts inside the face below the eyes (a smile fold) is not."""
+    mesh = _mesh(classic_engine, astronaut_image)
+    below_eyes = np.zeros(astronaut_image.shape[:2], bool)
+    below_eyes[int(mesh[33, 1]) + 4 :] = True
+    strands, truth = _side_lines(astronaut_image, mesh, entering=True)
+    found = _found(classic_engine, strands, mesh)
+    centre_lines = (cv2.erode(truth.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & below_eyes
+    assert centre_lines.sum() > 50
+    assert float(found[centre_lines].mean()) > 0.7
+    folds, _ = _side_lines(astronaut_image, mesh, entering=False)
+    assert int((_found(classic_engine, folds, mesh) & below_eyes).sum()) == 0
