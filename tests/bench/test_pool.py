@@ -30,7 +30,15 @@ from app.bench.quality.measures import (
     warp_source,
 )
 from app.bench.quality.pool import DEFECT_CLASSES, FACES, HALF, HALVES, PORTRAITS, defect_classes, faces_in, half_of
-from app.bench.quality.pool_cases import COUPLES, VARIANTS, draw_fringe, draw_glasses, draw_hand, draw_object
+from app.bench.quality.pool_cases import (
+    COUPLES,
+    VARIANTS,
+    draw_fringe,
+    draw_glasses,
+    draw_hand,
+    draw_lock,
+    draw_object,
+)
 from app.bench.quality.pool_run import summarize_detection, summarize_glasses
 from app.bench.quality.stress import dim, heavy_jpeg, warm
 from pipeline.samples import astronaut_rgb
@@ -157,7 +165,9 @@ def test_cracks_ignore_the_source_texture_that_the_warp_brings(face: Any) -> Non
     assert crack_map(swapped, image, swapped, points)[1] <= CRACKS_MAX
 
 
-@pytest.mark.parametrize("drawer", [draw_hand, draw_object, draw_fringe], ids=["hand", "object", "fringe"])
+@pytest.mark.parametrize(
+    "drawer", [draw_hand, draw_object, draw_fringe, draw_lock], ids=["hand", "object", "fringe", "lock"]
+)
 def test_leakage_sees_a_pasted_occluder_and_not_a_clean_swap(face: Any, drawer: Any) -> None:
     image, points = face
     occluded, mask = drawer(image, points)
@@ -320,7 +330,7 @@ def test_gate_detection_recall_95(pool_run: Any) -> None:
 
 
 @pytest.mark.quality_gate
-@pytest.mark.xfail(reason="the validation half passes 25 of 39 faces (64 %, BENCHMARKS.md)", strict=False)
+@pytest.mark.xfail(reason="the validation half passes 25 of 40 faces (62 %, BENCHMARKS.md)", strict=False)
 def test_gate_validation_half_passes_90_percent_within_10_points_of_tuning(pool_run: Any) -> None:
     report = pool_run[0]
     assert report["halves"]["validation"]["pass_rate"] >= 0.9 and abs(report["gap_points"]) <= 10

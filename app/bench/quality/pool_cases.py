@@ -38,7 +38,7 @@ from pipeline.face import RGBImage
 SOURCE_CROP: Final = 2.6  # a source is the photo cropped to this many jaw widths around the face
 VARIANTS: Final = (
     "dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone",
-    "fringe",
+    "fringe", "lock",
 )
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
@@ -182,6 +182,7 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
         "hand": (draw_hand, "hand"),
         "object": (draw_object, "object"),
         "fringe": (draw_fringe, "hair"),
+        "lock": (draw_lock, "hair"),
     }
     drawer, occluder = drawers[name]
     drawn, mask = drawer(image, points)
@@ -291,6 +292,27 @@ def draw_fringe(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage,
         cv2.polylines(layer, [np.round(curve * 4).astype(np.int32)], False, 255, width, cv2.LINE_AA, shift=2)
     alpha = (layer.astype(np.float32) / 255.0 * 0.9)[..., None]
     out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * alpha
+    return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), layer > 127
+
+
+def draw_lock(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:
+    """Seven strands of dark hair falling down the face's right side (the image's left): from above the
+    brow's outer end, past the eye's outer corner, to the cheek, with a little grain along them."""
+    _, _, distance, _ = _eyes(points)
+    brow_end, cheek = points[17], points[3]
+    layer = np.zeros(image.shape[:2], np.uint8)
+    for number in range(7):
+        share = number / 6.0
+        start = np.array((brow_end[0] + (share * 0.6 - 0.3) * distance, brow_end[1] - 0.9 * distance))
+        end = np.array((cheek[0] + share * 0.5 * distance, cheek[1] + 0.1 * distance))
+        bend = (start + end) / 2.0 + np.array((0.25 * distance, 0.0))
+        steps = np.linspace(0.0, 1.0, 24)[:, None]
+        curve = (1 - steps) ** 2 * start + 2 * (1 - steps) * steps * bend + steps**2 * end
+        width = max(1, int(round((0.03 if number % 2 else 0.045) * distance)))
+        cv2.polylines(layer, [np.round(curve * 4).astype(np.int32)], False, 255, width, cv2.LINE_AA, shift=2)
+    alpha = (layer.astype(np.float32) / 255.0 * 0.92)[..., None]
+    grain = 0.85 + 0.3 * np.random.default_rng(0).random(image.shape[:2], dtype=np.float32)[..., None]
+    out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * grain * alpha
     return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), layer > 127
 
 
