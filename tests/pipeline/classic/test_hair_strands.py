@@ -16,7 +16,7 @@ from pipeline.classic.regions import face_parts
 from pipeline.classic.settings import ClassicSettings
 from pipeline.classic.source import prepare_source
 from pipeline.classic.strands import hair_strands
-from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, RIGHT_BROW
+from pipeline.mesh_topology import FACE_OVAL, LEFT_BROW, LEFT_EYE, MOUTH_CORNERS, NOSE_TIP, RIGHT_BROW, RIGHT_EYE
 
 RGB = NDArray[np.uint8]
 
@@ -39,6 +39,11 @@ def _lines(
             y = top - (0.2 + 0.1 * number) * eye
             start, stop = (left + 0.3 * eye, y), (right - 0.3 * eye, y)
         cv2.line(mask, (int(start[0]), int(start[1])), (int(stop[0]), int(stop[1])), 255, max(2, int(0.04 * eye)), cv2.LINE_AA)
+    return _painted(image, mask)
+
+
+def _painted(image: RGB, mask: NDArray[np.uint8]) -> tuple[RGB, NDArray[np.bool_]]:
+    """Dark brown hair painted where `mask` (0..255, anti-aliased) is set, and where it is mostly hair."""
     alpha = (mask.astype(np.float32) / 255.0 * 0.9)[..., None]
     out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * alpha
     return np.clip(out, 0, 255).astype(np.uint8), mask > 127
@@ -133,23 +138,22 @@ def _side_lines(image: RGB, mesh: NDArray[np.float32], *, entering: bool) -> tup
     """Dark lines down the face's right side (the image's left): four strands of hair entering from the
     temple, past the eye's outer corner, to the cheek; or two lines that start inside the face beside the
     nose and run down past the mouth's corner (smile-fold-like)."""
-    xy = mesh[:, :2]
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     oval = xy[list(FACE_OVAL)]
-    eye = float(np.hypot(*(xy[263] - xy[33])))
-    nose_tip, mouth_corner = xy[1], xy[61]
+    outer_right, outer_left = xy[RIGHT_EYE[0]], xy[LEFT_EYE[0]]
+    span = float(np.hypot(*(outer_left - outer_right)))  # outer eye corner to outer eye corner
+    nose_tip, mouth_corner = xy[NOSE_TIP], xy[MOUTH_CORNERS[0]]
     mask = np.zeros(image.shape[:2], np.uint8)
     for number in range(4 if entering else 2):
         if entering:
-            x = float(oval[:, 0].min()) + (0.08 + 0.1 * number) * eye
-            start, stop = (x, float(xy[33, 1]) - 0.6 * eye), (x + 0.08 * eye, float(nose_tip[1]))
+            x = float(oval[:, 0].min()) + (0.08 + 0.1 * number) * span
+            start, stop = (x, float(outer_right[1]) - 0.6 * span), (x + 0.08 * span, float(nose_tip[1]))
         else:
-            shift = 0.15 * number * eye
-            start = (float(nose_tip[0]) - 0.3 * eye - shift, float(nose_tip[1]) - 0.15 * eye)
-            stop = (float(mouth_corner[0]) - 0.1 * eye - shift, float(mouth_corner[1]) + 0.1 * eye)
-        cv2.line(mask, (int(start[0]), int(start[1])), (int(stop[0]), int(stop[1])), 255, max(2, int(0.04 * eye)), cv2.LINE_AA)
-    alpha = (mask.astype(np.float32) / 255.0 * 0.9)[..., None]
-    out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * alpha
-    return np.clip(out, 0, 255).astype(np.uint8), mask > 127
+            shift = 0.15 * number * span
+            start = (float(nose_tip[0]) - 0.3 * span - shift, float(nose_tip[1]) - 0.15 * span)
+            stop = (float(mouth_corner[0]) - 0.1 * span - shift, float(mouth_corner[1]) + 0.1 * span)
+        cv2.line(mask, (int(start[0]), int(start[1])), (int(stop[0]), int(stop[1])), 255, max(2, int(0.04 * span)), cv2.LINE_AA)
+    return _painted(image, mask)
 
 
 def test_strands_down_the_side_of_the_face_are_found_and_smile_folds_are_not(
@@ -159,7 +163,7 @@ def test_strands_down_the_side_of_the_face_are_found_and_smile_folds_are_not(
     hair, down to the cheek; a line that starts inside the face below the eyes (a smile fold) is not."""
     mesh = _mesh(classic_engine, astronaut_image)
     below_eyes = np.zeros(astronaut_image.shape[:2], bool)
-    below_eyes[int(mesh[33, 1]) + 4 :] = True
+    below_eyes[int(mesh[RIGHT_EYE[0], 1]) + 4 :] = True
     strands, truth = _side_lines(astronaut_image, mesh, entering=True)
     found = _found(classic_engine, strands, mesh)
     centre_lines = (cv2.erode(truth.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & below_eyes
