@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -45,3 +49,27 @@ def main_axis(points: NDArray[np.float32]) -> tuple[float, float, NDArray[np.flo
     axis = vectors[:, -1].astype(np.float32)
     along, across = centred @ axis, centred @ vectors[:, 0].astype(np.float32)
     return float(np.ptp(along)) + 1.0, float(np.ptp(across)) + 1.0, axis
+
+
+class LinePart(NamedTuple):
+    """One connected part of a line mask, measured along its main axis."""
+
+    rows: NDArray[np.intp]
+    cols: NDArray[np.intp]
+    along: float  # extent along the main axis, pixels
+    across: float  # extent across it
+    axis: NDArray[np.float32]  # unit vector (either sign)
+
+
+def long_parts(lines: NDArray[np.bool_], min_length: float) -> Iterator[LinePart]:
+    """The 8-connected parts of `lines` at least `min_length` pixels long along their main axis."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8), connectivity=8)
+    for label in range(1, count):
+        left, top, width, height = (int(value) for value in stats[label, :4])
+        if np.hypot(width, height) < min_length:
+            continue  # too short along any axis: most dark specks end here, unmeasured
+        rows, cols = np.nonzero(labels[top : top + height, left : left + width] == label)
+        rows, cols = rows + top, cols + left
+        along, across, axis = main_axis(np.column_stack([cols, rows]).astype(np.float32))
+        if along >= min_length:
+            yield LinePart(rows, cols, along, across, axis)

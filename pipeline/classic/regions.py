@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import eye_distance, face_down, face_size, main_axis, pixels, signed_areas
+from pipeline.classic.face_geometry import eye_distance, face_down, face_size, long_parts, pixels, signed_areas
 from pipeline.classic.glasses import glasses_keep_mask
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mouth_openness
 from pipeline.classic.occlusion import beard_mask, meeting_skin_at_an_edge, occlusion_mask
@@ -187,25 +187,15 @@ def finger_bands(
     down_the_face = cols * down[0] + rows * down[1]  # each pixel's place along the face's vertical
     brows_top = float((xy[list(RIGHT_BROW + LEFT_BROW)] @ down).min())
     forehead = oval & (down_the_face < brows_top - 0.05 * eye)
-    lines = ((gaps > settings.finger_line_depth * float(np.median(lightness[oval]))) & forehead).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
-    long = []
-    for label in range(1, count):
-        left, top, width, height = (int(value) for value in stats[label, :4])
-        if np.hypot(width, height) < settings.finger_line_length * eye:
-            continue  # too short along any axis
-        ys, xs = np.nonzero(labels[top : top + height, left : left + width] == label)
-        along, across, axis = main_axis(np.column_stack([xs + left, ys + top]).astype(np.float32))
-        tilt = float(np.degrees(np.arcsin(min(1.0, abs(float(axis @ down))))))
-        if (
-            along >= settings.finger_line_length * eye
-            and along >= settings.finger_line_elongation * across
-            and tilt <= settings.finger_line_max_tilt
-        ):
-            long.append(label)
-    if len(long) < settings.finger_lines:
+    lines = (gaps > settings.finger_line_depth * float(np.median(lightness[oval]))) & forehead
+    gap_points = []
+    for part in long_parts(lines, settings.finger_line_length * eye):
+        tilt = float(np.degrees(np.arcsin(min(1.0, abs(float(part.axis @ down))))))
+        if part.along >= settings.finger_line_elongation * part.across and tilt <= settings.finger_line_max_tilt:
+            gap_points.append(np.column_stack([part.cols, part.rows]))
+    if len(gap_points) < settings.finger_lines:
         return found
-    points = np.column_stack(np.nonzero(np.isin(labels, long))[::-1]).astype(np.int32)
+    points = np.concatenate(gap_points).astype(np.int32)
     band = np.zeros(image.shape[:2], dtype=np.uint8)
     cv2.fillConvexPoly(band, cv2.convexHull(points), 255)
     across, along = (max(1, int(round(share * eye))) for share in settings.finger_grow)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import eye_distance, face_down, face_size, main_axis
+from pipeline.classic.face_geometry import eye_distance, face_down, face_size, long_parts
 from pipeline.classic.settings import SourceSettings
 from pipeline.mesh_topology import LEFT_EYE, RIGHT_EYE, UPPER_LIP_OUTER
 
@@ -100,24 +100,16 @@ def _falling_lines(
     lines: NDArray[np.bool_], eye: float, down: NDArray[np.float32], settings: SourceSettings
 ) -> list[Strand]:
     """The long, thin, near-vertical parts of `lines`: (rows, columns, main axis pointing down the face)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines.astype(np.uint8), connectivity=8)
     result: list[Strand] = []
-    for label in range(1, count):
-        left, top, width, height, area = (int(value) for value in stats[label])
-        if area < 3 or np.hypot(width, height) < settings.strand_min_length * eye:
-            continue  # too short along any axis: most of a forehead's dark specks end here
-        ys, xs = np.nonzero(labels[top : top + height, left : left + width] == label)
-        ys, xs = ys + top, xs + left
-        points = np.column_stack([xs, ys]).astype(np.float32)
-        length, _, axis = main_axis(points)
-        cosine = float(axis @ down)
+    for part in long_parts(lines, settings.strand_min_length * eye):
+        cosine = float(part.axis @ down)
         tilt = float(np.degrees(np.arccos(min(1.0, abs(cosine)))))
         if (
-            length >= settings.strand_min_length * eye
-            and len(points) / max(length, 1.0) <= settings.strand_max_thickness * eye
+            len(part.rows) >= 3
+            and len(part.rows) / max(part.along, 1.0) <= settings.strand_max_thickness * eye
             and tilt <= settings.strand_max_tilt
         ):
-            result.append((ys, xs, axis if cosine >= 0.0 else -axis))
+            result.append((part.rows, part.cols, part.axis if cosine >= 0.0 else -part.axis))
     return result
 
 
