@@ -33,6 +33,7 @@ from app.bench.quality.pool import DEFECT_CLASSES, FACES, HALF, HALVES, PORTRAIT
 from app.bench.quality.pool_cases import (
     COUPLES,
     VARIANTS,
+    draw_curtain,
     draw_fringe,
     draw_glasses,
     draw_hand,
@@ -166,7 +167,9 @@ def test_cracks_ignore_the_source_texture_that_the_warp_brings(face: Any) -> Non
 
 
 @pytest.mark.parametrize(
-    "drawer", [draw_hand, draw_object, draw_fringe, draw_lock], ids=["hand", "object", "fringe", "lock"]
+    "drawer",
+    [draw_hand, draw_object, draw_fringe, draw_lock, draw_curtain],
+    ids=["hand", "object", "fringe", "lock", "curtain"],
 )
 def test_leakage_sees_a_pasted_occluder_and_not_a_clean_swap(face: Any, drawer: Any) -> None:
     image, points = face

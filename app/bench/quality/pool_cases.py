@@ -38,7 +38,7 @@ from pipeline.face import RGBImage
 SOURCE_CROP: Final = 2.6  # a source is the photo cropped to this many jaw widths around the face
 VARIANTS: Final = (
     "dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone",
-    "fringe", "lock",
+    "fringe", "lock", "curtain",
 )
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
@@ -183,6 +183,7 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
         "object": (draw_object, "object"),
         "fringe": (draw_fringe, "hair"),
         "lock": (draw_lock, "hair"),
+        "curtain": (draw_curtain, "hair"),
     }
     drawer, occluder = drawers[name]
     drawn, mask = drawer(image, points)
@@ -314,6 +315,29 @@ def draw_lock(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, M
     grain = 0.85 + 0.3 * np.random.default_rng(0).random(image.shape[:2], dtype=np.float32)[..., None]
     out = image.astype(np.float32) * (1 - alpha) + np.array((48, 34, 26), np.float32) * grain * alpha
     return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), layer > 127
+
+
+def draw_curtain(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:
+    """A wide lock of dark hair hanging down the face's left side (the image's right): from above the brow's
+    outer end over the temple and the side of the cheek, 0.35 eye distances into the face, its inner edge
+    wavy and soft, with a grain of strands along it."""
+    _, _, distance, _ = _eyes(points)
+    centre = points[30]
+    side = points[[26, 16, 15, 14, 13]].astype(np.float32)
+    side[0] = side[0] + np.array((0.1 * distance, -1.3 * distance), np.float32)  # up into the hair above the brow
+    inward = (centre - side) / np.maximum(np.linalg.norm(centre - side, axis=1, keepdims=True), 1e-6)
+    wave = np.array((0.3, 0.4, 0.34, 0.3, 0.1), np.float32)[:, None]  # its end tapers at the cheek
+    inner = side + inward * wave * distance
+    outer = side - inward * 0.3 * distance
+    layer = np.zeros(image.shape[:2], np.uint8)
+    outline = np.concatenate([outer, inner[::-1]]) * 4
+    cv2.fillPoly(layer, [np.round(outline).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
+    soft = cv2.GaussianBlur(layer.astype(np.float32) / 255.0, (0, 0), max(0.8, 0.02 * distance))
+    strands = np.random.default_rng(1).random((max(1, image.shape[0] // 8), image.shape[1]), dtype=np.float32)
+    grain = 0.75 + 0.5 * cv2.resize(strands, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    alpha = (soft * 0.95)[..., None]
+    out = image.astype(np.float32) * (1 - alpha) + np.array((44, 31, 24), np.float32) * grain[..., None] * alpha
+    return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), soft > 0.5
 
 
 def _pt(point: NDArray[np.float32] | tuple[float, float]) -> tuple[int, int]:
