@@ -4,7 +4,8 @@ onto its clean case's target, beside the clean case.
     python tools/variant_check.py two-tone [--with regions.source_occluder_share=0.06 ...]
 
 The pool itself gives each variant to one source per half; this shows whether a defect a variant brings
-out is general, and whether a change mends it, without reading the validation half.
+out is general, and whether a change mends it, without reading the validation half. The check-only
+variants (`curtain`: a wide dark lock over one temple) are not in the pool.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.bench.quality.pool_cases import VARIANTS, variant_check_cases  # noqa: E402
+from app.bench.quality.pool_cases import CHECK_VARIANTS, VARIANTS, variant_check_cases  # noqa: E402
 from app.bench.quality.pool_run import PoolFaceResult, PoolRunner  # noqa: E402
 from app.bench.quality.probe import IdentityProbe  # noqa: E402
 from pipeline.classic import ClassicEngine  # noqa: E402
@@ -30,7 +31,7 @@ def _line(result: PoolFaceResult) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variant", choices=VARIANTS)
+    parser.add_argument("variant", choices=VARIANTS + CHECK_VARIANTS)
     add_fixed_settings(parser)
     args = parser.parse_args()
     probe = IdentityProbe()
