@@ -130,6 +130,16 @@ def occlusion_mask(
     return np.clip(keep * oval, 0.0, 1.0).astype(np.float32)
 
 
+def skin_lightness(image: RGB, cheek_mask: FloatMask) -> float | None:
+    """The median CIELAB lightness (0..100) of the cheeks' trusted skin samples (see _trusted_skin), or None
+    when the cheeks hold too few pixels."""
+    cheeks = _check_mask(cheek_mask, image.shape[:2]) > 0.5
+    if int(cheeks.sum()) < MIN_SKIN_SAMPLES:
+        return None
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    return float(np.median(_trusted_skin(lab[cheeks])[:, 0]))
+
+
 def beard_mask(crop: RGB, cheek_mask: FloatMask, zone_mask: FloatMask, lips_mask: FloatMask) -> FloatMask | None:
     """The beard in `zone_mask` (the face below the nose), 0..1, as one closed region; None when less
     than BEARD_MIN_SHARE of the zone outside the lips is hair.

@@ -1,6 +1,6 @@
 """The regions stage, the one owner of the classic engine's masks.
 
-- On the source: what covers its face (objects, a hand), never pasted.
+- On the source: what covers its face (objects, a hand, dark hair at its sides), never pasted.
 - On the working grid: where the source goes (the target's visible oval, under its fringe, inside the
   texture, without overstretched triangles) and an open target mouth that stays.
 - At tone resolution: the cheeks (the skin model), the parts exempt from it (eyes, brows, lips), the
@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from pipeline.classic.face_geometry import eye_distance, face_down, face_size, long_parts, pixels, signed_areas
 from pipeline.classic.glasses import glasses_keep_mask
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mouth_openness
-from pipeline.classic.occlusion import beard_mask, meeting_skin_at_an_edge, occlusion_mask
+from pipeline.classic.occlusion import beard_mask, meeting_skin_at_an_edge, occlusion_mask, skin_lightness
 from pipeline.classic.settings import RegionSettings
 from pipeline.classic.warp import Warp
 from pipeline.face import Face
@@ -84,7 +84,7 @@ def source_occluders(
     model learnt on the source's own cheeks. Those pixels are never pasted; the target keeps its own face
     there. Only large regions count (an object held over a cheek need not reach the oval's border), and only
     those that meet the skin at a sharp edge (see objects_only); the source's hair at the face's edge is
-    left to the warped-source check in kept_region."""
+    left to dark_at_edge and to the warped-source check in kept_region."""
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     shape_hw = image.shape[:2]
     oval = np.zeros(shape_hw, dtype=np.uint8)
@@ -96,6 +96,76 @@ def source_occluders(
     )
     by_colour = objects_only(image, by_colour, (oval > 0) & (exempt < 0.5))
     return np.maximum(by_colour, finger_bands(image, xy, oval > 0, settings))
+
+
+def dark_at_edge(
+    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, settings: RegionSettings
+) -> NDArray[np.float32]:
+    """Hair, or shade too deep to relight, over the side of a source face, 0 or 1 in its pixels: pixels
+    darker than `dark_share` x the cheeks' lightness, outside the brows and the middle of the face (eyes,
+    nose and mouth), in regions that reach the oval's outer band (`dark_edge_share` of its size) above the
+    nose and `dark_reach` eye distances into the face, cut at the nose's height.
+
+    The skin model allows deep shade (a face lit from one side), so a dark lock over the temple, or dark
+    hair on dark skin, passes for skin, and pasted it is a stripe down the target's face. A beard grows
+    below the nose and is pasted. Runs at full resolution (thin strands fade in a reduced copy), on the
+    oval's bounding box.
+    """
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    oval = np.zeros(image.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(oval, [pixels(xy[list(FACE_OVAL)])], 1)
+    found = np.zeros(image.shape[:2], dtype=np.float32)
+    rows, cols = np.nonzero(oval)
+    if rows.size == 0:
+        return found
+    top, bottom, left, right = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    box = (slice(top, bottom), slice(left, right))
+    local = xy - np.float32([left, top])
+    cheeks, _ = face_parts(local, canonical, (bottom - top, right - left), settings)
+    found[box] = _dark_at_edge(np.ascontiguousarray(image[box]), local, oval[box] > 0, cheeks, settings)
+    return found
+
+
+def _dark_at_edge(
+    image: NDArray[np.uint8],
+    xy: NDArray[np.float32],
+    oval: NDArray[np.bool_],
+    cheeks: NDArray[np.float32],
+    settings: RegionSettings,
+) -> NDArray[np.float32]:
+    found = np.zeros(oval.shape, dtype=np.float32)
+    level = skin_lightness(image, cheeks)
+    eyes_apart = eye_distance(xy)
+    if level is None or eyes_apart < MIN_EYE_DISTANCE:
+        return found
+    # The middle of the face (a dim photo's shade under the eyes and beside the nose is the face itself) and
+    # the brows are left out.
+    rings = [xy[list(ring)] for ring in (RIGHT_EYE, LEFT_EYE, LIPS_OUTER)] + [xy[[NOSE_TIP, SUBNASALE]]]
+    features = np.zeros(oval.shape, dtype=np.uint8)
+    cv2.fillConvexPoly(features, np.round(cv2.convexHull(np.concatenate(rings))).astype(np.int32), 255)
+    grow = max(1, int(round(settings.dark_middle_share * eyes_apart)))
+    features = cv2.dilate(features, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    brow = max(1, int(round(settings.dark_brow_share * eyes_apart)))
+    cv2.polylines(features, [pixels(xy[list(ring)]) for ring in (RIGHT_BROW, LEFT_BROW)], True, 255, brow)
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100.0 / 255.0)
+    dark = ((lightness < settings.dark_share * level) & oval & (features == 0)).astype(np.uint8)
+    dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    band = max(1, int(round(settings.dark_edge_share * np.sqrt(float(oval.sum())))))
+    inner = cv2.erode(oval.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1)))
+    down = face_down(xy)
+    rows, cols = np.indices(oval.shape, dtype=np.float32)
+    upper = (cols - xy[SUBNASALE, 0]) * down[0] + (rows - xy[SUBNASALE, 1]) * down[1] < 0.0
+    count, labels = cv2.connectedComponents(dark, connectivity=8)
+    reaching = np.unique(labels[upper & oval & (inner == 0) & (dark > 0)])
+    reaching = reaching[reaching > 0]
+    if reaching.size:  # ... and into the face: a sliver along the oval's edge is hidden by the feather
+        depth = cv2.distanceTransform(oval.astype(np.uint8), cv2.DIST_L2, 3)
+        deepest = np.zeros(count, dtype=np.float32)
+        inside = upper & (dark > 0)
+        np.maximum.at(deepest, labels[inside], depth[inside])
+        reaching = reaching[deepest[reaching] >= settings.dark_reach * eyes_apart]
+    found[np.isin(labels, reaching) & upper] = 1.0
+    return found
 
 
 def objects_only(image: NDArray[np.uint8], not_skin: NDArray[np.float32], face: NDArray[np.bool_]) -> NDArray[np.float32]:

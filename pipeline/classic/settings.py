@@ -76,6 +76,11 @@ class RegionSettings:
     eye_openings_share: float = 0.2  # the eyes with their lids and lashes: grown by this share of the eye distance
     source_occluder_share: float = 0.04  # a non-skin region of the source this share of its oval is an occluder
     occluder_grow_share: float = 0.02  # ... grown and softened by this share of the face size on the target
+    dark_share: float = 0.5  # source pixels darker than this x its cheeks' lightness (hair, deep shade) ...
+    dark_edge_share: float = 0.06  # ... in regions reaching this outer band of the oval above the nose ...
+    dark_reach: float = 0.2  # ... and this many eye distances into the face are not pasted
+    dark_brow_share: float = 0.2  # ... outside the brows (a band this many eye distances thick) ...
+    dark_middle_share: float = 0.15  # ... and the eyes, nose and mouth's hull grown by this many eye distances
     finger_gap_share: float = 0.15  # finger gaps: dark lines narrower than this share of the eye distance
     finger_line_depth: float = 0.15  # ... this share of the face's median lightness darker than around them
     finger_line_length: float = 0.6  # ... at least this many eye distances long

@@ -5,7 +5,7 @@ inpainted out (frames pasted onto another face would end at its temples), sungla
 occluder (the target's own eyes show there), an object held over bare skin and hair strands over the
 forehead are filled with the source's own skin, and what the later stages need to know about the source
 is measured once: its yaw, how open its mouth is, how far up its forehead is bare skin, and what still
-covers it (a hand, an object over the eyes or lips).
+covers it (a hand, an object over the eyes or lips, dark hair or deep shade at the face's sides).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pipeline.classic.hands import Hand, hand_mask
 from pipeline.classic.inpaint import smooth_fill
 from pipeline.classic.occlusion import meeting_skin_at_an_edge
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mirror_mesh, mouth_openness
-from pipeline.classic.regions import face_parts, source_occluders, sunglasses
+from pipeline.classic.regions import dark_at_edge, face_parts, source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
 from pipeline.classic.strands import hair_strands
 from pipeline.mesh_topology import FACE_OVAL, FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
@@ -86,6 +86,8 @@ def prepare_source(
         occluder = np.maximum(occluder, hand_mask(crop.shape, list(hands), origin=(x0, y0)))
     crop, occluder = fill_skin_occluders(crop, local, canonical, occluder, settings)
     crop = fill_hair_strands(crop, local, canonical, occluder, settings)
+    # Dark hair the strand fill left (a wide lock, strands it does not follow) stays out, as deep shade does.
+    occluder = np.maximum(occluder, dark_at_edge(crop, local, canonical, settings.regions))
     return PreparedSource(
         image=crop,
         mesh=local,

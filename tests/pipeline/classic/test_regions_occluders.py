@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
-from pipeline.classic.regions import face_parts, finger_bands, objects_only, source_occluders
+from pipeline.classic.regions import dark_at_edge, face_parts, finger_bands, objects_only, source_occluders
 from pipeline.classic.settings import RegionSettings
 from pipeline.classic.source import prepare_source
 from pipeline.classic.swapper import swap_into
@@ -259,3 +259,42 @@ def test_fingers_over_a_tilted_forehead_are_found(classic_engine: ClassicEngine)
             assert float(found[on_face].mean()) > 0.8
         else:
             assert not found.any()
+
+
+def test_a_dark_lock_over_the_temple_is_found_and_the_bare_face_and_a_beard_are_not(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    """A wide lock of dark hair over the temple and cheek passes the skin model (it allows deep shade), so
+    dark_at_edge finds it: far darker than the cheeks and reaching the oval's edge above the nose. A beard,
+    and a dim photo's shade in the middle of the face, are not taken."""
+    from app.bench.quality.pool_cases import draw_curtain
+    from app.bench.quality.stress import dim
+    from app.bench.sample_portraits import OPENCV_DOC_HINT, load_portrait, opencv_doc_available
+    from tests.conftest import require_service
+
+    canonical = classic_engine._loaded().mesher.canonical
+
+    def found_in(image: RGB) -> tuple[NDArray[np.float32], NDArray[np.bool_], float]:
+        mesh = classic_engine.detect(image)[0].mesh_array()
+        assert mesh is not None
+        oval = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillPoly(oval, [np.round(mesh[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+        return dark_at_edge(image, mesh, canonical, RegionSettings()), oval > 0, float(mesh[2, 1])  # 2: under the nose
+
+    points = classic_engine.detect(astronaut_image)[0].landmarks_array()
+    assert points is not None
+    locked, lock = draw_curtain(astronaut_image, points)
+    found, oval, nose = found_in(locked)
+    covered = lock & oval & (np.indices(oval.shape)[0] < nose)
+    assert covered.sum() > 500 and float(found[covered].mean()) > 0.6  # measured: 0.69
+    assert float(found[oval & ~lock].mean()) < 0.04  # the rest of her face is pasted (measured: 0.017)
+    clean, oval, _ = found_in(astronaut_image)
+    assert float(clean[oval].mean()) < 0.05  # only her own fringe's tips at the temple (measured: 0.024)
+    require_service(opencv_doc_available(), f"the portraits need opencv-doc; {OPENCV_DOC_HINT}")
+    found, oval, nose = found_in(load_portrait("bearded_man"))
+    assert not found[np.indices(oval.shape)[0] > nose].any()  # his dark beard is pasted
+    assert float(found[oval].mean()) < 0.02
+    found, oval, _ = found_in(dim(load_portrait("bearded_man")))
+    # A dim photo's shade under his eyes and beside his nose is his face (0.03 of it was taken before the
+    # middle of the face was left out; measured now: 0).
+    assert float(found[oval].mean()) < 0.01
