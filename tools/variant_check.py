@@ -26,7 +26,12 @@ from tools.sweep_settings import add_fixed_settings, fixed_settings  # noqa: E40
 def _line(result: PoolFaceResult) -> str:
     figures = result.figures or {}
     verdict = "pass" if result.passed else "FAIL " + ",".join(result.failures)
-    return f"id {figures.get('identity_to_source', float('nan')):.3f} / {figures.get('identity_to_original', float('nan')):.3f} {verdict}"
+    leakage = figures.get("leakage")
+    leaked = "" if leakage is None else f" leak {leakage:.2f}"
+    return (
+        f"id {figures.get('identity_to_source', float('nan')):.3f} / {figures.get('identity_to_original', float('nan')):.3f}"
+        f"{leaked} {verdict}"
+    )
 
 
 def main() -> None:
@@ -39,13 +44,17 @@ def main() -> None:
     engine.warmup()
     runner = PoolRunner(engine, probe)
     passed = {"clean": 0, "variant": 0}
+    leaks: list[float] = []
     pairs = variant_check_cases("tuning", args.variant, probe)
     for clean, made in pairs:
         clean_result, made_result = runner.run_case(clean), runner.run_case(made)
         passed["clean"] += clean_result.passed
         passed["variant"] += made_result.passed
+        if (made_result.figures or {}).get("leakage") is not None:
+            leaks.append(float(made_result.figures["leakage"]))  # type: ignore[index]
         print(f"{clean.name:48s} clean {_line(clean_result):34s} {args.variant} {_line(made_result)}", flush=True)
-    print(f"passed: clean {passed['clean']}/{len(pairs)}, {args.variant} {passed['variant']}/{len(pairs)}")
+    mean_leak = f", mean leakage {sum(leaks) / len(leaks):.3f} over {len(leaks)}" if leaks else ""
+    print(f"passed: clean {passed['clean']}/{len(pairs)}, {args.variant} {passed['variant']}/{len(pairs)}{mean_leak}")
 
 
 if __name__ == "__main__":
