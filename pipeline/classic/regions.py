@@ -147,22 +147,22 @@ def _dark_at_edge(
     features = cv2.dilate(features, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     brow = max(1, int(round(settings.dark_brow_share * eyes_apart)))
     cv2.polylines(features, [pixels(xy[list(ring)]) for ring in (RIGHT_BROW, LEFT_BROW)], True, 255, brow)
+    down = face_down(xy)
+    rows, cols = np.indices(oval.shape, dtype=np.float32)
+    upper = (cols - xy[SUBNASALE, 0]) * down[0] + (rows - xy[SUBNASALE, 1]) * down[1] < 0.0  # above the nose
     lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100.0 / 255.0)
     dark = ((lightness < settings.dark_share * level) & oval & (features == 0)).astype(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    dark_upper = (dark > 0) & upper
     band = max(1, int(round(settings.dark_edge_share * np.sqrt(float(oval.sum())))))
     inner = cv2.erode(oval.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1)))
-    down = face_down(xy)
-    rows, cols = np.indices(oval.shape, dtype=np.float32)
-    upper = (cols - xy[SUBNASALE, 0]) * down[0] + (rows - xy[SUBNASALE, 1]) * down[1] < 0.0
     count, labels = cv2.connectedComponents(dark, connectivity=8)
-    reaching = np.unique(labels[upper & oval & (inner == 0) & (dark > 0)])
+    reaching = np.unique(labels[dark_upper & (inner == 0)])
     reaching = reaching[reaching > 0]
     if reaching.size:  # ... and into the face: a sliver along the oval's edge is hidden by the feather
         depth = cv2.distanceTransform(oval.astype(np.uint8), cv2.DIST_L2, 3)
         deepest = np.zeros(count, dtype=np.float32)
-        inside = upper & (dark > 0)
-        np.maximum.at(deepest, labels[inside], depth[inside])
+        np.maximum.at(deepest, labels[dark_upper], depth[dark_upper])
         reaching = reaching[deepest[reaching] >= settings.dark_reach * eyes_apart]
     found[np.isin(labels, reaching) & upper] = 1.0
     return found

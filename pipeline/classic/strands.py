@@ -74,8 +74,9 @@ def _strands(
     dark = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel)
     depth = settings.strand_depth * float(np.median(lightness[forehead]))
     down = face_down(xy)
-    strands = _falling_lines((dark > depth) & forehead, eye, down, settings)
-    strands += _side_strands((dark > depth) & oval & ~features & ~above_eyes, strands, xy, oval, eye, down, settings)
+    lines = dark > depth
+    strands = _falling_lines(lines & forehead, eye, down, settings)
+    strands += _side_strands(lines & oval & ~features & ~above_eyes, strands, xy, oval, eye, down, settings)
     for ys, xs, _ in strands:
         found[ys, xs] = True
     if not found.any():
