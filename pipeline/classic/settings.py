@@ -35,6 +35,8 @@ class SourceSettings:
     strand_max_tilt: float = 60.0  # ... and within this many degrees of the face's vertical (wrinkles lie across)
     strand_edge_share: float = 0.05  # ... below the eyes: entering from the oval's edge (this many eye distances in)
     strand_gap: float = 0.7  # ... or going on from a strand above, across a gap (an eye) this many eye distances long
+    lock_window_share: float = 0.3  # strands side by side: within a window this many eye distances wide ...
+    lock_density: float = 0.3  # ... covering this share of it are a lock: not filled, an occluder
     strand_grow_share: float = 0.01  # ... filled grown by this share of the face size
     strand_work_face: float = 160.0  # ... found and filled with the face at most this many pixels large
 

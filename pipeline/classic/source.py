@@ -3,7 +3,7 @@
 The photo is cropped around its mesh, a heavy JPEG's blocks are removed, clear glasses' frames are
 inpainted out (frames pasted onto another face would end at its temples), sunglasses are marked as an
 occluder (the target's own eyes show there), an object held over bare skin and hair strands over the
-forehead are filled with the source's own skin, and what the later stages need to know about the source
+forehead are filled with the source's own skin, a lock of hair past one eye from the face's other side, and what the later stages need to know about the source
 is measured once: its yaw, how open its mouth is, how far up its forehead is bare skin, and what still
 covers it (a hand, an object over the eyes or lips, dark hair or deep shade at the face's sides).
 """
@@ -25,9 +25,10 @@ from pipeline.classic.hands import Hand, hand_mask
 from pipeline.classic.inpaint import smooth_fill
 from pipeline.classic.occlusion import meeting_skin_at_an_edge
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mirror_mesh, mouth_openness
+from pipeline.classic.mirror_fill import mirror_fill
 from pipeline.classic.regions import dark_at_edge, face_parts, source_occluders, sunglasses
 from pipeline.classic.settings import ClassicSettings, SourceSettings
-from pipeline.classic.strands import hair_strands
+from pipeline.classic.strands import hair_locks, hair_strands
 from pipeline.mesh_topology import FACE_OVAL, FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_CHEEK, RIGHT_EYE
 from pipeline.pose import mesh_yaw
 
@@ -85,7 +86,7 @@ def prepare_source(
     if hands:
         occluder = np.maximum(occluder, hand_mask(crop.shape, list(hands), origin=(x0, y0)))
     crop, occluder = fill_skin_occluders(crop, local, canonical, occluder, settings)
-    crop = fill_hair_strands(crop, local, canonical, occluder, settings)
+    crop, occluder = fill_hair_strands(crop, local, canonical, occluder, settings)
     # Dark hair the strand fill left (a wide lock, strands it does not follow) stays out, as deep shade does.
     occluder = np.maximum(occluder, dark_at_edge(crop, local, canonical, settings.regions))
     return PreparedSource(
@@ -144,16 +145,28 @@ def fill_hair_strands(
     canonical: CanonicalFace,
     occluder: NDArray[np.float32],
     settings: ClassicSettings,
-) -> NDArray[np.uint8]:
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
     """The source with hair strands over its forehead and down its face's sides (see strands.py) filled from
     the skin around them; not where an occluder (fingers) already is, and not grown from the brows, eyes,
     lips or the hair beyond the oval. Where they cross the brows or the eyes, they are filled from what
-    lies beside them there."""
+    lies beside them there. A lock (strands side by side, falling past the eyes) is filled from the face's
+    other side instead (mirror_fill.py); where that side is hidden too, or the source is turned, it is added
+    to the occluder."""
     xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
     oval, features = _oval_and_features(xy, canonical, image.shape[:2], settings)
     strands = hair_strands(image, xy, oval > 0, features > 0.5, settings.source) & (occluder < 0.5)
     if not strands.any():
-        return image
+        return image, occluder
+    lock = hair_locks(strands, xy, settings.source) & (oval > 0)
+    if lock.any():
+        unfilled = lock
+        if abs(mesh_yaw(mesh)) < settings.warp.half_fill_yaw:
+            skin = (oval > 0) & (features < 0.5) & ~strands & (occluder < 0.5)
+            image, unfilled = mirror_fill(image, mesh, canonical, lock, skin)
+        occluder = np.maximum(occluder, unfilled.astype(np.float32))
+        strands &= ~lock
+        if not strands.any():
+            return image, occluder
     size = face_size(mesh)
     grow = max(1, int(round(settings.source.strand_grow_share * size)))
     grown = cv2.dilate(strands.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
@@ -161,7 +174,7 @@ def fill_hair_strands(
     scale = min(1.0, settings.source.strand_work_face / max(size, 1.0))
     filled = smooth_fill(image, fill, scale, ignored=(features > 0.5) | (oval == 0))
     over_brows = (grown > 0) & (oval > 0) & (features > 0.5)
-    return smooth_fill(filled, over_brows, scale, ignored=oval == 0) if over_brows.any() else filled
+    return (smooth_fill(filled, over_brows, scale, ignored=oval == 0) if over_brows.any() else filled), occluder
 
 
 def _oval_and_features(

@@ -178,3 +178,38 @@ def _goes_on(
     along = float(offset @ axis)
     across = abs(float(offset[0] * axis[1] - offset[1] * axis[0]))
     return 0.0 <= along <= settings.strand_gap * eye and across <= STRAND_OFFSET_MAX * eye
+
+
+def hair_locks(strands: NDArray[np.bool_], xy: NDArray[np.float32], settings: SourceSettings) -> NDArray[np.bool_]:
+    """Where found strands lie side by side (a lock of hair, not a stray strand): the region they span,
+    closed along the face's vertical across a gap (an eye) of up to `strand_gap` eye distances. The skin
+    between such strands is hair too, so a fill from around them comes out as a smudge."""
+    eye = eye_distance(xy)
+    if eye < MIN_EYE_DISTANCE or not strands.any():
+        return np.zeros(strands.shape, dtype=bool)
+    window = max(3, int(round(settings.lock_window_share * eye)) | 1)
+    density = cv2.blur(strands.astype(np.float32), (window, window))
+    dense = (density >= settings.lock_density).astype(np.uint8)
+    if not dense.any():
+        return dense > 0
+    spread = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window, window))
+    region = cv2.dilate(dense, spread)
+    region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, _line_kernel(face_down(xy), settings.strand_gap * eye))
+    # A lock falls past the eyes; a fringe ends at the brows, and is filled from the forehead's skin.
+    below_eyes = np.zeros(region.shape, dtype=bool)
+    below_eyes[max(0, int(float(xy[list(RIGHT_EYE + LEFT_EYE), 1].min()))) :] = True
+    _, labels = cv2.connectedComponents(region, connectivity=8)
+    falling = np.unique(labels[below_eyes & strands & (region > 0)])
+    return np.isin(labels, falling[falling > 0])
+
+
+def _line_kernel(direction: NDArray[np.float32], length: float) -> NDArray[np.uint8]:
+    """A one-pixel line `length` long along `direction`, centred, as a structuring element."""
+    half = max(1, int(round(length / 2.0)))
+    kernel = np.zeros((2 * half + 1, 2 * half + 1), np.uint8)
+    step = direction / max(float(np.linalg.norm(direction)), 1e-6) * half
+    start = (int(round(half - step[0])), int(round(half - step[1])))
+    end = (int(round(half + step[0])), int(round(half + step[1])))
+    cv2.line(kernel, start, end, 1, 1)
+    return kernel
+

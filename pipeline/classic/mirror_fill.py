@@ -1,0 +1,85 @@
+"""A region of the source face filled from the face's other side: each pixel takes the texture of its mirror
+counterpart on the mesh (the outer corner of one eye from the outer corner of the other), scaled to the
+light of the skin around the region. A lock of hair over one eye's corner and cheek comes out as that
+person's own eye corner and cheek, not as a smooth smudge of skin."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.classic.face_geometry import face_size
+from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh
+
+RING_SHARE = 0.06  # the skin ring the light is measured on, this share of the face size wide
+EDGE_SHARE = 0.02  # the fill's soft edge, this share of the face size
+
+
+def mirrored_texture(
+    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, region: NDArray[np.bool_]
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """Over `region`, each pixel's mirror counterpart (float RGB), and where one was found."""
+    height, width = region.shape
+    out = np.zeros((height, width, 3), np.float32)
+    found = np.zeros((height, width), np.uint8)
+    rows, cols = np.nonzero(region)
+    if rows.size == 0:
+        return out, found > 0
+    x0, y0, x1, y1 = int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
+    xy = mesh[:CANONICAL_POINTS, :2].astype(np.float32)
+    counterpart = xy[canonical.mirror[:CANONICAL_POINTS]]
+    depth = mesh[:CANONICAL_POINTS, 2]
+    triangles = canonical.triangles
+    source = image.astype(np.float32)
+    # Near triangles last, so where a turned face folds, the visible surface wins.
+    for index in np.argsort(-depth[triangles].mean(axis=1), kind="stable"):
+        dst = xy[triangles[index]]
+        bx, by, bw, bh = cv2.boundingRect(np.round(dst).astype(np.int32))
+        left, top = max(bx, x0), max(by, y0)
+        right, bottom = min(bx + bw, x1), min(by + bh, y1)
+        if right <= left or bottom <= top:
+            continue
+        offset = np.array([left, top], np.float32)
+        matrix = cv2.getAffineTransform(counterpart[triangles[index]], dst - offset)
+        patch = cv2.warpAffine(source, matrix, (right - left, bottom - top), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        inside = np.zeros((bottom - top, right - left), np.uint8)
+        cv2.fillConvexPoly(inside, np.round(dst - offset).astype(np.int32), 1)
+        inside &= region[top:bottom, left:right].astype(np.uint8)
+        out[top:bottom, left:right][inside > 0] = patch[inside > 0]
+        found[top:bottom, left:right] |= inside
+    return out, found > 0
+
+
+def mirror_fill(
+    image: NDArray[np.uint8],
+    mesh: Mesh,
+    canonical: CanonicalFace,
+    region: NDArray[np.bool_],
+    skin: NDArray[np.bool_],
+) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """`image` with `region` filled from the face's other side, and the part of `region` left unfilled
+    (its counterpart lies in `region` too, or off the mesh). The light is matched, per channel, on the
+    `skin` in a ring around the region."""
+    size = face_size(mesh)
+    ring_px = max(2, int(round(RING_SHARE * size)))
+    grown = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2))
+    mirrored, found = mirrored_texture(image, mesh, canonical, grown > 0)
+    # A counterpart inside the region itself would bring the same hair back.
+    region_rgb = np.repeat(region[..., None], 3, axis=2).astype(np.uint8) * 255
+    region_there, _ = mirrored_texture(region_rgb, mesh, canonical, grown > 0)
+    found &= region_there[..., 0] < 128
+    ring = (grown > 0) & ~region & skin & found
+    if ring.sum() < 8:
+        return image, region
+    here = image[ring].astype(np.float32)
+    there = mirrored[ring]
+    gain = np.median(here, axis=0) / np.maximum(np.median(there, axis=0), 1.0)
+    filled = region & found
+    edge = max(1, int(round(EDGE_SHARE * size)))
+    spread = cv2.dilate(filled.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1,) * 2))
+    weight = cv2.GaussianBlur(spread.astype(np.float32), (0, 0), edge / 2.0) * found
+    weight = np.where(filled, 1.0, weight)[..., None]
+    blended = image * (1.0 - weight) + np.clip(mirrored * gain, 0, 255) * weight
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8), region & ~found
