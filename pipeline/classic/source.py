@@ -3,9 +3,10 @@
 The photo is cropped around its mesh, a heavy JPEG's blocks are removed, clear glasses' frames are
 inpainted out (frames pasted onto another face would end at its temples), sunglasses are marked as an
 occluder (the target's own eyes show there), an object held over bare skin and hair strands over the
-forehead are filled with the source's own skin, a lock of hair past one eye from the face's other side, and what the later stages need to know about the source
-is measured once: its yaw, how open its mouth is, how far up its forehead is bare skin, and what still
-covers it (a hand, an object over the eyes or lips, dark hair or deep shade at the face's sides).
+forehead are filled with the source's own skin, a lock of hair past one eye from the face's other side,
+and what the later stages need to know about the source is measured once: its yaw, how open its mouth
+is, how far up its forehead is bare skin, and what still covers it (a hand, an object over the eyes or
+lips, dark hair or deep shade at the face's sides).
 """
 
 from __future__ import annotations
