@@ -63,8 +63,8 @@ def _strands(
 ) -> NDArray[np.bool_]:
     found = np.zeros(image.shape[:2], dtype=bool)
     eye = eye_distance(xy)
-    above_eyes = oval.copy()
-    above_eyes[max(0, int(float(xy[list(RIGHT_EYE + LEFT_EYE), 1].min()))) :] = False
+    down = face_down(xy)
+    above_eyes = oval & _above_eyes(oval.shape, xy, down)
     forehead = above_eyes & ~features
     if eye < MIN_EYE_DISTANCE or not forehead.any():
         return found
@@ -73,7 +73,6 @@ def _strands(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     dark = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel)
     depth = settings.strand_depth * float(np.median(lightness[forehead]))
-    down = face_down(xy)
     lines = dark > depth
     strands = _falling_lines(lines & forehead, eye, down, settings)
     strands += _side_strands(lines & oval & ~features & ~above_eyes, strands, xy, oval, eye, down, settings)
@@ -88,6 +87,13 @@ def _strands(
     found = _joined(found, (narrow & above_eyes) | found, found)
     over_eyes = narrow & features & oval & ~above_eyes
     return _joined(found, over_eyes | found, found & ~above_eyes) if over_eyes.any() else found
+
+
+def _above_eyes(shape_hw: tuple[int, ...], xy: NDArray[np.float32], down: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """True above the eyes' top, measured along the face's vertical (a tilted head tilts the line)."""
+    rows, cols = np.mgrid[0 : shape_hw[0], 0 : shape_hw[1]].astype(np.float32)
+    top = float((xy[list(RIGHT_EYE + LEFT_EYE)] @ down).min())
+    return cols * down[0] + rows * down[1] < top
 
 
 def _joined(found: NDArray[np.bool_], candidates: NDArray[np.bool_], seeds: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -196,8 +202,7 @@ def hair_locks(strands: NDArray[np.bool_], xy: NDArray[np.float32], settings: So
     region = cv2.dilate(dense, spread)
     region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, _line_kernel(face_down(xy), settings.strand_gap * eye))
     # A lock falls past the eyes; a fringe ends at the brows, and is filled from the forehead's skin.
-    below_eyes = np.zeros(region.shape, dtype=bool)
-    below_eyes[max(0, int(float(xy[list(RIGHT_EYE + LEFT_EYE), 1].min()))) :] = True
+    below_eyes = ~_above_eyes(region.shape, xy, face_down(xy))
     _, labels = cv2.connectedComponents(region, connectivity=8)
     falling = np.unique(labels[below_eyes & strands & (region > 0)])
     return np.isin(labels, falling[falling > 0])

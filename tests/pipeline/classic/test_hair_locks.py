@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from numpy.typing import NDArray
 
 from pipeline.classic import ClassicEngine
@@ -72,12 +73,20 @@ def test_a_lock_is_found_where_it_crosses_the_face_and_a_single_strand_is_not(
     assert not hair_locks(single, xy, settings).any()
 
 
+def _tilted(image: RGB, degrees: float) -> RGB:
+    height, width = image.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), degrees, 1.0)
+    return cv2.warpAffine(image, turn, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.mark.parametrize("tilt", [0.0, 30.0])
 def test_the_prepared_source_shows_the_face_where_the_lock_was(
-    classic_engine: ClassicEngine, astronaut_image: RGB
+    classic_engine: ClassicEngine, astronaut_image: RGB, tilt: float
 ) -> None:
     """Under the lock the prepared source is close to the clean one (its own eye corner and cheek, from
-    the other side), far closer than the lock itself, and the lock is not left as an occluder."""
-    image = _large(astronaut_image)
+    the other side), far closer than the lock itself, and the lock is not left as an occluder; on a
+    tilted head too, where "above the eyes" follows the face, not the photo's rows."""
+    image = _tilted(_large(astronaut_image), tilt)
     mesh = _mesh(classic_engine, image)
     canonical = classic_engine._loaded().mesher.canonical
     locked, truth = _lock(image, mesh)
@@ -98,6 +107,6 @@ def test_the_prepared_source_shows_the_face_where_the_lock_was(
     drawn = float(np.median(np.linalg.norm(lab(crop(locked)) - lab(clean.image), axis=1)))
     filled = float(np.median(np.linalg.norm(lab(prepared.image) - lab(clean.image), axis=1)))
     assert drawn > 30.0
-    assert filled < 18.0  # her two sides differ a little in light and shape
+    assert filled < 24.0  # her two sides differ in light and shape; a strand or two at its edge stays
     occluded = prepared.occluder if prepared.occluder is not None else np.zeros((height, width), np.float32)
     assert float((occluded[core] > 0.5).mean()) < 0.1
