@@ -57,20 +57,20 @@ def mirror_fill(
     mesh: Mesh,
     canonical: CanonicalFace,
     region: NDArray[np.bool_],
-    skin: NDArray[np.bool_],
+    clear: NDArray[np.bool_],
 ) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
-    """`image` with `region` filled from the face's other side, and the part of `region` left unfilled
-    (its counterpart lies in `region` too, or off the mesh). The light is matched, per channel, on the
-    `skin` in a ring around the region."""
+    """`image` with `region` filled from the face's other side, and the part of `region` left unfilled:
+    where its counterpart is not `clear` (the face, free of hair and occluders) or lies in `region` too.
+    The light is matched, per channel, on the clear pixels in a ring around the region."""
     size = face_size(mesh)
     ring_px = max(2, int(round(RING_SHARE * size)))
     grown = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2))
     mirrored, found = mirrored_texture(image, mesh, canonical, grown > 0)
-    # A counterpart inside the region itself would bring the same hair back.
-    region_rgb = np.repeat(region[..., None], 3, axis=2).astype(np.uint8) * 255
-    region_there, _ = mirrored_texture(region_rgb, mesh, canonical, grown > 0)
-    found &= region_there[..., 0] < 128
-    ring = (grown > 0) & ~region & skin & found
+    # The counterpart must be clear face: not the same lock again, nor hair at the other side's edge.
+    usable = np.repeat((clear & ~region)[..., None], 3, axis=2).astype(np.uint8) * 255
+    usable_there, _ = mirrored_texture(usable, mesh, canonical, grown > 0)
+    found &= usable_there[..., 0] > 127
+    ring = (grown > 0) & ~region & clear & found
     if ring.sum() < 8:
         return image, region
     here = image[ring].astype(np.float32)

@@ -162,8 +162,8 @@ def fill_hair_strands(
     if lock.any():
         unfilled = lock
         if abs(mesh_yaw(mesh)) < settings.warp.half_fill_yaw:
-            skin = (oval > 0) & (features < 0.5) & ~strands & (occluder < 0.5)
-            image, unfilled = mirror_fill(image, mesh, canonical, lock, skin)
+            clear = (oval > 0) & ~strands & (occluder < 0.5)
+            image, unfilled = mirror_fill(image, mesh, canonical, lock, clear)
         occluder = np.maximum(occluder, unfilled.astype(np.float32))
         strands &= ~lock
         if not strands.any():
