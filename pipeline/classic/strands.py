@@ -199,7 +199,7 @@ def hair_locks(strands: NDArray[np.bool_], xy: NDArray[np.float32], settings: So
     if not dense.any():
         return dense > 0
     spread = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window, window))
-    region = cv2.dilate(dense, spread)
+    region = cv2.dilate(cv2.dilate(dense, spread), _line_kernel(face_down(xy), window))  # on to the strands' ends
     region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, _line_kernel(face_down(xy), settings.strand_gap * eye))
     # A lock falls past the eyes; a fringe ends at the brows, and is filled from the forehead's skin.
     below_eyes = ~_above_eyes(region.shape, xy, face_down(xy))
