@@ -36,7 +36,7 @@ class SourceSettings:
     strand_edge_share: float = 0.05  # ... below the eyes: entering from the oval's edge (this many eye distances in)
     strand_gap: float = 0.7  # ... or going on from a strand above, across a gap (an eye) this many eye distances long
     lock_window_share: float = 0.3  # strands side by side: within a window this many eye distances wide ...
-    lock_density: float = 0.3  # ... covering this share of it are a lock: not filled, an occluder
+    lock_density: float = 0.3  # ... covering this share of it are a lock, filled from the face's other side
     strand_grow_share: float = 0.01  # ... filled grown by this share of the face size
     strand_work_face: float = 160.0  # ... found and filled with the face at most this many pixels large
 

@@ -187,9 +187,10 @@ def _goes_on(
 
 
 def hair_locks(strands: NDArray[np.bool_], xy: NDArray[np.float32], settings: SourceSettings) -> NDArray[np.bool_]:
-    """Where found strands lie side by side (a lock of hair, not a stray strand): the region they span,
-    closed along the face's vertical across a gap (an eye) of up to `strand_gap` eye distances. The skin
-    between such strands is hair too, so a fill from around them comes out as a smudge."""
+    """Where found strands lie side by side (a lock of hair, not a stray strand) and fall past the eyes: the
+    region they span, carried on along the face's vertical to the strands' ends and closed across a gap
+    (an eye) of up to `strand_gap` eye distances. The skin between such strands is hair too, so a fill
+    from around them comes out as a smudge."""
     eye = eye_distance(xy)
     if eye < MIN_EYE_DISTANCE or not strands.any():
         return np.zeros(strands.shape, dtype=bool)
@@ -198,11 +199,12 @@ def hair_locks(strands: NDArray[np.bool_], xy: NDArray[np.float32], settings: So
     dense = (density >= settings.lock_density).astype(np.uint8)
     if not dense.any():
         return dense > 0
+    down = face_down(xy)
     spread = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window, window))
-    region = cv2.dilate(cv2.dilate(dense, spread), _line_kernel(face_down(xy), window))  # on to the strands' ends
-    region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, _line_kernel(face_down(xy), settings.strand_gap * eye))
+    region = cv2.dilate(cv2.dilate(dense, spread), _line_kernel(down, window))
+    region = cv2.morphologyEx(region, cv2.MORPH_CLOSE, _line_kernel(down, settings.strand_gap * eye))
     # A lock falls past the eyes; a fringe ends at the brows, and is filled from the forehead's skin.
-    below_eyes = ~_above_eyes(region.shape, xy, face_down(xy))
+    below_eyes = ~_above_eyes(region.shape, xy, down)
     _, labels = cv2.connectedComponents(region, connectivity=8)
     falling = np.unique(labels[below_eyes & strands & (region > 0)])
     return np.isin(labels, falling[falling > 0])
@@ -217,4 +219,3 @@ def _line_kernel(direction: NDArray[np.float32], length: float) -> NDArray[np.ui
     end = (int(round(half + step[0])), int(round(half + step[1])))
     cv2.line(kernel, start, end, 1, 1)
     return kernel
-
