@@ -16,7 +16,7 @@ RING_SHARE = 0.06  # the skin ring the light is measured on, this share of the f
 EDGE_SHARE = 0.02  # the fill's soft edge, this share of the face size
 
 
-def mirrored_texture(
+def _mirrored_texture(
     image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, region: NDArray[np.bool_]
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """Over `region`, each pixel's mirror counterpart (float RGB), and where one was found."""
@@ -65,10 +65,10 @@ def mirror_fill(
     size = face_size(mesh)
     ring_px = max(2, int(round(RING_SHARE * size)))
     grown = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2))
-    mirrored, found = mirrored_texture(image, mesh, canonical, grown > 0)
+    mirrored, found = _mirrored_texture(image, mesh, canonical, grown > 0)
     # The counterpart must be clear face: not the same lock again, nor hair at the other side's edge.
     usable = np.repeat((clear & ~region)[..., None], 3, axis=2).astype(np.uint8) * 255
-    usable_there, _ = mirrored_texture(usable, mesh, canonical, grown > 0)
+    usable_there, _ = _mirrored_texture(usable, mesh, canonical, grown > 0)
     found &= usable_there[..., 0] > 127
     ring = (grown > 0) & ~region & clear & found
     if ring.sum() < 8:
