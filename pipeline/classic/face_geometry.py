@@ -42,6 +42,12 @@ def face_down(mesh_xy: NDArray[np.float32]) -> NDArray[np.float32]:
     return down / max(float(np.hypot(*down)), 1e-6)
 
 
+def along_face(shape_hw: tuple[int, ...], down: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Each pixel's place along the face's vertical `down` (a tilted head tilts the lines of equal place)."""
+    rows, cols = np.indices(shape_hw[:2], dtype=np.float32)
+    return cols * down[0] + rows * down[1]
+
+
 def main_axis(points: NDArray[np.float32]) -> tuple[float, float, NDArray[np.float32]]:
     """(extent along the main axis, extent across it, that axis as a unit vector) of pixel positions."""
     centred = points - points.mean(axis=0)

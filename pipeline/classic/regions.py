@@ -17,7 +17,15 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import eye_distance, face_down, face_size, long_parts, pixels, signed_areas
+from pipeline.classic.face_geometry import (
+    along_face,
+    eye_distance,
+    face_down,
+    face_size,
+    long_parts,
+    pixels,
+    signed_areas,
+)
 from pipeline.classic.glasses import glasses_keep_mask
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mouth_openness
 from pipeline.classic.occlusion import beard_mask, meeting_skin_at_an_edge, occlusion_mask, skin_lightness
@@ -148,8 +156,7 @@ def _dark_at_edge(
     brow = max(1, int(round(settings.dark_brow_share * eyes_apart)))
     cv2.polylines(features, [pixels(xy[list(ring)]) for ring in (RIGHT_BROW, LEFT_BROW)], True, 255, brow)
     down = face_down(xy)
-    rows, cols = np.indices(oval.shape, dtype=np.float32)
-    upper = (cols - xy[SUBNASALE, 0]) * down[0] + (rows - xy[SUBNASALE, 1]) * down[1] < 0.0  # above the nose
+    upper = along_face(oval.shape, down) < float(xy[SUBNASALE] @ down)  # above the nose
     lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100.0 / 255.0)
     dark = ((lightness < settings.dark_share * level) & oval & (features == 0)).astype(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -253,8 +260,7 @@ def finger_bands(
     size = max(3, int(round(settings.finger_gap_share * eye)) | 1)
     gaps = cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     down = face_down(xy)
-    rows, cols = np.indices(image.shape[:2], dtype=np.float32)
-    down_the_face = cols * down[0] + rows * down[1]  # each pixel's place along the face's vertical
+    down_the_face = along_face(image.shape, down)
     brows_top = float((xy[list(RIGHT_BROW + LEFT_BROW)] @ down).min())
     forehead = oval & (down_the_face < brows_top - 0.05 * eye)
     lines = (gaps > settings.finger_line_depth * float(np.median(lightness[oval]))) & forehead

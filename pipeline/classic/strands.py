@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.classic.face_geometry import eye_distance, face_down, face_size, long_parts
+from pipeline.classic.face_geometry import along_face, eye_distance, face_down, face_size, long_parts
 from pipeline.classic.settings import SourceSettings
 from pipeline.mesh_topology import LEFT_EYE, RIGHT_EYE, UPPER_LIP_OUTER
 
@@ -91,9 +91,7 @@ def _strands(
 
 def _above_eyes(shape_hw: tuple[int, ...], xy: NDArray[np.float32], down: NDArray[np.float32]) -> NDArray[np.bool_]:
     """True above the eyes' top, measured along the face's vertical (a tilted head tilts the line)."""
-    rows, cols = np.mgrid[0 : shape_hw[0], 0 : shape_hw[1]].astype(np.float32)
-    top = float((xy[list(RIGHT_EYE + LEFT_EYE)] @ down).min())
-    return cols * down[0] + rows * down[1] < top
+    return along_face(shape_hw, down) < float((xy[list(RIGHT_EYE + LEFT_EYE)] @ down).min())
 
 
 def _joined(found: NDArray[np.bool_], candidates: NDArray[np.bool_], seeds: NDArray[np.bool_]) -> NDArray[np.bool_]:
