@@ -247,6 +247,25 @@ def test_a_variant_check_pairs_every_variant_base_with_its_clean_case(probe: Any
         assert np.abs(made.source.image.astype(int) - clean.source.image.astype(int)).mean() > 5.0
 
 
+def test_a_variants_identity_is_measured_on_the_photo_it_was_made_from(classic_engine: Any, probe: Any) -> None:
+    """A pasted hand resembles the source with the hand drawn on: the result is compared with the person's
+    own photo, so pasting what was drawn is not rewarded."""
+    from app.bench.quality.pool import INSTALL_HINT, pool_available
+    from app.bench.quality.pool_cases import variant_check_cases
+    from app.bench.quality.pool_run import PoolRunner
+    from app.bench.quality.probe import distance
+
+    require_service(pool_available(), f"the pool's photos are missing; {INSTALL_HINT}")
+    clean, made = variant_check_cases("tuning", "hand", probe)[0]
+    assert made.source.base is not None and made.source.base.key == clean.source.key
+    runner = PoolRunner(classic_engine, probe)
+    made_descriptor = runner._source(made.source)[3]
+    assert distance(made_descriptor, runner._source(clean.source)[3]) == pytest.approx(0.0, abs=1e-9)
+    found = probe.find(made.source.image, runner._source(made.source)[0])
+    drawn_descriptor = probe.descriptor(made.source.image, found.box, found.points)
+    assert distance(made_descriptor, drawn_descriptor) > 0.05
+
+
 # -- a run on both halves -------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ class PoolSource:
     at: tuple[float, float]  # the face centre in `image` (crops may show a neighbour's face too)
     occluder: Mask | None = field(default=None, repr=False)  # pixels of a drawn occluder
     clean: RGBImage | None = field(default=None, repr=False)  # the image before the occluder was drawn
+    base: PoolSource | None = field(default=None, repr=False)  # the clean source a variant was made from
 
 
 @dataclass(frozen=True)
@@ -166,19 +167,19 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
     }
     if name in simple:
         change, changed = simple[name]
-        return PoolSource(key, base.face, changed, change(image), at)
+        return PoolSource(key, base.face, changed, change(image), at, base=base)
     if name == "small":
         shrunk = small(image, base.face.width)
         scale = shrunk.shape[1] / image.shape[1]
-        return PoolSource(key, base.face, labels, shrunk, (at[0] * scale, at[1] * scale))
+        return PoolSource(key, base.face, labels, shrunk, (at[0] * scale, at[1] * scale), base=base)
     if name == "turned":
         side = turned(Template("source", image, at, at))
-        return PoolSource(key, base.face, labels, side.image, side.husband_at)
+        return PoolSource(key, base.face, labels, side.image, side.husband_at, base=base)
     points = probe.find_near(image, at).points
     if name in ("glasses", "sunglasses"):
         drawn = draw_glasses(image, points, dark=name == "sunglasses")
         glasses: Glasses = "clear" if name == "glasses" else "sunglasses"
-        return PoolSource(key, base.face, replace(labels, glasses=glasses), drawn, at)
+        return PoolSource(key, base.face, replace(labels, glasses=glasses), drawn, at, base=base)
     drawers: dict[str, tuple[Callable[[RGBImage, NDArray[np.float32]], tuple[RGBImage, Mask]], Occluder]] = {
         "hand": (draw_hand, "hand"),
         "object": (draw_object, "object"),
@@ -188,7 +189,7 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
     }
     drawer, occluder = drawers[name]
     drawn, mask = drawer(image, points)
-    return PoolSource(key, base.face, replace(labels, occluder=occluder), drawn, at, mask, image)
+    return PoolSource(key, base.face, replace(labels, occluder=occluder), drawn, at, mask, image, base)
 
 
 def cases(half: Half, probe: IdentityProbe) -> list[PoolCase]:

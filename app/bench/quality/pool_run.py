@@ -2,6 +2,8 @@
 
 A face passes when it passes the stress-set gate (identity, chroma, seam, clipping) and the pool's own
 measures: eyes kept (and dlib still finds the face), no cracks, no occluder leakage where measurable.
+A variant's identity is measured against the photo it was made from (the person without the drawn hand,
+glasses or light), for the engine and the plain swap alike.
 Beside it, glasses precision/recall of the engine's detector (`pipeline.classic.glasses.has_glasses`
 on the engine's own landmarks) and the engine's detection recall on every labelled face.
 """
@@ -193,7 +195,10 @@ class PoolRunner:
             face = _face_at(self.detect(f"source:{source.key}", source.image), source.at, f"source {source.key}")
             prepared = SourceFace(face=self._engine.prepare_source(SourceFace(face=face, image=source.image)), image=source.image)
             found = self._probe.find(source.image, face)
-            descriptor = self._probe.descriptor(source.image, found.box, found.points)
+            if source.base is None:
+                descriptor = self._probe.descriptor(source.image, found.box, found.points)
+            else:  # who the person is comes from the photo the variant was made from, not from what was drawn on it
+                descriptor = self._source(source.base)[3]
             self._sources[source.key] = (face, prepared, found, descriptor)
         return self._sources[source.key]
 
