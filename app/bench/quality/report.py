@@ -269,7 +269,8 @@ def render_pool_markdown(
         "passes when it passes the stress-set gate and: eyes kept "
         f"≥ {limits['eyes_kept_at_least']:g} (eye-band and eye edge energy against the source's and the "
         f"template's), cracks ≤ {limits['cracks_at_most']:g} face widths of new edge runs inside the face, "
-        f"occluder leakage ≤ {limits['leakage_at_most']:g} of the occluder's outline. The plain landmark "
+        f"occluder leakage ≤ {limits['leakage_at_most']:g} of the occluder's outline. A variant's identity "
+        "is measured against the photo it was made from. The plain landmark "
         "swap (dlib 68 points, Delaunay warp, `cv2.seamlessClone`) runs on the same faces.",
         "",
         head,
