@@ -259,11 +259,10 @@ def test_a_variants_identity_is_measured_on_the_photo_it_was_made_from(classic_e
     clean, made = variant_check_cases("tuning", "hand", probe)[0]
     assert made.source.base is not None and made.source.base.key == clean.source.key
     runner = PoolRunner(classic_engine, probe)
-    made_descriptor = runner._source(made.source)[3]
-    assert distance(made_descriptor, runner._source(clean.source)[3]) == pytest.approx(0.0, abs=1e-9)
-    found = probe.find(made.source.image, runner._source(made.source)[0])
-    drawn_descriptor = probe.descriptor(made.source.image, found.box, found.points)
-    assert distance(made_descriptor, drawn_descriptor) > 0.05
+    made_descriptor = runner.identity_of(made.source)
+    assert distance(made_descriptor, runner.identity_of(clean.source)) == pytest.approx(0.0, abs=1e-9)
+    drawn = probe.find_near(made.source.image, made.source.at)
+    assert distance(made_descriptor, probe.descriptor(made.source.image, drawn.box, drawn.points)) > 0.05
 
 
 # -- a run on both halves -------------------------------------------------------------------------

@@ -57,7 +57,6 @@ class PoolSource:
     image: RGBImage = field(repr=False)
     at: tuple[float, float]  # the face centre in `image` (crops may show a neighbour's face too)
     occluder: Mask | None = field(default=None, repr=False)  # pixels of a drawn occluder
-    clean: RGBImage | None = field(default=None, repr=False)  # the image before the occluder was drawn
     base: PoolSource | None = field(default=None, repr=False)  # the clean source a variant was made from
 
 
@@ -189,7 +188,7 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
     }
     drawer, occluder = drawers[name]
     drawn, mask = drawer(image, points)
-    return PoolSource(key, base.face, replace(labels, occluder=occluder), drawn, at, mask, image, base)
+    return PoolSource(key, base.face, replace(labels, occluder=occluder), drawn, at, mask, base)
 
 
 def cases(half: Half, probe: IdentityProbe) -> list[PoolCase]:

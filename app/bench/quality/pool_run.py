@@ -174,9 +174,9 @@ class PoolRunner:
         warped = warp_source(source.image, source_probe.points, template, found.points)
         _, cracks = crack_map(result, template, warped, found.points)
         leaked = None
-        if source.occluder is not None and source.clean is not None:
+        if source.occluder is not None and source.base is not None:
             leaked = leakage(
-                result, template, source.clean, source.image, source.occluder, source_probe.points, found.points
+                result, template, source.base.image, source.image, source.occluder, source_probe.points, found.points
             )
         return {
             "identity_to_source": distance(descriptor, source_descriptor),
@@ -198,9 +198,13 @@ class PoolRunner:
             if source.base is None:
                 descriptor = self._probe.descriptor(source.image, found.box, found.points)
             else:  # who the person is comes from the photo the variant was made from, not from what was drawn on it
-                descriptor = self._source(source.base)[3]
+                descriptor = self.identity_of(source.base)
             self._sources[source.key] = (face, prepared, found, descriptor)
         return self._sources[source.key]
+
+    def identity_of(self, source: PoolSource) -> NDArray[np.float64]:
+        """The recogniser's descriptor that results from `source` are compared with."""
+        return self._source(source)[3]
 
     def _original(
         self, template: PoolTemplate, person: str, at: tuple[float, float]
