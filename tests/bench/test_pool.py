@@ -18,6 +18,7 @@ import pytest
 
 from app.bench.quality.baseline import delaunay, plain_swap
 from app.bench.quality.measures import (
+    CRACK_COLOUR,
     CRACKS_MAX,
     EYES_KEPT_MIN,
     LEAKAGE_MAX,
@@ -26,6 +27,7 @@ from app.bench.quality.measures import (
     eye_band,
     eyes_kept,
     leakage,
+    mark_cracks,
     precision_recall,
     warp_source,
 )
@@ -156,6 +158,20 @@ def test_cracks_find_a_dark_line_through_the_face_and_nothing_on_clean_or_relit_
     cv2.line(cracked, tuple(map(int, points[19])), tuple(map(int, points[10])), (60, 40, 35), 3, cv2.LINE_AA)
     runs, score = crack_map(cracked, image, image, points)
     assert score > CRACKS_MAX and runs.any()
+
+
+def test_the_sheets_crack_marks_lie_on_the_drawn_crack(face: Any) -> None:
+    image, points = face
+    cracked = image.copy()
+    cv2.line(cracked, tuple(map(int, points[19])), tuple(map(int, points[10])), (60, 40, 35), 3, cv2.LINE_AA)
+    runs, _ = crack_map(cracked, image, image, points)
+    painted = np.all(mark_cracks(cracked, runs, points) == CRACK_COLOUR, axis=2)
+    line = np.zeros(image.shape[:2], np.uint8)
+    cv2.line(line, tuple(map(int, points[19])), tuple(map(int, points[10])), 1, 3)
+    near_line = cv2.dilate(line, np.ones((25, 25), np.uint8)) > 0
+    assert painted.sum() > 0.5 * np.hypot(*(points[19] - points[10])), "most of the line's length is marked"
+    assert not (painted & ~near_line).any(), "nothing is marked away from the line"
+    assert not np.all(mark_cracks(image, crack_map(image, image, image, points)[0], points) == CRACK_COLOUR, axis=2).any()
 
 
 def test_cracks_ignore_the_source_texture_that_the_warp_brings(face: Any) -> None:

@@ -44,6 +44,7 @@ NEW_EDGE_LEVEL: Final = 18.0  # gradient (grey levels per px, stretched) above t
 CRACK_MIN_RUN: Final = 0.2  # face widths
 BRIDGE: Final = 4  # px (canonical): gaps this wide in a run of new edges are closed
 CRACKS_MAX: Final = 0.2  # face widths of new edge runs
+CRACK_COLOUR: Final = (255, 0, 255)  # crack runs as the contact sheet shows them
 LEAK_OUTLINE: Final = 2  # px (canonical): half-width of the occluder outline band
 LEAK_MIN_OUTLINE: Final = 0.2  # face widths of measurable outline needed
 LEAK_EDGE_LEVEL: Final = 8.0  # gradient the occluder's outline stands above the clean source's and template's
@@ -177,6 +178,16 @@ def crack_map(result: RGBImage, original: RGBImage, warped_source: RGBImage, poi
             runs |= labels == label
             total += length
     return runs, total / CANON_WIDTH
+
+
+def mark_cracks(result: RGBImage, runs: Mask, points: Points) -> RGBImage:
+    """`result` with the crack runs of `crack_map` (on the canonical crop of `points`) painted magenta."""
+    x1, y1, x2, y2 = canon(result, points).box
+    full = np.zeros(result.shape[:2], np.uint8)
+    full[y1:y2, x1:x2] = cv2.resize(runs.astype(np.uint8), (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
+    marked = result.copy()
+    marked[cv2.dilate(full, np.ones((3, 3), np.uint8)) > 0] = CRACK_COLOUR
+    return marked
 
 
 def warp_source(source: RGBImage, source_points: Points, template: RGBImage, target_points: Points) -> RGBImage:

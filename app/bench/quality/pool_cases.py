@@ -40,7 +40,7 @@ VARIANTS: Final = (
     "dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone",
     "fringe", "lock",
 )
-CHECK_VARIANTS: Final = ("curtain",)  # made only for tools/variant_check.py, not in the pool
+CHECK_VARIANTS: Final = ("curtain", "brim")  # made only for tools/variant_check.py, not in the pool
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
     "validation": ("fx_elder", "s6_0"),
@@ -185,6 +185,7 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
         "fringe": (draw_fringe, "hair"),
         "lock": (draw_lock, "hair"),
         "curtain": (draw_curtain, "hair"),
+        "brim": (draw_brim, "object"),
     }
     drawer, occluder = drawers[name]
     drawn, mask = drawer(image, points)
@@ -338,6 +339,25 @@ def draw_curtain(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage
     grain = 0.75 + 0.5 * cv2.resize(strands, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
     alpha = (soft * 0.95)[..., None]
     out = image.astype(np.float32) * (1 - alpha) + np.array((44, 31, 24), np.float32) * grain[..., None] * alpha
+    return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), soft > 0.5
+
+
+def draw_brim(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:
+    """A white fur hat's brim worn low and aslant: a band across the forehead whose lower edge runs from the
+    top of one brow to 0.4 eye distances above the other, reaching past both sides of the face."""
+    right, left, distance, _ = _eyes(points)
+    brow_right, brow_left = points[17:22, 1].min(), points[22:27, 1].min()
+    reach = 1.2 * distance
+    lower = np.array(
+        ((right[0] - reach, brow_right + 0.15 * distance), (left[0] + reach, brow_left - 0.55 * distance)), np.float32
+    )
+    band = np.concatenate([lower, lower[::-1] - np.array((0.0, 0.9 * distance), np.float32)])
+    layer = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(layer, [np.round(band * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
+    soft = cv2.GaussianBlur(layer.astype(np.float32) / 255.0, (0, 0), max(0.8, 0.03 * distance))
+    fur = 0.85 + 0.15 * np.random.default_rng(2).random(image.shape[:2], dtype=np.float32)
+    alpha = soft[..., None]
+    out = image.astype(np.float32) * (1 - alpha) + np.array((238, 236, 232), np.float32) * fur[..., None] * alpha
     return np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8)), soft > 0.5
 
 

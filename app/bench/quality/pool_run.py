@@ -27,6 +27,7 @@ from app.bench.quality.measures import (
     LEAKAGE_MAX,
     crack_map,
     eyes_kept,
+    mark_cracks,
     leakage,
     precision_recall,
     warp_source,
@@ -132,7 +133,7 @@ class PoolRunner:
             return PoolFaceResult(**base, error=str(error))  # type: ignore[arg-type]
         template = case.template.image
         result = self._engine.swap(template, [Assignment(target, prepared)])
-        figures = self._measure(case, result, found, original_descriptor, source_probe, source_descriptor)
+        figures, cracks = self._measure(case, result, found, original_descriptor, source_probe, source_descriptor)
         reference = plain_swap(case.source.image, source_probe.points, template, found.points)
         reference_descriptor = self._probe.descriptor(reference, found.box, found.points)
         baseline = {
@@ -145,6 +146,8 @@ class PoolRunner:
             "result": _crop(result, found.points),
             "baseline": _crop(reference, found.points),
         }
+        if cracks.any():
+            crops["cracks"] = _crop(mark_cracks(result, cracks, found.points), found.points)
         return PoolFaceResult(
             **base,  # type: ignore[arg-type]
             jaw_px=found.jaw_width,
@@ -162,7 +165,8 @@ class PoolRunner:
         original_descriptor: NDArray[np.float64],
         source_probe: ProbedFace,
         source_descriptor: NDArray[np.float64],
-    ) -> dict[str, float | None]:
+    ) -> tuple[dict[str, float | None], NDArray[np.bool_]]:
+        """The face's figures, and its crack runs (on the measures' canonical crop)."""
         template, source = case.template.image, case.source
         descriptor = self._probe.descriptor(result, found.box)
         colour = colour_figures(result, template, found.points)
@@ -172,13 +176,13 @@ class PoolRunner:
             references.append((source.image, source_probe.points))
         eyes = eyes_kept(result, found.points, references)
         warped = warp_source(source.image, source_probe.points, template, found.points)
-        _, cracks = crack_map(result, template, warped, found.points)
+        runs, cracks = crack_map(result, template, warped, found.points)
         leaked = None
         if source.occluder is not None and source.base is not None:
             leaked = leakage(
                 result, template, source.base.image, source.image, source.occluder, source_probe.points, found.points
             )
-        return {
+        figures: dict[str, float | None] = {
             "identity_to_source": distance(descriptor, source_descriptor),
             "identity_to_original": distance(descriptor, original_descriptor),
             "chroma_p95": colour.chroma_p95,
@@ -189,6 +193,7 @@ class PoolRunner:
             "cracks": cracks,
             "leakage": leaked,
         }
+        return figures, runs
 
     def _source(self, source: PoolSource) -> tuple[Face, SourceFace, ProbedFace, NDArray[np.float64]]:
         if source.key not in self._sources:

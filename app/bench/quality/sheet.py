@@ -97,14 +97,15 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 
 
-POOL_CROPS: Final = ("source", "template", "result", "baseline")
+POOL_CROPS: Final = ("source", "template", "result", "baseline", "cracks")
 POOL_LABEL: Final = 200
 POOL_PER_ROW: Final = 2
 
 
 def render_pool_sheet(results: Sequence[PoolFaceResult], title: str) -> Image.Image:
-    """The pool half's faces, two per row: source, template, engine result and plain-swap result crops,
-    with the verdict and figures; failing figures are red."""
+    """The pool half's faces, two per row: source, template, engine result and plain-swap result crops, the
+    engine result with its crack runs in magenta where the crack measure finds any, and the verdict and
+    figures; failing figures are red."""
     font = _font(11)
     bold = _font(12)
     cell = POOL_LABEL + len(POOL_CROPS) * (TILE + GAP) + 2 * GAP
@@ -114,7 +115,7 @@ def render_pool_sheet(results: Sequence[PoolFaceResult], title: str) -> Image.Im
     draw = ImageDraw.Draw(sheet)
     draw.text((4, 3), title, fill=INK, font=bold)
     for column in range(POOL_PER_ROW):
-        for number, name in enumerate(("source", "template", "engine", "plain swap")):
+        for number, name in enumerate(("source", "template", "engine", "plain swap", "engine's cracks")):
             draw.text((column * cell + POOL_LABEL + number * (TILE + GAP) + 2, 20), name, fill=INK, font=font)
     for number, face in enumerate(results):
         left = (number % POOL_PER_ROW) * cell
