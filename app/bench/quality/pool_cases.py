@@ -343,8 +343,8 @@ def draw_curtain(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage
 
 
 def draw_brim(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:
-    """A white fur hat's brim worn low and aslant: a band across the forehead whose lower edge runs from the
-    top of one brow to 0.4 eye distances above the other, reaching past both sides of the face."""
+    """A white fur hat's brim worn low and aslant: a band across the forehead, reaching past both sides of the
+    face, whose lower edge lies about 0.1 eye distances above one brow's top and 0.3 above the other's."""
     right, left, distance, _ = _eyes(points)
     brow_right, brow_left = points[17:22, 1].min(), points[22:27, 1].min()
     reach = 1.2 * distance
