@@ -1,11 +1,12 @@
 """One pool variant made on every source of the tuning half that variants are made from, each swapped
 onto its clean case's target, beside the clean case.
 
-    python tools/variant_check.py two-tone [--with regions.source_occluder_share=0.06 ...]
+    python tools/variant_check.py two-tone [--with regions.source_occluder_share=0.06 ...] [--sheet two-tone.png]
 
 The pool itself gives each variant to one source per half; this shows whether a defect a variant brings
 out is general, and whether a change mends it, without reading the validation half. The check-only
-variants (`curtain`: a wide dark lock over one temple) are not in the pool.
+variants (`curtain`: a wide dark lock over one temple; `brim`: a white hat's brim low over the forehead) are
+not in the pool.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.bench.quality.pool_cases import CHECK_VARIANTS, VARIANTS, variant_check_cases  # noqa: E402
 from app.bench.quality.pool_run import PoolFaceResult, PoolRunner  # noqa: E402
 from app.bench.quality.probe import IdentityProbe  # noqa: E402
+from app.bench.quality.sheet import render_pool_sheet, save_sheet  # noqa: E402
 from pipeline.classic import ClassicEngine  # noqa: E402
 from tools.sweep_settings import add_fixed_settings, fixed_settings  # noqa: E402
 
@@ -38,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variant", choices=VARIANTS + CHECK_VARIANTS)
     add_fixed_settings(parser)
+    parser.add_argument("--sheet", type=Path, help="also write a contact sheet, each clean case beside its variant")
     args = parser.parse_args()
     probe = IdentityProbe()
     engine = ClassicEngine(settings=fixed_settings(args.fixed))
@@ -46,8 +49,10 @@ def main() -> None:
     passed = {"clean": 0, "variant": 0}
     leaks: list[float] = []
     pairs = variant_check_cases("tuning", args.variant, probe)
+    results: list[PoolFaceResult] = []
     for clean, made in pairs:
         clean_result, made_result = runner.run_case(clean), runner.run_case(made)
+        results += [clean_result, made_result]
         passed["clean"] += clean_result.passed
         passed["variant"] += made_result.passed
         if (made_result.figures or {}).get("leakage") is not None:
@@ -55,6 +60,8 @@ def main() -> None:
         print(f"{clean.name:48s} clean {_line(clean_result):34s} {args.variant} {_line(made_result)}", flush=True)
     mean_leak = f", mean leakage {sum(leaks) / len(leaks):.3f} over {len(leaks)}" if leaks else ""
     print(f"passed: clean {passed['clean']}/{len(pairs)}, {args.variant} {passed['variant']}/{len(pairs)}{mean_leak}")
+    if args.sheet:
+        save_sheet(render_pool_sheet(results, f"variant check: {args.variant}, tuning half"), args.sheet)
 
 
 if __name__ == "__main__":
