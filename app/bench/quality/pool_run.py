@@ -27,8 +27,8 @@ from app.bench.quality.measures import (
     LEAKAGE_MAX,
     crack_map,
     eyes_kept,
-    mark_cracks,
     leakage,
+    mark_cracks,
     precision_recall,
     warp_source,
 )
@@ -133,7 +133,7 @@ class PoolRunner:
             return PoolFaceResult(**base, error=str(error))  # type: ignore[arg-type]
         template = case.template.image
         result = self._engine.swap(template, [Assignment(target, prepared)])
-        figures, cracks = self._measure(case, result, found, original_descriptor, source_probe, source_descriptor)
+        figures, crack_runs = self._measure(case, result, found, original_descriptor, source_probe, source_descriptor)
         reference = plain_swap(case.source.image, source_probe.points, template, found.points)
         reference_descriptor = self._probe.descriptor(reference, found.box, found.points)
         baseline = {
@@ -146,8 +146,8 @@ class PoolRunner:
             "result": _crop(result, found.points),
             "baseline": _crop(reference, found.points),
         }
-        if cracks.any():
-            crops["cracks"] = _crop(mark_cracks(result, cracks, found.points), found.points)
+        if crack_runs.any():
+            crops["cracks"] = _crop(mark_cracks(result, crack_runs, found.points), found.points)
         return PoolFaceResult(
             **base,  # type: ignore[arg-type]
             jaw_px=found.jaw_width,
