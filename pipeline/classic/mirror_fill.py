@@ -17,11 +17,11 @@ EDGE_SHARE = 0.02  # the fill's soft edge, this share of the face size
 
 
 def _mirrored_texture(
-    image: NDArray[np.uint8], mesh: Mesh, canonical: CanonicalFace, region: NDArray[np.bool_]
+    layers: NDArray[np.float32], mesh: Mesh, canonical: CanonicalFace, region: NDArray[np.bool_]
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Over `region`, each pixel's mirror counterpart (float RGB), and where one was found."""
+    """Over `region`, each pixel's mirror counterpart in `layers` (H x W x C), and where one was found."""
     height, width = region.shape
-    out = np.zeros((height, width, 3), np.float32)
+    out = np.zeros((height, width, layers.shape[2]), np.float32)
     found = np.zeros((height, width), np.uint8)
     rows, cols = np.nonzero(region)
     if rows.size == 0:
@@ -31,7 +31,6 @@ def _mirrored_texture(
     counterpart = xy[canonical.mirror[:CANONICAL_POINTS]]
     depth = mesh[:CANONICAL_POINTS, 2]
     triangles = canonical.triangles
-    source = image.astype(np.float32)
     # Near triangles last, so where a turned face folds, the visible surface wins.
     for index in np.argsort(-depth[triangles].mean(axis=1), kind="stable"):
         dst = xy[triangles[index]]
@@ -42,7 +41,7 @@ def _mirrored_texture(
             continue
         offset = np.array([left, top], np.float32)
         matrix = cv2.getAffineTransform(counterpart[triangles[index]], dst - offset)
-        patch = cv2.warpAffine(source, matrix, (right - left, bottom - top), flags=cv2.INTER_LINEAR,
+        patch = cv2.warpAffine(layers, matrix, (right - left, bottom - top), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
         inside = np.zeros((bottom - top, right - left), np.uint8)
         cv2.fillConvexPoly(inside, np.round(dst - offset).astype(np.int32), 1)
@@ -65,11 +64,13 @@ def mirror_fill(
     size = face_size(mesh)
     ring_px = max(2, int(round(RING_SHARE * size)))
     grown = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1,) * 2))
-    mirrored, found = _mirrored_texture(image, mesh, canonical, grown > 0)
+    # The colours and, as a fourth layer, where the face is clear, carried in one pass.
+    usable = (clear & ~region).astype(np.float32) * 255.0
+    layers = np.dstack([image.astype(np.float32), usable])
+    carried, found = _mirrored_texture(layers, mesh, canonical, grown > 0)
+    mirrored = carried[..., :3]
     # The counterpart must be clear face: not the same lock again, nor hair at the other side's edge.
-    usable = np.repeat((clear & ~region)[..., None], 3, axis=2).astype(np.uint8) * 255
-    usable_there, _ = _mirrored_texture(usable, mesh, canonical, grown > 0)
-    found &= usable_there[..., 0] > 127
+    found &= carried[..., 3] > 127
     ring = (grown > 0) & ~region & clear & found
     if ring.sum() < 8:
         return image, region
