@@ -5,6 +5,7 @@
   rims. From 5 key points, 68 dlib points or a 468/478-point MediaPipe mesh.
   A source is inpainted only then: strong brows, a fringe, deep-set eyes or a grimace cross the bridge
   too, and erased eyes are far worse than a kept frame.
+  Rimless lenses have no rim: a line across the bridge and a thin temple arm at each side count too.
 - `may_have_glasses`: the bridge line alone, the lenient test for a target's own frames (kept).
 - `frame_mask`: the frame lines around the eyes: the two rims, fitted as rounded rectangles, and the
   dark lines (bridge, temples, thick rims) next to them.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import cv2
 import numpy as np
@@ -29,6 +30,7 @@ FloatMask = NDArray[np.float32]
 Points = NDArray[np.float32]
 
 GLASSES_THRESHOLD: Final = 0.6  # has_glasses score at or above which frames are reported
+TEMPLE_ARM_THRESHOLD: Final = 0.6  # rimless lenses: both temple arms' line scores at or above this
 FAINT_BRIDGE_THRESHOLD: Final = 0.35  # ... or this, where both rims are complete (RIM_STRONG_COVERAGE)
 BRIDGE_WIDTH_SHARE: Final = 0.3  # half-width of the bridge strip, as a share of the inner-corner gap
 EDGE_LEVEL: Final = 15.0  # vertical gradient of a frame edge, grey levels per pixel (normalised contrast)
@@ -55,12 +57,15 @@ RIM_EXPONENTS: Final = (2.0, 3.0, 5.0)  # 2: an ellipse; larger: squarer corners
 RIM_SAMPLES: Final = 48  # points per rim
 RIM_RIDGE_SIGMAS: Final = (1.2, 2.4)  # Hessian scales (levelled pixels) of the ridge filter
 RIM_RIDGE_SPREAD: Final = 1.0  # the ridge map is blurred this much, so a rim a pixel off still counts
+TEMPLE_ARM_REACH: Final = (0.2, 0.45)  # the arms are looked for this far out from the eyes' outer corners ...
+TEMPLE_ARM_ROWS: Final = (-0.3, 0.1)  # ... between these heights (eye distances, down from the corners)
+ARM_GAP: Final = 3  # levelled pixels: an arm is darker than the skin this far above AND below it ...
+ARM_CONTRAST: Final = 10.0  # ... by this much (normalised contrast); a fringe's or a brow's edge is dark on one side only
 RIM_RIDGE_LEVEL: Final = 12.0  # ridge strength (normalised contrast) a rim point reaches on a frame
-RIM_THICKNESS_SHARE: Final = 0.1  # the fitted rim is masked this thick (a target's frames, kept)
-REMOVED_RIM_THICKNESS_SHARE: Final = 0.16  # ... and this thick when inpainted out of a source (lens edges too)
 RIM_BAR_SHARE: Final = 0.06  # dark lines this close to a rim are frame even on the brows
 RIM_ZONE_SHARE: Final = 0.12  # dark lines this close to a rim (or on the bridge, the temples) are frame
-TEMPLE_REACH_SHARE: Final = 0.5  # the temple arms are looked for this far beyond the rims
+FRAME_BAND_HALF_HEIGHT: Final = 0.45  # frame lines lie in an ellipse this high (eye distances) round the eyes
+FRAME_CROP_MARGIN: Final = 0.2  # the work crop reaches this far (eye distances) beyond that ellipse
 # Rims confirmed one eye at a time: only shapes that clear the eye (a rim, not the lids or the crease).
 EVIDENCE_HALF_WIDTHS: Final = (0.38, 0.42, 0.46, 0.50, 0.54, 0.58, 0.62)
 EVIDENCE_HALF_HEIGHTS: Final = (0.28, 0.32, 0.36, 0.40, 0.44, 0.50, 0.56)
@@ -87,6 +92,24 @@ _FROM_CENTRES: Final = {
     "brow_centre": (0.0, -0.235),
     "nose_bridge": (0.0, 0.163),
 }
+
+
+@dataclass(frozen=True)
+class FrameSearch:
+    """Where frame lines are looked for (eye distances): round the fitted rims, drawn `rim_thickness`
+    thick, inside an ellipse `band_half_width` wide round the eyes' middle, and at the temples (the
+    arms) up to `arm_reach` beyond each rim, from its top down to `arm_drop` below its middle."""
+
+    rim_thickness: float
+    band_half_width: float
+    arm_reach: float
+    arm_drop: float
+
+
+# A target's own frames, kept: close to the rims (a wider search keeps temple shadows, whose edges crack).
+KEPT_FRAMES: Final = FrameSearch(rim_thickness=0.1, band_half_width=1.05, arm_reach=0.5, arm_drop=0.0)
+# A source's frames, inpainted: lens edges too, and the temple arms out to the face's edge.
+REMOVED_FRAMES: Final = FrameSearch(rim_thickness=0.16, band_half_width=1.4, arm_reach=0.8, arm_drop=0.12)
 
 
 @dataclass(frozen=True)
@@ -210,17 +233,31 @@ def _rims_found(
     return (both | one_complete) & alike, strong & alike
 
 
+GlassesKind = Literal["none", "framed", "rimless"]
+
+
 def has_glasses(image: RGB, points: Points) -> bool:
-    """True only when frames are found for sure: a line across the bridge and a rim at each eye, or a
-    fainter line across the bridge between two complete rims (thin metal frames)."""
+    """True only when glasses are found for sure (see glasses_kind)."""
+    return glasses_kind(image, points) != "none"
+
+
+def glasses_kind(image: RGB, points: Points) -> GlassesKind:
+    """"framed": a line across the bridge and a dark rim at each eye, or a fainter line across the bridge
+    between two complete rims (thin metal frames). "rimless": a line across the bridge and a thin temple
+    arm at each side (a fringe's edge, the brows' tails and creases are dark on one side only). "none"
+    otherwise."""
     score = glasses_score(image, points)
     if score < FAINT_BRIDGE_THRESHOLD:
-        return False
+        return "none"
     level = _level_face(image, eye_geometry(points))
     if level is None:
-        return False
+        return "none"
     evidence = rim_evidence(level)
-    return evidence.found if score >= GLASSES_THRESHOLD else evidence.strong
+    if evidence.found if score >= GLASSES_THRESHOLD else evidence.strong:
+        return "framed"
+    if score >= GLASSES_THRESHOLD and min(temple_arm_scores(level)) >= TEMPLE_ARM_THRESHOLD:
+        return "rimless"
+    return "none"
 
 
 def may_have_glasses(image: RGB, points: Points) -> bool:
@@ -287,17 +324,37 @@ def glasses_score(image: RGB, points: Points) -> float:
     return min(_row_coverage(gradient > EDGE_LEVEL), _row_coverage(ridge > RIDGE_LEVEL))
 
 
-def frame_mask(image: RGB, points: Points, *, rim_thickness: float = RIM_THICKNESS_SHARE) -> FloatMask:
+def temple_arm_scores(level: LevelFace) -> tuple[float, float]:
+    """0..1 at each side (subject's right first): how completely one thin dark line runs out from the
+    eye's outer corner towards the ear (the largest share of the strip's columns that hold one in a band
+    of 3 rows)."""
+    geo, distance = level.geometry, LEVEL_EYE_DISTANCE
+    smooth = cv2.GaussianBlur(level.grey, (0, 0), 1.0)
+    above, below = np.roll(smooth, ARM_GAP, axis=0), np.roll(smooth, -ARM_GAP, axis=0)
+    thin = (np.minimum(above, below) - smooth) > ARM_CONTRAST
+    height, width = thin.shape
+    near, far = (share * distance for share in TEMPLE_ARM_REACH)
+    scores = []
+    for corner, side in ((geo.right_outer, -1.0), (geo.left_outer, 1.0)):
+        top = max(ARM_GAP, int(corner[1] + TEMPLE_ARM_ROWS[0] * distance))
+        bottom = min(height - ARM_GAP, int(corner[1] + TEMPLE_ARM_ROWS[1] * distance))
+        left, right = sorted((corner[0] + side * near, corner[0] + side * far))
+        strip = thin[top:bottom, max(0, int(left)) : min(width, int(right))]
+        scores.append(_row_coverage(strip) if strip.shape[0] >= 3 and strip.shape[1] >= 3 else 0.0)
+    return scores[0], scores[1]
+
+
+def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES) -> FloatMask:
     """The frames around the eyes, outside the eyes themselves, 0 or 1.
 
-    The two rims are fitted (see _rim_masks) and drawn `rim_thickness` eye distances thick; a
+    The two rims are fitted (see _rim_masks) and drawn `search.rim_thickness` eye distances thick; a
     black-hat (closing minus image) with a kernel 0.3 eye distances wide and an Otsu threshold adds
     the dark lines near them: the bridge, the temples, a thick top bar even where it covers the
     brows. The work runs on a copy of the eye band scaled so the eyes are FRAME_WORK_EYE_DISTANCE
-    pixels apart. remove_frames inpaints this mask at REMOVED_RIM_THICKNESS_SHARE.
+    pixels apart. remove_frames inpaints the mask of REMOVED_FRAMES.
     """
     mask = np.zeros(image.shape[:2], dtype=np.float32)
-    work = _frame_work(image, points, rim_thickness)
+    work = _frame_work(image, points, search)
     if work is not None:
         top, left, box, _, small_mask = work
         mask[top : top + box[0], left : left + box[1]] = _upsample_mask(small_mask, box)
@@ -313,10 +370,12 @@ def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
     return frame_mask(image, points)
 
 
-def remove_frames(image: RGB, points: Points) -> RGB:
-    """The face with frame lines inpainted away (biharmonic, on the reduced eye band), the rest untouched."""
+def remove_frames(image: RGB, points: Points, *, rimless: bool = False) -> RGB:
+    """The face with frame lines inpainted away (biharmonic, on the reduced eye band), the rest untouched.
+    `rimless`: only the metal (the bridge's bar and the temple arms); the lenses' faint edges stay, as
+    an outline fitted a little off would smear the eyes."""
     result = image.copy()
-    work = _frame_work(image, points, REMOVED_RIM_THICKNESS_SHARE)
+    work = _frame_work(image, points, REMOVED_FRAMES, rimless=rimless)
     if work is None:
         return result
     top, left, box, small, small_mask = work
@@ -332,7 +391,7 @@ def remove_frames(image: RGB, points: Points) -> RGB:
 
 
 def _frame_work(
-    image: RGB, points: Points, rim_thickness: float = RIM_THICKNESS_SHARE
+    image: RGB, points: Points, search: FrameSearch, *, rimless: bool = False
 ) -> tuple[int, int, tuple[int, int], RGB, NDArray[np.uint8]] | None:
     """(top, left, box size, reduced eye-band crop, its 0/255 frame mask), or None for tiny faces."""
     geometry = eye_geometry(points)
@@ -341,7 +400,7 @@ def _frame_work(
         return None
     height, width = image.shape[:2]
     centre = (geometry.right_outer + geometry.left_outer) / 2.0
-    reach = 1.25 * distance
+    reach = (search.band_half_width + FRAME_CROP_MARGIN) * distance
     top, bottom = max(0, int(centre[1] - reach)), min(height, int(np.ceil(centre[1] + reach)))
     left, right = max(0, int(centre[0] - reach)), min(width, int(np.ceil(centre[0] + reach)))
     if bottom - top < 4 or right - left < 4:
@@ -356,8 +415,8 @@ def _frame_work(
     offset = np.array([left, top], dtype=np.float32)
     small_points = np.asarray(points, dtype=np.float32)[:, :2]
     small_points = (small_points - offset) * factors
-    rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors, rim_thickness)
-    return top, left, box, crop, _frame_lines(crop, eye_geometry(small_points), rims)
+    rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors, search, rimless)
+    return top, left, box, crop, _frame_lines(crop, eye_geometry(small_points), rims, search.band_half_width)
 
 
 def _rims_in_crop(
@@ -366,13 +425,15 @@ def _rims_in_crop(
     shape_hw: tuple[int, ...],
     offset: NDArray[np.float32],
     factors: NDArray[np.float32],
-    rim_thickness: float,
+    search: FrameSearch,
+    rimless: bool,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]] | None:
-    """(the fitted rims, the zone where frame lines may lie), 0/255, in the reduced crop's pixels."""
+    """(the fitted rims, the zone where frame lines may lie), 0/255, in the reduced crop's pixels; for
+    rimless glasses no rims, and the zone of the bridge's bar and the temple arms."""
     level = _level_face(image, geometry)
     if level is None:
         return None
-    rims, zone = _rim_masks(level, rim_thickness)
+    rims, zone = _metal_zone(level, search.band_half_width) if rimless else _rim_masks(level, search)
     to_image = cv2.invertAffineTransform(level.matrix)
     to_crop = np.diag(factors.astype(np.float64)) @ to_image
     to_crop[:, 2] -= offset * factors
@@ -383,10 +444,31 @@ def _rims_in_crop(
     )
 
 
+def _metal_zone(level: LevelFace, band_half_width: float) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """_rim_masks' two masks for rimless glasses: no rims, and the zone of their metal (0/255, levelled
+    pixels): between the inner eye corners and beyond each outer corner (out to the frame band's end), at
+    the heights temple_arm_scores searches."""
+    geo, distance = level.geometry, LEVEL_EYE_DISTANCE
+    zone = np.zeros(level.grey.shape, dtype=np.uint8)
+    grow = RIM_ZONE_SHARE * distance
+    top, bottom = (LEVEL_EYES_AT[1] + share * distance for share in TEMPLE_ARM_ROWS)
+    cv2.rectangle(zone, _pixel(geo.right_inner[0], top), _pixel(geo.left_inner[0], bottom + grow), 255, -1)
+    for corner, side in ((geo.right_outer, -1.0), (geo.left_outer, 1.0)):
+        start = corner[0] + side * TEMPLE_ARM_REACH[0] * distance
+        end = LEVEL_EYES_AT[0] + side * band_half_width * distance
+        rows = (corner[1] + TEMPLE_ARM_ROWS[0] * distance, corner[1] + TEMPLE_ARM_ROWS[1] * distance + grow)
+        cv2.rectangle(zone, _pixel(start, rows[0]), _pixel(end, rows[1]), 255, -1)
+    return np.zeros_like(zone), zone
+
+
+def _pixel(x: float, y: float) -> tuple[int, int]:
+    return int(round(float(x))), int(round(float(y)))
+
+
 def _rim_masks(
-    level: LevelFace, rim_thickness: float = RIM_THICKNESS_SHARE
+    level: LevelFace, search: FrameSearch = KEPT_FRAMES
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
-    """The two rims that best follow dark ridges around the eyes, drawn `rim_thickness` thick, and
+    """The two rims that best follow dark ridges around the eyes, drawn `search.rim_thickness` thick, and
     the zone around them (grown by RIM_ZONE_SHARE, plus the temples), in levelled pixels.
 
     Every candidate shape is sampled at once on a ridge map (the largest Hessian eigenvalue, which is
@@ -404,7 +486,7 @@ def _rim_masks(
     right, left = _rim_outlines(fine[None, :])
     outlines = [right[0], left[0]]
     rims = np.zeros(ridge.shape, dtype=np.uint8)
-    thickness = max(2, int(round(rim_thickness * distance)))
+    thickness = max(2, int(round(search.rim_thickness * distance)))
     cv2.polylines(rims, [np.rint(outline).astype(np.int32) for outline in outlines], True, 255, thickness)
     grow = max(1, int(round(RIM_ZONE_SHARE * distance)))
     zone = cv2.dilate(rims, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
@@ -412,12 +494,12 @@ def _rim_masks(
     lenses = np.zeros(ridge.shape, dtype=np.uint8)
     cv2.fillPoly(lenses, [np.rint(outline).astype(np.int32) for outline in outlines], 255)
     zone[cv2.erode(lenses, np.ones((thickness + 1, thickness + 1), np.uint8)) > 0] = 0
-    reach = TEMPLE_REACH_SHARE * distance
+    reach = search.arm_reach * distance
     for outline, side in zip(outlines, (-1.0, 1.0)):
         outer = float(outline[:, 0].min() if side < 0 else outline[:, 0].max())
         top, middle = float(outline[:, 1].min()), float(outline[:, 1].mean())
         x0, x1 = sorted((outer, outer + side * reach))
-        cv2.rectangle(zone, (int(x0), int(top - grow)), (int(np.ceil(x1)), int(np.ceil(middle))), 255, -1)
+        cv2.rectangle(zone, (int(x0), int(top - grow)), (int(np.ceil(x1)), int(np.ceil(middle + search.arm_drop * distance))), 255, -1)
     return rims, zone
 
 
@@ -494,7 +576,8 @@ def _eyes_and_brows(
 
 
 def _frame_lines(
-    image: RGB, geometry: EyeGeometry, rims: tuple[NDArray[np.uint8], NDArray[np.uint8]] | None
+    image: RGB, geometry: EyeGeometry, rims: tuple[NDArray[np.uint8], NDArray[np.uint8]] | None,
+    band_half_width: float,
 ) -> NDArray[np.uint8]:
     """Frame pixels of the reduced crop, 0/255: dark lines (black-hat, Otsu) in the rims' zone, and the
     rims themselves, outside the eyes and brows."""
@@ -503,7 +586,7 @@ def _frame_lines(
     band = np.zeros((height, width), dtype=np.uint8)
     centre = (geometry.right_outer + geometry.left_outer) / 2.0
     angle = float(np.degrees(np.arctan2(*(geometry.left_outer - geometry.right_outer)[::-1])))
-    _ellipse(band, centre + np.array([0.0, 0.08 * distance]), (1.05 * distance, 0.45 * distance), angle)
+    _ellipse(band, centre + np.array([0.0, 0.08 * distance]), (band_half_width * distance, FRAME_BAND_HALF_HEIGHT * distance), angle)
     excluded = _eyes_and_brows((height, width), geometry, distance)
     lines = np.zeros((height, width), dtype=np.uint8)
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)

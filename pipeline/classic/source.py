@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from pipeline.classic.deblock import BLOCK as JPEG_BLOCK
 from pipeline.classic.deblock import deblock
 from pipeline.classic.face_geometry import eye_distance, face_size, pixels
-from pipeline.classic.glasses import has_glasses, remove_frames
+from pipeline.classic.glasses import glasses_kind, remove_frames
 from pipeline.classic.hands import Hand, hand_mask
 from pipeline.classic.inpaint import smooth_fill
 from pipeline.classic.occlusion import meeting_skin_at_an_edge
@@ -79,10 +79,11 @@ def prepare_source(
     crop = deblock(crop)  # a heavy JPEG's block grid would show as tiles on the target's skin
     # Frames found: sunglasses (dark lenses too: deep eye shadows have no frames) are an occluder, and the
     # target's own eyes show there; clear glasses' frames are inpainted out.
-    glasses = has_glasses(crop, local)
+    kind = glasses_kind(crop, local)
+    glasses = kind != "none"
     dark_glasses = sunglasses(crop, local, canonical, settings.regions) if glasses else np.zeros(crop.shape[:2], np.float32)
     if glasses and not dark_glasses.any():
-        crop = remove_frames(crop, local)
+        crop = remove_frames(crop, local, rimless=kind == "rimless")
     occluder = np.maximum(source_occluders(crop, local, canonical, settings.regions), dark_glasses)
     if hands:
         occluder = np.maximum(occluder, hand_mask(crop.shape, list(hands), origin=(x0, y0)))

@@ -40,7 +40,7 @@ VARIANTS: Final = (
     "dim", "warm", "side-lit", "small", "jpeg", "turned", "glasses", "sunglasses", "hand", "object", "two-tone",
     "fringe", "lock",
 )
-CHECK_VARIANTS: Final = ("curtain", "brim")  # made only for tools/variant_check.py, not in the pool
+CHECK_VARIANTS: Final = ("curtain", "brim", "rimless")  # made only for tools/variant_check.py, not in the pool
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
     "validation": ("fx_elder", "s6_0"),
@@ -175,6 +175,9 @@ def make_variant(base: PoolSource, name: str, probe: IdentityProbe) -> PoolSourc
         side = turned(Template("source", image, at, at))
         return PoolSource(key, base.face, labels, side.image, side.husband_at, base=base)
     points = probe.find_near(image, at).points
+    if name == "rimless":
+        drawn = draw_rimless(image, *_eyes(points)[:2])
+        return PoolSource(key, base.face, replace(labels, glasses="clear"), drawn, at, base=base)
     if name in ("glasses", "sunglasses"):
         drawn = draw_glasses(image, points, dark=name == "sunglasses")
         glasses: Glasses = "clear" if name == "glasses" else "sunglasses"
@@ -241,6 +244,43 @@ def draw_glasses(image: RGBImage, points: NDArray[np.float32], *, dark: bool = F
     cv2.line(out, _pt(right + unit * inner), _pt(right + unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
     cv2.line(out, _pt(left - unit * inner), _pt(left - unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
     return np.ascontiguousarray(out)
+
+
+def draw_rimless(image: RGBImage, right: NDArray[np.float32], left: NDArray[np.float32]) -> RGBImage:
+    """Rimless glasses round the two eye centres (the subject's right first): bare lenses whose cut edges
+    catch the light (a thin light line with a faint shadow outside it), held by a thin metal bar across
+    the bridge and two temple arms; nothing rims the lenses."""
+    distance = float(np.hypot(*(left - right)))
+    along = (left - right) / max(distance, 1e-6)
+    down = np.array((-along[1], along[0]), np.float32)
+    turn = np.linspace(0.0, 2.0 * np.pi, 96, endpoint=False)
+    unit = np.stack([np.sign(np.cos(turn)) * np.abs(np.cos(turn)) ** (2 / 3),
+                     np.sign(np.sin(turn)) * np.abs(np.sin(turn)) ** (2 / 3)], axis=1)  # a rounded rectangle
+    lenses = []
+    for centre, side in ((right, -1.0), (left, 1.0)):
+        middle = centre + along * side * 0.03 * distance + down * 0.06 * distance
+        outline = middle + (unit[:, :1] * 0.4 * distance) * along + (unit[:, 1:] * 0.27 * distance) * down
+        lenses.append(np.round(outline * 4).astype(np.int32))
+    edge, shade = np.zeros(image.shape[:2], np.uint8), np.zeros(image.shape[:2], np.uint8)
+    thin = max(1, int(round(0.018 * distance)))
+    cv2.polylines(shade, lenses, True, 255, thin + 2, cv2.LINE_AA, shift=2)
+    cv2.polylines(edge, lenses, True, 255, thin, cv2.LINE_AA, shift=2)
+    out = image.astype(np.float32)
+    for layer, colour, strength in ((shade, (40, 40, 40), 0.12), (edge, (245, 245, 240), 0.35)):
+        alpha = (layer.astype(np.float32) / 255.0 * strength)[..., None]
+        out = out * (1 - alpha) + np.array(colour, np.float32) * alpha
+    out = np.ascontiguousarray(np.clip(out, 0, 255).astype(np.uint8))
+    metal, bar = (95, 92, 88), max(1, int(round(0.02 * distance)))
+    top = -0.12 * distance
+    inner_r, inner_l = right + along * 0.35 * distance + down * top, left - along * 0.35 * distance + down * top
+    middle = (inner_r + inner_l) / 2 - down * 0.04 * distance
+    cv2.polylines(out, [np.round(np.stack([inner_r, middle, inner_l]) * 4).astype(np.int32)], False, metal, bar,
+                  cv2.LINE_AA, shift=2)
+    for centre, side in ((right, -1.0), (left, 1.0)):
+        start = centre + along * side * 0.42 * distance + down * top
+        cv2.line(out, _pt(start), _pt(start + along * side * 0.45 * distance - down * 0.03 * distance), metal, bar,
+                 cv2.LINE_AA)
+    return out
 
 
 def draw_hand(image: RGBImage, points: NDArray[np.float32]) -> tuple[RGBImage, Mask]:

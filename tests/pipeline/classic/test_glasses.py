@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from pipeline.classic import ClassicEngine
 from pipeline.classic.glasses import (
     GLASSES_THRESHOLD,
-    REMOVED_RIM_THICKNESS_SHARE,
+    REMOVED_FRAMES,
     RimEvidence,
     eye_geometry,
     frame_mask,
@@ -89,7 +89,7 @@ def test_frames_are_inpainted_out_of_the_source(grace: tuple[RGB, Face]) -> None
     image, face = grace
     points = face.landmarks_array()
     assert points is not None
-    frames = frame_mask(image, points, rim_thickness=REMOVED_RIM_THICKNESS_SHARE) > 0.5
+    frames = frame_mask(image, points, search=REMOVED_FRAMES) > 0.5
     geometry = eye_geometry(points)
     assert 0.01 < frames.mean() < 0.1
     cleaned = remove_frames(image, points)
@@ -168,7 +168,7 @@ def test_thin_wire_frames_are_inpainted_whole(
     portrait_meshes: dict[str, tuple[RGB, NDArray[np.float32]]],
 ) -> None:
     image, mesh = portrait_meshes["glasses_man"]
-    frames = frame_mask(image, mesh, rim_thickness=REMOVED_RIM_THICKNESS_SHARE) > 0.5
+    frames = frame_mask(image, mesh, search=REMOVED_FRAMES) > 0.5
     geometry = eye_geometry(mesh)
     # The rims are found all round: the mask reaches below each eye and beyond its outer corner.
     for outer, inner in ((geometry.right_outer, geometry.right_inner), (geometry.left_outer, geometry.left_inner)):

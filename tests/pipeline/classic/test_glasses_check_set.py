@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from pipeline.advice import source_advice
 from pipeline.classic import ClassicEngine
-from pipeline.classic.glasses import frame_mask, eye_geometry, has_glasses, REMOVED_RIM_THICKNESS_SHARE
+from pipeline.classic.glasses import frame_mask, eye_geometry, has_glasses, REMOVED_FRAMES
 from pipeline.classic.source import prepare_source
 from pipeline.face import SourceFace
 from tests.pipeline.face_variants import VARIANTS, GlassesCase, turn_head
@@ -93,7 +93,7 @@ def test_turned_thin_frames_are_removed_whole_or_not_at_all(classic_engine: Clas
         assert turned_mesh is not None
         if not has_glasses(turned, turned_mesh):
             continue  # kept whole: a frame on the result, never half of one
-        frames = frame_mask(turned, turned_mesh, rim_thickness=REMOVED_RIM_THICKNESS_SHARE) > 0.5
+        frames = frame_mask(turned, turned_mesh, search=REMOVED_FRAMES) > 0.5
         geometry = eye_geometry(turned_mesh)
         for outer, inner in ((geometry.right_outer, geometry.right_inner), (geometry.left_outer, geometry.left_inner)):
             centre = ((outer + inner) / 2.0).astype(int)
