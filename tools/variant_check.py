@@ -5,8 +5,8 @@ onto its clean case's target, beside the clean case.
 
 The pool itself gives each variant to one source per half; this shows whether a defect a variant brings
 out is general, and whether a change mends it, without reading the validation half. The check-only
-variants (`curtain`: a wide dark lock over one temple; `brim`: a white hat's brim low over the forehead) are
-not in the pool.
+variants (`curtain`: a wide dark lock over one temple; `brim`: a white hat's brim low over the forehead;
+`rimless`: rimless glasses, bare lenses on a metal bar and arms) are not in the pool.
 """
 
 from __future__ import annotations

@@ -335,7 +335,7 @@ def test_the_pool_section_of_benchmarks_is_replaced_in_place(pool_run: Any, tmp_
 
 @pytest.mark.quality_gate
 @pytest.mark.xfail(
-    reason="has_glasses misses fx_tea's thin frames (a photo never tuned on), recall 0.88 (BENCHMARKS.md)",
+    reason="has_glasses misses fx_tea's rimless glasses (a photo never tuned on), recall 0.88 (BENCHMARKS.md)",
     strict=False,
 )
 def test_gate_glasses_precision_and_recall_95(pool_run: Any) -> None:
@@ -346,7 +346,7 @@ def test_gate_glasses_precision_and_recall_95(pool_run: Any) -> None:
 @pytest.mark.quality_gate
 def test_no_false_glasses_and_the_turned_sources_frames_found(pool_run: Any) -> None:
     """Where the detector stands: no source without glasses is inpainted, and of the 8 with glasses only
-    fx_tea's thin frames are missed (the drawn thin frames on the turned s1_2 are found)."""
+    fx_tea's rimless glasses are missed (the drawn thin frames on the turned s1_2 are found)."""
     glasses = pool_run[0]["glasses"]
     assert glasses["false_positives"] == [], glasses
     assert glasses["missed"] == ["fx_tea"], glasses
