@@ -60,7 +60,7 @@ RIM_RIDGE_SPREAD: Final = 1.0  # the ridge map is blurred this much, so a rim a 
 TEMPLE_ARM_REACH: Final = (0.2, 0.45)  # the arms are looked for this far out from the eyes' outer corners ...
 TEMPLE_ARM_ROWS: Final = (-0.3, 0.1)  # ... between these heights (eye distances, down from the corners)
 ARM_GAP: Final = 3  # levelled pixels: an arm is darker than the skin this far above AND below it ...
-ARM_CONTRAST: Final = 10.0  # ... by this much (normalised contrast); a fringe's or a brow's edge is dark on one side only
+ARM_CONTRAST: Final = 10.0  # ... by this much (normalised contrast): a fringe's or a brow's edge is dark on one side
 RIM_RIDGE_LEVEL: Final = 12.0  # ridge strength (normalised contrast) a rim point reaches on a frame
 RIM_BAR_SHARE: Final = 0.06  # dark lines this close to a rim are frame even on the brows
 RIM_ZONE_SHARE: Final = 0.12  # dark lines this close to a rim (or on the bridge, the temples) are frame
@@ -242,10 +242,10 @@ def has_glasses(image: RGB, points: Points) -> bool:
 
 
 def glasses_kind(image: RGB, points: Points) -> GlassesKind:
-    """"framed": a line across the bridge and a dark rim at each eye, or a fainter line across the bridge
-    between two complete rims (thin metal frames). "rimless": a line across the bridge and a thin temple
-    arm at each side (a fringe's edge, the brows' tails and creases are dark on one side only). "none"
-    otherwise."""
+    """What glasses are found for sure. "framed": a line across the bridge and a dark rim at each eye, or
+    a fainter line across the bridge between two complete rims (thin metal frames). "rimless": a line
+    across the bridge and a thin temple arm at each side (a fringe's edge, the brows' tails and creases
+    are dark on one side only). "none" otherwise."""
     score = glasses_score(image, points)
     if score < FAINT_BRIDGE_THRESHOLD:
         return "none"
@@ -499,7 +499,8 @@ def _rim_masks(
         outer = float(outline[:, 0].min() if side < 0 else outline[:, 0].max())
         top, middle = float(outline[:, 1].min()), float(outline[:, 1].mean())
         x0, x1 = sorted((outer, outer + side * reach))
-        cv2.rectangle(zone, (int(x0), int(top - grow)), (int(np.ceil(x1)), int(np.ceil(middle + search.arm_drop * distance))), 255, -1)
+        bottom = middle + search.arm_drop * distance
+        cv2.rectangle(zone, (int(x0), int(top - grow)), (int(np.ceil(x1)), int(np.ceil(bottom))), 255, -1)
     return rims, zone
 
 
@@ -580,13 +581,15 @@ def _frame_lines(
     band_half_width: float,
 ) -> NDArray[np.uint8]:
     """Frame pixels of the reduced crop, 0/255: dark lines (black-hat, Otsu) in the rims' zone, and the
-    rims themselves, outside the eyes and brows."""
+    rims themselves, outside the eyes and brows; lines are looked for within `band_half_width` eye
+    distances of the eyes' middle."""
     height, width = image.shape[:2]
     distance = geometry.eye_distance
     band = np.zeros((height, width), dtype=np.uint8)
     centre = (geometry.right_outer + geometry.left_outer) / 2.0
     angle = float(np.degrees(np.arctan2(*(geometry.left_outer - geometry.right_outer)[::-1])))
-    _ellipse(band, centre + np.array([0.0, 0.08 * distance]), (band_half_width * distance, FRAME_BAND_HALF_HEIGHT * distance), angle)
+    axes = (band_half_width * distance, FRAME_BAND_HALF_HEIGHT * distance)
+    _ellipse(band, centre + np.array([0.0, 0.08 * distance]), axes, angle)
     excluded = _eyes_and_brows((height, width), geometry, distance)
     lines = np.zeros((height, width), dtype=np.uint8)
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
