@@ -273,8 +273,8 @@ def draw_rimless(image: RGBImage, right: NDArray[np.float32], left: NDArray[np.f
     metal, bar = (95, 92, 88), max(1, int(round(0.02 * distance)))
     top = -0.12 * distance
     inner_r, inner_l = right + along * 0.35 * distance + down * top, left - along * 0.35 * distance + down * top
-    middle = (inner_r + inner_l) / 2 - down * 0.04 * distance
-    cv2.polylines(out, [np.round(np.stack([inner_r, middle, inner_l]) * 4).astype(np.int32)], False, metal, bar,
+    peak = (inner_r + inner_l) / 2 - down * 0.04 * distance
+    cv2.polylines(out, [np.round(np.stack([inner_r, peak, inner_l]) * 4).astype(np.int32)], False, metal, bar,
                   cv2.LINE_AA, shift=2)
     for centre, side in ((right, -1.0), (left, 1.0)):
         start = centre + along * side * 0.42 * distance + down * top
