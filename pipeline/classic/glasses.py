@@ -246,11 +246,11 @@ def glasses_kind(image: RGB, points: Points) -> GlassesKind:
     a fainter line across the bridge between two complete rims (thin metal frames). "rimless": a line
     across the bridge and a thin temple arm at each side (a fringe's edge, the brows' tails and creases
     are dark on one side only). "none" otherwise."""
-    score = glasses_score(image, points)
-    if score < FAINT_BRIDGE_THRESHOLD:
-        return "none"
     level = _level_face(image, eye_geometry(points))
     if level is None:
+        return "none"
+    score = _bridge_score(level)
+    if score < FAINT_BRIDGE_THRESHOLD:
         return "none"
     evidence = rim_evidence(level)
     if evidence.found if score >= GLASSES_THRESHOLD else evidence.strong:
@@ -310,8 +310,11 @@ def glasses_score(image: RGB, points: Points) -> float:
     ridge (second derivative); skin, brows and eye-corner shading cover only part of the width.
     """
     level = _level_face(image, eye_geometry(points))
-    if level is None:
-        return 0.0
+    return 0.0 if level is None else _bridge_score(level)
+
+
+def _bridge_score(level: LevelFace) -> float:
+    """glasses_score on a face already levelled."""
     grey, geo = cv2.GaussianBlur(level.grey, (0, 0), 1.0), level.geometry
     centre = (geo.right_inner[0] + geo.left_inner[0]) / 2.0
     half = BRIDGE_WIDTH_SHARE * (geo.left_inner[0] - geo.right_inner[0])
