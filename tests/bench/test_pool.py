@@ -263,6 +263,27 @@ def test_a_variant_check_pairs_every_variant_base_with_its_clean_case(probe: Any
         assert np.abs(made.source.image.astype(int) - clean.source.image.astype(int)).mean() > 5.0
 
 
+def test_the_crack_checks_drawn_defects_change_only_their_own_lines(face: Any) -> None:
+    """tools/crack_check.py: a dark and a pale line where they are drawn and nowhere else, and a split face
+    that is the template on one side of the nose line and the result on the other."""
+    from app.bench.quality.pool_run import SwappedCase
+    from tools.crack_check import drawn_defects
+
+    image, points = face
+    template = np.full_like(image, 128)
+    drawn = drawn_defects(SwappedCase(result=image, template=template, warped_source=image, points=points))
+    moved = {name: drawn[name].astype(int).sum(axis=2) - image.astype(int).sum(axis=2) for name in ("dark", "faint", "pale")}
+    assert moved["dark"].min() <= -100 and moved["dark"].max() == 0
+    assert -100 < moved["faint"].min() < 0 and moved["faint"].max() == 0
+    assert moved["pale"].max() > 0 and moved["pale"].min() == 0
+    line = np.zeros(image.shape[:2], np.uint8)
+    cv2.line(line, tuple(map(int, points[19])), tuple(map(int, points[10])), 1, 9)
+    assert not (moved["dark"] < 0)[line == 0].any(), "the dark line stays on the brow-to-chin line"
+    nose_x = int(round(float(points[27:31, 0].mean())))
+    assert np.array_equal(drawn["split"][:, :nose_x], template[:, :nose_x])
+    assert np.array_equal(drawn["split"][:, nose_x:], image[:, nose_x:])
+
+
 def test_a_variants_identity_is_measured_on_the_photo_it_was_made_from(classic_engine: Any, probe: Any) -> None:
     """A pasted hand resembles the source with the hand drawn on: the result is compared with the person's
     own photo, so pasting what was drawn is not rewarded."""

@@ -81,6 +81,16 @@ class PoolFaceResult:
         return data
 
 
+@dataclass(frozen=True)
+class SwappedCase:
+    """One case's engine result and what the crack measure compares it with, full size."""
+
+    result: RGBImage
+    template: RGBImage
+    warped_source: RGBImage  # the source warped onto the target's 68 points, the template around it
+    points: NDArray[np.float32]  # the target's 68 points (the judge's)
+
+
 def _moved(figures: dict[str, Any]) -> bool:
     to_source, to_original = figures.get("identity_to_source"), figures.get("identity_to_original")
     return to_source is not None and to_original is not None and to_source < IDENTITY_MAX and to_source < to_original
@@ -127,13 +137,13 @@ class PoolRunner:
             labels=asdict(case.source.labels),
         )
         try:
-            face, prepared, source_probe, source_descriptor = self._source(case.source)
-            target, found, original_descriptor = self._original(case.template, case.target.face.person, case.target.at)
+            swapped = self.swapped(case)
         except LookupError as error:
             return PoolFaceResult(**base, error=str(error))  # type: ignore[arg-type]
-        template = case.template.image
-        result = self._engine.swap(template, [Assignment(target, prepared)])
-        figures, crack_runs = self._measure(case, result, found, original_descriptor, source_probe, source_descriptor)
+        _, _, source_probe, source_descriptor = self._source(case.source)
+        _, found, original_descriptor = self._original(case.template, case.target.face.person, case.target.at)
+        template, result = swapped.template, swapped.result
+        figures, crack_runs = self._measure(case, swapped, found, original_descriptor, source_probe, source_descriptor)
         reference = plain_swap(case.source.image, source_probe.points, template, found.points)
         reference_descriptor = self._probe.descriptor(reference, found.box, found.points)
         baseline = {
@@ -157,17 +167,30 @@ class PoolRunner:
             crops=crops,
         )
 
+    def swapped(self, case: PoolCase) -> SwappedCase:
+        """The engine's result for `case` beside the template and the warped source (LookupError when the
+        source or the target face is not found)."""
+        _, prepared, source_probe, _ = self._source(case.source)
+        target, found, _ = self._original(case.template, case.target.face.person, case.target.at)
+        template = case.template.image
+        return SwappedCase(
+            result=self._engine.swap(template, [Assignment(target, prepared)]),
+            template=template,
+            warped_source=warp_source(case.source.image, source_probe.points, template, found.points),
+            points=found.points,
+        )
+
     def _measure(
         self,
         case: PoolCase,
-        result: RGBImage,
+        swapped: SwappedCase,
         found: ProbedFace,
         original_descriptor: NDArray[np.float64],
         source_probe: ProbedFace,
         source_descriptor: NDArray[np.float64],
     ) -> tuple[dict[str, float | None], NDArray[np.bool_]]:
         """The face's figures, and its crack runs (on the measures' canonical crop)."""
-        template, source = case.template.image, case.source
+        template, source, result = swapped.template, case.source, swapped.result
         descriptor = self._probe.descriptor(result, found.box)
         colour = colour_figures(result, template, found.points)
         result_points = self._probe.points(result, found.box)
@@ -175,8 +198,7 @@ class PoolRunner:
         if source.labels.glasses != "sunglasses":
             references.append((source.image, source_probe.points))
         eyes = eyes_kept(result, found.points, references)
-        warped = warp_source(source.image, source_probe.points, template, found.points)
-        runs, cracks = crack_map(result, template, warped, found.points)
+        runs, cracks = crack_map(result, template, swapped.warped_source, found.points)
         leaked = None
         if source.occluder is not None and source.base is not None:
             leaked = leakage(
