@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from app.bench.quality.pool_cases import draw_frames
 from pipeline.mesh_topology import FOREHEAD, LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE
 
 RGB = NDArray[np.uint8]
@@ -139,27 +140,9 @@ def grimace(image: RGB, mesh: Mesh) -> RGB:
 
 def faint_frames(image: RGB, mesh: Mesh, colour: tuple[int, int, int] = (120, 118, 115)) -> RGB:
     """Thin metal frames in a light grey: two oval rims, a bridge and the temple arms, 0.022 eye distances
-    thick. On light skin their bridge is faint."""
-    distance = eye_distance(mesh)
+    thick (the pool's drawn frames, round the mesh's eyes). On light skin their bridge is faint."""
     xy = mesh[:, :2]
-    right, left = xy[list(RIGHT_EYE)].mean(axis=0), xy[list(LEFT_EYE)].mean(axis=0)
-    angle = float(np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0])))
-    unit = (right - left) / max(distance, 1e-6)
-    axes = (int(round(0.36 * distance)), int(round(0.26 * distance)))
-    thickness = max(1, int(round(0.022 * distance)))
-    out = image.copy()
-
-    def at(point: NDArray[np.float32]) -> tuple[int, int]:
-        return int(round(float(point[0]))), int(round(float(point[1])))
-
-    for centre in (right, left):
-        cv2.ellipse(out, at(centre), axes, angle, 0, 360, colour, thickness, cv2.LINE_AA)
-    inner = 0.36 * distance
-    bridge = (right - unit * inner, left + unit * inner)
-    arms = ((right + unit * inner, right + unit * 0.75 * distance), (left - unit * inner, left - unit * 0.75 * distance))
-    for start, end in (bridge, *arms):
-        cv2.line(out, at(start), at(end), colour, thickness, cv2.LINE_AA)
-    return out
+    return draw_frames(image, xy[list(RIGHT_EYE)].mean(axis=0), xy[list(LEFT_EYE)].mean(axis=0), colour=colour)
 
 
 def turn_head(image: RGB, mesh: Mesh, triangles: NDArray[np.int32], degrees: float) -> tuple[RGB, float]:

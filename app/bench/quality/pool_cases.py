@@ -41,6 +41,7 @@ VARIANTS: Final = (
     "fringe", "lock",
 )
 CHECK_VARIANTS: Final = ("curtain", "brim", "rimless")  # made only for tools/variant_check.py, not in the pool
+RIM_AXES: Final = (0.36, 0.26)  # a drawn lens's half width and half height, in eye distances
 COUPLES: Final[dict[Half, tuple[str, str]]] = {
     "tuning": ("smiling_man", "astronaut"),
     "validation": ("fx_elder", "s6_0"),
@@ -227,19 +228,37 @@ def draw_glasses(image: RGBImage, points: NDArray[np.float32], *, dark: bool = F
     """Thin metal frames (or sunglasses: dark lenses in thick frames) drawn on the face's eyes."""
     right, left, distance, angle = _eyes(points)
     out = image.copy()
-    axes = (int(round(0.36 * distance)), int(round(0.26 * distance)))
-    thickness = max(1, int(round((0.06 if dark else 0.022) * distance)))
-    colour = (25, 25, 28) if dark else (70, 66, 60)
-    lens = np.zeros(image.shape[:2], np.uint8)
-    for centre in (right, left):
-        cv2.ellipse(lens, _pt(centre), axes, angle, 0, 360, 255, -1, cv2.LINE_AA)
     if dark:
+        axes = (int(round(RIM_AXES[0] * distance)), int(round(RIM_AXES[1] * distance)))
+        lens = np.zeros(image.shape[:2], np.uint8)
+        for centre in (right, left):
+            cv2.ellipse(lens, _pt(centre), axes, angle, 0, 360, 255, -1, cv2.LINE_AA)
         alpha = (lens.astype(np.float32) / 255.0 * 0.9)[..., None]
         out = (out.astype(np.float32) * (1 - alpha) + np.array((18, 18, 22), np.float32) * alpha).astype(np.uint8)
+        return draw_frames(out, right, left, colour=(25, 25, 28), thickness_share=0.06)
+    return draw_frames(out, right, left)
+
+
+def draw_frames(
+    image: RGBImage,
+    right: NDArray[np.float32],
+    left: NDArray[np.float32],
+    *,
+    colour: tuple[int, int, int] = (70, 66, 60),
+    thickness_share: float = 0.022,
+) -> RGBImage:
+    """Frames round the two eye centres (the subject's right first): two oval rims, a bridge and the temple
+    arms, `thickness_share` eye distances thick."""
+    delta = left - right
+    distance = float(np.hypot(*delta))
+    angle = float(np.degrees(np.arctan2(delta[1], delta[0])))
+    out = image.copy()
+    axes = (int(round(RIM_AXES[0] * distance)), int(round(RIM_AXES[1] * distance)))
+    thickness = max(1, int(round(thickness_share * distance)))
     unit = (right - left) / max(distance, 1e-6)
     for centre in (right, left):
         cv2.ellipse(out, _pt(centre), axes, angle, 0, 360, colour, thickness, cv2.LINE_AA)
-    inner = 0.36 * distance
+    inner = RIM_AXES[0] * distance
     cv2.line(out, _pt(right - unit * inner), _pt(left + unit * inner), colour, thickness, cv2.LINE_AA)
     cv2.line(out, _pt(right + unit * inner), _pt(right + unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
     cv2.line(out, _pt(left - unit * inner), _pt(left - unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
