@@ -52,6 +52,7 @@ def _split(case: SwappedCase) -> RGBImage:
 
 
 def drawn_defects(case: SwappedCase) -> dict[str, RGBImage]:
+    """The case's result with each defect of the module's list drawn into it, by name."""
     points = case.points
     jaw = float(np.ptp(points[:17, 0]))
     temple = points[17] + 0.3 * (points[36] - points[17])
