@@ -30,7 +30,9 @@ FloatMask = NDArray[np.float32]
 Points = NDArray[np.float32]
 
 GLASSES_THRESHOLD: Final = 0.6  # has_glasses score at or above which frames are reported
-TEMPLE_ARM_THRESHOLD: Final = 0.6  # rimless lenses: both temple arms' line scores at or above this
+TEMPLE_ARM_THRESHOLD: Final = 0.6  # rimless lenses: both temple arms' line scores at or above this ...
+TEMPLE_ARM_FULL: Final = 0.8  # ... or one arm this complete (a turned head's near arm) ...
+TEMPLE_ARM_FAR_MIN: Final = 0.3  # ... lets the other (foreshortened, or over hair) count from this
 FAINT_BRIDGE_THRESHOLD: Final = 0.35  # ... or this, where both rims are complete (RIM_STRONG_COVERAGE)
 BRIDGE_WIDTH_SHARE: Final = 0.3  # half-width of the bridge strip, as a share of the inner-corner gap
 EDGE_LEVEL: Final = 15.0  # vertical gradient of a frame edge, grey levels per pixel (normalised contrast)
@@ -245,7 +247,7 @@ def glasses_kind(image: RGB, points: Points) -> GlassesKind:
     """What glasses are found for sure. "framed": a line across the bridge and a dark rim at each eye, or
     a fainter line across the bridge between two complete rims (thin metal frames). "rimless": a line
     across the bridge and a thin temple arm at each side (a fringe's edge, the brows' tails and creases
-    are dark on one side only). "none" otherwise."""
+    are dark on one side only; see temple_arms_found). "none" otherwise."""
     level = _level_face(image, eye_geometry(points))
     if level is None:
         return "none"
@@ -255,9 +257,17 @@ def glasses_kind(image: RGB, points: Points) -> GlassesKind:
     evidence = rim_evidence(level)
     if evidence.found if score >= GLASSES_THRESHOLD else evidence.strong:
         return "framed"
-    if score >= GLASSES_THRESHOLD and min(temple_arm_scores(level)) >= TEMPLE_ARM_THRESHOLD:
+    if score >= GLASSES_THRESHOLD and temple_arms_found(temple_arm_scores(level)):
         return "rimless"
     return "none"
+
+
+def temple_arms_found(scores: tuple[float, float]) -> bool:
+    """An arm at both temples: both scores at TEMPLE_ARM_THRESHOLD, or one complete arm and the other from
+    TEMPLE_ARM_FAR_MIN, as a turned head's far arm is short or lies over hair (the rims' rule, for arms).
+    One strong line at one temple alone (a finger, a strand) is no pair."""
+    near, far = max(scores), min(scores)
+    return far >= TEMPLE_ARM_THRESHOLD or (near >= TEMPLE_ARM_FULL and far >= TEMPLE_ARM_FAR_MIN)
 
 
 def may_have_glasses(image: RGB, points: Points) -> bool:

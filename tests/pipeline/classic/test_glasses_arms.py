@@ -14,6 +14,7 @@ from pipeline.classic.glasses import (
     LEVEL_SIZE,
     TEMPLE_ARM_THRESHOLD,
     LevelFace,
+    temple_arms_found,
     eye_geometry,
     glasses_kind,
     remove_frames,
@@ -48,6 +49,22 @@ def _level_face(draw: str) -> LevelFace:
 def test_a_temple_arm_is_a_thin_line_not_an_edge(draw: str, found: bool) -> None:
     scores = temple_arm_scores(_level_face(draw))
     assert (min(scores) >= TEMPLE_ARM_THRESHOLD) == found, scores
+
+
+@pytest.mark.parametrize(
+    ("far_end", "found"),
+    [(142, True), (134, True), (126, False)],
+    ids=["both-whole", "far-half", "near-only"],
+)
+def test_one_whole_arm_lets_a_turned_heads_shorter_far_arm_count(far_end: int, found: bool) -> None:
+    """A turned head's far arm is short or lies over hair: beside one whole arm, half of the other is
+    enough; one arm alone (a finger, a strand at one temple) is not."""
+    level = _level_face("none")
+    level.grey[56:58, 10:38] = 60.0  # the near arm, whole
+    level.grey[56:58, 122:far_end] = 60.0  # the far arm, as far as it shows
+    scores = temple_arm_scores(level)
+    assert min(scores) < TEMPLE_ARM_THRESHOLD or far_end == 142
+    assert temple_arms_found(scores) == found, scores
 
 
 @pytest.fixture(scope="module")
