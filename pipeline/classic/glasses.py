@@ -30,10 +30,10 @@ FloatMask = NDArray[np.float32]
 Points = NDArray[np.float32]
 
 GLASSES_THRESHOLD: Final = 0.6  # has_glasses score at or above which frames are reported
+FAINT_BRIDGE_THRESHOLD: Final = 0.35  # ... or this, where both rims are complete (RIM_STRONG_COVERAGE)
 TEMPLE_ARM_THRESHOLD: Final = 0.6  # rimless lenses: both temple arms' line scores at or above this ...
 TEMPLE_ARM_FULL: Final = 0.8  # ... or one arm this complete (a turned head's near arm) ...
 TEMPLE_ARM_FAR_MIN: Final = 0.3  # ... lets the other (foreshortened, or over hair) count from this
-FAINT_BRIDGE_THRESHOLD: Final = 0.35  # ... or this, where both rims are complete (RIM_STRONG_COVERAGE)
 BRIDGE_WIDTH_SHARE: Final = 0.3  # half-width of the bridge strip, as a share of the inner-corner gap
 EDGE_LEVEL: Final = 15.0  # vertical gradient of a frame edge, grey levels per pixel (normalised contrast)
 RIDGE_LEVEL: Final = 10.0  # second derivative of a frame line
