@@ -638,7 +638,7 @@ def _upsample_mask(mask: NDArray[np.uint8], box: tuple[int, int]) -> FloatMask:
 def _ellipse(mask: NDArray[np.uint8], centre: NDArray[np.float32], axes: tuple[float, float], angle: float) -> None:
     cv2.ellipse(
         mask,
-        (int(round(float(centre[0]))), int(round(float(centre[1])))),
+        _pixel(centre[0], centre[1]),
         (max(1, int(round(axes[0]))), max(1, int(round(axes[1])))),
         angle,
         0,
