@@ -3,8 +3,11 @@
     python tools/sweep_settings.py warp.outline_share 0 0.3 0.6 [--with composite.feather_share=0.04 ...]
 
 Each value runs every tuning case (the validation half is never read) and prints the pass rate, the
-failures by kind and how many faces the identity moved on. Pick on these figures, then judge the
-change once on both halves with `python app.py bench quality`.
+failures by kind, how many faces the identity moved on, the mean identity distance to the source, how
+many faces sit within IDENTITY_GATE_BAND of the identity limit, and the faces whose verdict differs from
+the first value's. A pass count that moves only through faces at the gate is noise; the mean distance
+is the steadier figure. Pick on these figures, then judge the change once on both halves with
+`python app.py bench quality`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.bench.quality.pool_cases import cases  # noqa: E402
-from app.bench.quality.pool_run import PoolRunner, summarize_half  # noqa: E402
+from app.bench.quality.pool_run import IDENTITY_GATE_BAND, PoolRunner, summarize_half  # noqa: E402
 from app.bench.quality.probe import IdentityProbe  # noqa: E402
 from pipeline.classic import ClassicEngine  # noqa: E402
 from pipeline.classic.settings import ClassicSettings  # noqa: E402
@@ -56,6 +59,7 @@ def main() -> None:
     base = fixed_settings(args.fixed)
     probe = IdentityProbe()
     tuning = cases("tuning", probe)
+    first: dict[str, bool] | None = None
     for raw in args.values:
         engine = ClassicEngine(settings=with_value(base, args.setting, raw))
         engine.warmup()
@@ -63,9 +67,14 @@ def main() -> None:
         results = [runner.run_case(case) for case in tuning]
         summary = summarize_half(results)
         failing = {kind: count for kind, count in summary["failures"].items() if count}
+        verdicts = {result.case: result.passed for result in results}
+        first = first or verdicts
+        changed = [("+" if verdicts[case] else "-") + case for case in verdicts if verdicts[case] != first.get(case)]
         print(
             f"{args.setting}={raw}: passed {summary['passed']}/{summary['faces']}, identity moved "
-            f"{summary['identity_moved']['engine']} (plain swap {summary['identity_moved']['baseline']}), {failing}",
+            f"{summary['identity_moved']['engine']} (plain swap {summary['identity_moved']['baseline']}), "
+            f"mean distance {summary.get('identity_mean', float('nan')):.4f}, {summary.get('identity_at_gate', 0)} "
+            f"within {IDENTITY_GATE_BAND:g} of the limit, {failing}; against the first value: {', '.join(changed) or 'no changes'}",
             flush=True,
         )
 

@@ -42,7 +42,7 @@ from app.bench.quality.pool_cases import (
     draw_lock,
     draw_object,
 )
-from app.bench.quality.pool_run import summarize_detection, summarize_glasses
+from app.bench.quality.pool_run import PoolFaceResult, summarize_detection, summarize_glasses, summarize_half
 from app.bench.quality.stress import dim, heavy_jpeg, warm
 from pipeline.samples import astronaut_rgb
 from tests.conftest import require_service
@@ -215,6 +215,17 @@ def test_precision_and_recall_and_the_glasses_summary() -> None:
     summary = summarize_glasses(calls)
     assert (summary["precision"], summary["recall"]) == (0.5, 0.5)
     assert summary["false_positives"] == ["b"] and summary["missed"] == ["c"]
+
+
+def test_a_half_summary_gives_the_mean_distance_and_the_faces_at_the_identity_gate() -> None:
+    def face(name: str, distance: float | None) -> PoolFaceResult:
+        figures = {} if distance is None else {"identity_to_source": distance, "identity_to_original": 0.7}
+        return PoolFaceResult(half="tuning", case=name, source=name, template="t", target="t", labels={},
+                              figures=figures, error=None if distance is not None else "no face")
+
+    summary = summarize_half([face("a", 0.40), face("b", 0.58), face("c", 0.62), face("d", 0.64), face("e", None)])
+    assert summary["identity_mean"] == 0.56
+    assert summary["identity_at_gate"] == 2  # 0.58 and 0.62 lie within 0.03 of the 0.6 limit; 0.64 does not
 
 
 def test_detection_recall_is_split_by_size_yaw_and_sunglasses() -> None:

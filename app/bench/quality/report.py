@@ -16,7 +16,7 @@ from app.bench.quality.harness import (
     CaseResult,
     QualityRunner,
 )
-from app.bench.quality.pool_run import run_pool
+from app.bench.quality.pool_run import IDENTITY_GATE_BAND, run_pool
 from app.bench.quality.probe import IdentityProbe
 from app.bench.quality.sheet import render_pool_sheet, render_sheet, save_sheet
 from app.bench.quality.stress import build_stress_set
@@ -138,9 +138,13 @@ def pool_lines(pool: dict[str, Any]) -> list[str]:
     for half, summary in pool["halves"].items():
         failures = ", ".join(f"{kind} {count}" for kind, count in summary["failures"].items() if count) or "none"
         moved = summary["identity_moved"]
+        distance = (
+            f"; mean distance to the source {summary['identity_mean']:.4f}, {summary['identity_at_gate']} faces "
+            f"within {IDENTITY_GATE_BAND:g} of its limit" if "identity_mean" in summary else ""
+        )
         lines.append(
             f"  {half:<10} {summary['passed']}/{summary['faces']} pass ({100 * summary['pass_rate']:.0f} %); "
-            f"identity moved: engine {moved['engine']}, plain swap {moved['baseline']}; failures: {failures}"
+            f"identity moved: engine {moved['engine']}, plain swap {moved['baseline']}{distance}; failures: {failures}"
         )
     glasses, detection = pool["glasses"], pool["detection"]["target_60px_yaw60"]
     lines.append(
@@ -239,12 +243,16 @@ def render_pool_markdown(
             return f"{summary['passed']}/{summary['faces']} ({100 * summary['pass_rate']:.0f} %)"
         if figure in ("engine", "baseline"):
             return str(summary["identity_moved"][figure])
+        if figure in ("identity_mean", "identity_at_gate"):
+            return str(summary[figure]) if figure in summary else "n/a"
         if figure in summary.get("failures", {}):
             return str(summary["failures"][figure])
         return "n/a"
 
     rows = [("faces passing every measure", "pass"), ("identity moved, engine", "engine"),
-            ("identity moved, plain landmark swap", "baseline")]
+            ("identity moved, plain landmark swap", "baseline"),
+            ("mean identity distance to the source (engine)", "identity_mean"),
+            (f"faces within {IDENTITY_GATE_BAND:g} of the identity limit (a small change flips them)", "identity_at_gate")]
     rows += [(f"failing: {kind}", kind) for kind in ("identity", "identity_vs_original", "chroma", "seam", "clipping", "eyes", "cracks", "leakage")]
     head = "| figure | " + " | ".join(
         (f"{half} before | {half} now" if before else half) for half in ("tuning", "validation")
