@@ -40,8 +40,9 @@ from pipeline.classic.glasses import has_glasses
 from pipeline.classic.hands import HandFinder
 from pipeline.face import Assignment, Face, FaceEngine, RGBImage, SourceFace
 
-IDENTITY_GATE_BAND: Final = 0.03  # a face this close to the identity limit is at the gate: settings changes that move
-# the mean distance by 0.004 move single faces by up to 0.04, so a pass count moving only here is noise
+# A face this close to the identity limit is at the gate. Settings changes that move a half's mean distance
+# by 0.004 move single faces by up to 0.04, so a pass count that changes only there is noise.
+IDENTITY_GATE_BAND: Final = 0.03
 POOL_FAILURES: Final = ("identity", "identity_vs_original", "chroma", "seam", "clipping", "eyes", "cracks", "leakage")
 SIZE_BUCKETS: Final = ((0, 60, "<60"), (60, 120, "60-120"), (120, 100000, "120+"))
 
