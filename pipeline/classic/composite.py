@@ -25,10 +25,8 @@ def composite(
         alpha_small *= 1.0 - regions.mouth
     box_size = (target_box.shape[1], target_box.shape[0])
     alpha = cv2.resize(alpha_small, box_size, interpolation=cv2.INTER_LINEAR) * (1.0 - regions.kept)
-    alpha = cv2.merge([alpha, alpha, alpha])
-    original = target_box.astype(np.float32)
-    blended = cv2.add(original, cv2.multiply(cv2.subtract(toned, original), alpha))  # original + alpha (toned - original)
-    target_box[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    blended = cv2.blendLinear(toned, target_box.astype(np.float32), alpha, 1.0 - alpha)
+    target_box[...] = cv2.convertScaleAbs(blended)  # rounded and saturated to 0..255
 
 
 def feather(mask: NDArray[np.uint8], width: float) -> NDArray[np.float32]:

@@ -372,10 +372,13 @@ def kept_region(
     if warp.occluder is not None and warp.occluder.any():
         # The source's occluders stay out: the target's own face shows there. Grown and softened: the
         # occluder's outline (its shadow, anti-aliasing) stays out too, and the template fades in.
-        covered = warp.carry(warp.occluder)
-        grow = max(1, int(round(settings.occluder_grow_share * size)))
-        covered = cv2.dilate(covered, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-        kept = np.maximum(kept, cv2.GaussianBlur(covered, (0, 0), grow))
+        # Grown and softened on the working grid, then resized: a soft mask loses nothing by it.
+        covered = cv2.resize(warp.carry(warp.occluder), warp.small_hw[::-1], interpolation=cv2.INTER_AREA)
+        grow = settings.occluder_grow_share * size * warp.scale
+        radius = max(1, int(round(grow)))
+        covered = cv2.dilate(covered, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+        covered = cv2.GaussianBlur(covered, (0, 0), max(grow, 0.5))
+        kept = np.maximum(kept, cv2.resize(covered, warp.box_size, interpolation=cv2.INTER_LINEAR))
     return np.maximum(kept, glasses_keep_mask(target_box, eye_points))
 
 

@@ -610,11 +610,10 @@ def tone_face(
     corrected = match_edge_light(corrected, view.target, face, face_size * view.scale, keep_light=eyes, settings=settings)
     if view.scale >= 1.0:
         return corrected.astype(np.float32)
+    # The change is resized, not the two images: a linear resize of their difference is the same sum.
+    change = cv2.subtract(corrected.astype(np.float32), view.warped.astype(np.float32))
     full = (warped.shape[1], warped.shape[0])
-    detail = cv2.subtract(
-        warped.astype(np.float32), cv2.resize(view.warped, full, interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    )
-    corrected_full = cv2.add(cv2.resize(corrected, full, interpolation=cv2.INTER_LINEAR).astype(np.float32), detail)
+    corrected_full = cv2.add(warped.astype(np.float32), cv2.resize(change, full, interpolation=cv2.INTER_LINEAR))
     # Added detail must not saturate (the tone stage keeps its own output inside 1..254 too).
     np.clip(corrected_full, 1.0, 254.0, out=corrected_full)
     return corrected_full

@@ -268,10 +268,15 @@ def _barycentric(
     inverse = np.linalg.inv(homogeneous)  # [x y 1] @ inverse = barycentric weights
     inverse[degenerate] = 0.0
     inverse[degenerate, 2, :] = 1.0 / 3.0
-    chosen = inverse[np.maximum(ids, 0)].astype(np.float32)  # H x W x 3 x 3
-    weights = grid[..., 0:1] * chosen[..., 0, :] + grid[..., 1:2] * chosen[..., 1, :] + chosen[..., 2, :]
-    weights = np.maximum(weights, 0.0)
-    return weights / np.maximum(weights.sum(axis=2, keepdims=True), 1e-6)
+    chosen = np.take(inverse.astype(np.float32), np.maximum(ids, 0), axis=0)  # H x W x 3 x 3
+    weights = grid[..., 0:1] * chosen[..., 0, :]
+    weights += grid[..., 1:2] * chosen[..., 1, :]
+    weights += chosen[..., 2, :]
+    np.maximum(weights, 0.0, out=weights)
+    total = weights[..., 0] + weights[..., 1]
+    total += weights[..., 2]
+    weights /= np.maximum(total, 1e-6)[..., None]
+    return weights
 
 
 def _mapped(
@@ -281,8 +286,10 @@ def _mapped(
     ids: NDArray[np.int32],
 ) -> NDArray[np.float32]:
     """Source coordinates of every grid point; OUTSIDE (off any texture) where no triangle covers it."""
-    corners = source[triangles].astype(np.float32)[np.maximum(ids, 0)]  # H x W x 3 x 2
-    mapped = (weights[..., :, None] * corners).sum(axis=2).astype(np.float32)
+    corners = np.take(source[triangles].astype(np.float32), np.maximum(ids, 0), axis=0)  # H x W x 3 x 2
+    mapped = weights[..., 0, None] * corners[..., 0, :]
+    mapped += weights[..., 1, None] * corners[..., 1, :]
+    mapped += weights[..., 2, None] * corners[..., 2, :]
     mapped[ids < 0] = OUTSIDE
     return mapped
 
@@ -335,7 +342,9 @@ def _per_pixel(
     weights: NDArray[np.float32], values: NDArray[np.float32], triangles: NDArray[np.int32], ids: NDArray[np.int32]
 ) -> NDArray[np.float32]:
     """A per-vertex value interpolated at every grid point (0 where no triangle covers it)."""
-    corners = values[triangles][np.maximum(ids, 0)]  # H x W x 3
-    interpolated = (weights * corners).sum(axis=2).astype(np.float32)
+    corners = np.take(values[triangles].astype(np.float32), np.maximum(ids, 0), axis=0)  # H x W x 3
+    interpolated = weights[..., 0] * corners[..., 0]
+    interpolated += weights[..., 1] * corners[..., 1]
+    interpolated += weights[..., 2] * corners[..., 2]
     interpolated[ids < 0] = 0.0
     return interpolated
