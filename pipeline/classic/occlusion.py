@@ -292,7 +292,8 @@ def _skin_distance(lab: NDArray[np.float32], samples: NDArray[np.float32]) -> ND
     else:
         scale = np.ones(lab.shape[:2], dtype=np.float32)
     difference = lab[..., 1:] - scale[..., None] * chroma
-    squared = np.einsum("hwi,ij,hwj->hw", difference, inverse, difference)
+    a, b = difference[..., 0], difference[..., 1]  # the 2 x 2 quadratic form written out: einsum is slower
+    squared = inverse[0, 0] * a * a + (inverse[0, 1] + inverse[1, 0]) * a * b + inverse[1, 1] * b * b
     # Darkness against the darker cheek's level, so a face lit from one side keeps its shadow side.
     reference = float(np.percentile(samples[:, 0], SHADOW_REFERENCE_PERCENTILE))
     darkness = 1.0 - lab[..., 0] / max(reference, 1.0)

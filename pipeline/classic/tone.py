@@ -365,11 +365,15 @@ def masked_low_pass(
     )
     small_weight = cv2.resize(weight, small_size, interpolation=cv2.INTER_AREA)
     low = np.empty_like(small_image)
-    for channel, channel_sigma in enumerate(sigmas):
+    for channel_sigma in dict.fromkeys(sigmas):  # channels of one sigma are blurred together
+        channels_here = [channel for channel, value in enumerate(sigmas) if value == channel_sigma]
         small_sigma = max(0.5, channel_sigma * scale)
-        blurred = cv2.GaussianBlur(small_image[..., channel], (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
         norm = cv2.GaussianBlur(small_weight, (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE)
-        low[..., channel] = _fill_empty(blurred / np.maximum(norm, 1e-4), norm)
+        blurred = cv2.GaussianBlur(
+            np.ascontiguousarray(small_image[..., channels_here]), (0, 0), small_sigma, borderType=cv2.BORDER_REPLICATE
+        ).reshape(norm.shape[0], norm.shape[1], len(channels_here))
+        for index, channel in enumerate(channels_here):
+            low[..., channel] = _fill_empty(blurred[..., index] / np.maximum(norm, 1e-4), norm)
     full = cv2.resize(low, (width, height), interpolation=cv2.INTER_LINEAR)
     return full.reshape(height, width, channels).astype(np.float32)
 
@@ -391,9 +395,7 @@ def _low_pass_pair(
     lows = []
     for lab in (source_lab, target_lab):
         crop = np.ascontiguousarray(lab[top:bottom, left:right])
-        light_low = masked_low_pass(crop[..., :1], crop_weight, light_sigma)
-        chroma_low = masked_low_pass(crop[..., 1:], crop_weight, chroma_sigma)
-        low = np.concatenate([light_low, chroma_low], axis=2)
+        low = masked_low_pass(crop, crop_weight, (light_sigma, chroma_sigma, chroma_sigma))
         full = cv2.copyMakeBorder(
             low, top, height - bottom, left, width - right, cv2.BORDER_REPLICATE
         ).reshape(height, width, 3)
