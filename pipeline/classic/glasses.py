@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -282,18 +283,20 @@ def rim_evidence(level: LevelFace) -> RimEvidence:
     frame that the other eye's alike rim follows."""
     ridge = _dark_ridges(level.grey)
     ridge[_eyes_and_brows(ridge.shape, level.geometry, LEVEL_EYE_DISTANCE) > 0] = -1.0
-    shapes = _shape_grid(RIM_EXPONENTS, EVIDENCE_HALF_WIDTHS, EVIDENCE_HALF_HEIGHTS, RIM_OFFSETS_X, RIM_OFFSETS_Y)
+    shapes, outlines = _grid_outlines(
+        RIM_EXPONENTS, EVIDENCE_HALF_WIDTHS, EVIDENCE_HALF_HEIGHTS, RIM_OFFSETS_X, RIM_OFFSETS_Y
+    )
     lower = np.sin(np.linspace(0.0, 2.0 * np.pi, RIM_SAMPLES, endpoint=False)) > EVIDENCE_LOWER_SINE
     # Alikeness depends only on the half height and the vertical offset: each eye's best shape for each.
     groups = np.unique(shapes[:, [2, 4]], axis=0, return_inverse=True)[1].ravel()
     per_eye = []
-    for outline in _rim_outlines(shapes):
+    for outline in outlines:
         values = cv2.remap(ridge, outline[..., 0], outline[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
         valid, hit = values >= 0.0, values >= RIM_RIDGE_LEVEL
         coverage = hit.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
         low = hit[:, lower].sum(axis=1) / np.maximum(valid[:, lower].sum(axis=1), 1)
-        strength = np.where(valid, np.minimum(values, 3.0 * RIM_RIDGE_LEVEL), 0.0).mean(axis=1)
+        strength = np.clip(values, 0.0, 3.0 * RIM_RIDGE_LEVEL).mean(axis=1)  # invalid points are negative: 0
         rank = np.minimum(coverage, low) + 1e-3 * strength
         order = np.lexsort((-rank, groups))
         best = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]  # each group's first
@@ -491,11 +494,12 @@ def _rim_masks(
     distance = LEVEL_EYE_DISTANCE
     ridge = _dark_ridges(level.grey)
     ridge[_eyes_and_brows(ridge.shape, level.geometry, distance) > 0] = -1.0
-    grid = _shape_grid(RIM_EXPONENTS, RIM_HALF_WIDTHS, RIM_HALF_HEIGHTS, RIM_OFFSETS_X, RIM_OFFSETS_Y)
-    coarse = _best_rim(ridge, grid)
+    grid = _grid_outlines(RIM_EXPONENTS, RIM_HALF_WIDTHS, RIM_HALF_HEIGHTS, RIM_OFFSETS_X, RIM_OFFSETS_Y)
+    coarse = _best_rim(ridge, *grid)
     n, a, b, dx, dy = (float(value) for value in coarse)
     steps = np.arange(-RIM_REFINE_REACH, RIM_REFINE_REACH + 1e-6, RIM_REFINE_STEP)
-    fine = _best_rim(ridge, _shape_grid((n,), a + steps, b + steps, dx + steps, dy + steps))
+    shapes = _shape_grid((n,), a + steps, b + steps, dx + steps, dy + steps)
+    fine = _best_rim(ridge, shapes, _rim_outlines(shapes))
     right, left = _rim_outlines(fine[None, :])
     outlines = [right[0], left[0]]
     rims = np.zeros(ridge.shape, dtype=np.uint8)
@@ -524,15 +528,32 @@ def _shape_grid(*axes: Sequence[float]) -> NDArray[np.float32]:
     )
 
 
-def _best_rim(ridge: NDArray[np.float32], shapes: NDArray[np.float32]) -> NDArray[np.float32]:
-    """The shape whose mirrored pair of rims most often lies on a ridge (ties: the stronger ridge)."""
-    right, left = _rim_outlines(shapes)
+@functools.cache
+def _grid_outlines(
+    *axes: tuple[float, ...],
+) -> tuple[NDArray[np.float32], tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    """A fixed shape grid and its rims' outlines (_rim_outlines), computed once: read-only arrays."""
+    shapes = _shape_grid(*axes)
+    outlines = _rim_outlines(shapes)
+    for array in (shapes, *outlines):
+        array.setflags(write=False)
+    return shapes, outlines
+
+
+def _best_rim(
+    ridge: NDArray[np.float32],
+    shapes: NDArray[np.float32],
+    outlines: tuple[NDArray[np.float32], NDArray[np.float32]],
+) -> NDArray[np.float32]:
+    """The shape whose mirrored pair of rims (`outlines`, from _rim_outlines) most often lies on a ridge
+    (ties: the stronger ridge)."""
+    right, left = outlines
     map_x = np.concatenate([right[..., 0], left[..., 0]], axis=1)
     map_y = np.concatenate([right[..., 1], left[..., 1]], axis=1)
     values = cv2.remap(ridge, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
     valid = values >= 0.0  # off the image or on the eyes and brows: not counted
     coverage = (values >= RIM_RIDGE_LEVEL).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
-    strength = np.where(valid, np.minimum(values, 3.0 * RIM_RIDGE_LEVEL), 0.0).mean(axis=1)
+    strength = np.clip(values, 0.0, 3.0 * RIM_RIDGE_LEVEL).mean(axis=1)  # invalid points are negative: 0
     return shapes[int(np.argmax(coverage + 1e-3 * strength))]
 
 
