@@ -54,3 +54,10 @@ def test_the_face_region_on_a_coarser_grid_is_upsampled_to_the_box() -> None:
     cv2.circle(small, (50, 50), 33, 255, -1)
     composite(target, toned, Regions(face=small, mouth=None, kept=np.zeros((400, 400), np.float32)), 260.0, 0.25, CompositeSettings())
     assert int(target[200, 200, 0]) == 200 and int(target[5, 5, 0]) == 90
+
+
+def test_a_half_kept_pixel_is_the_rounded_mean_of_the_two() -> None:
+    target, toned, face = _scene()
+    toned += 1.4  # 201.4 over 90: the mean 145.7 rounds to 146
+    composite(target, toned, Regions(face=face, mouth=None, kept=np.full(face.shape, 0.5, np.float32)), 130.0, 1.0, CompositeSettings())
+    assert target[100, 100].tolist() == [146, 146, 146] and int(target[2, 2, 0]) == 90

@@ -12,6 +12,7 @@ from pipeline.classic.occlusion import face_parts_68
 from pipeline.classic.tone import (
     fine_energy,
     match_detail,
+    masked_low_pass,
     match_edge_light,
     sharpness,
     transfer_light_and_colour,
@@ -332,3 +333,15 @@ def test_blue_irises_keep_their_colour_inside_the_eye_openings(
     assert blueness(kept) - blueness(crop) > 0.3 * (blueness(source) - blueness(crop))
     outside = (openings == 0) & (oval > 0.5)
     assert np.array_equal(kept[outside], plain[outside])
+
+
+def test_a_low_pass_with_a_scale_per_channel_blurs_each_channel_as_alone() -> None:
+    rng = np.random.default_rng(7)
+    image = cv2.GaussianBlur(rng.uniform(0.0, 100.0, (180, 150, 3)).astype(np.float32), (0, 0), 2.0)
+    weight = np.zeros((180, 150), np.float32)
+    cv2.ellipse(weight, (75, 90), (60, 80), 0, 0, 360, 1.0, -1)
+    together = masked_low_pass(image, weight, (6.0, 18.0, 18.0))
+    for channel, sigma in enumerate((6.0, 18.0, 18.0)):
+        alone = masked_low_pass(np.ascontiguousarray(image[..., channel : channel + 1]), weight, sigma)
+        assert np.allclose(together[..., channel], alone[..., 0], atol=1e-3)
+    assert not np.allclose(together[..., 0], together[..., 1], atol=1.0)  # the two scales differ
