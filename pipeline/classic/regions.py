@@ -371,8 +371,8 @@ def kept_region(
         kept = cv2.resize(kept, warp.box_size, interpolation=cv2.INTER_LINEAR)
     if warp.occluder is not None and warp.occluder.any():
         # The source's occluders stay out: the target's own face shows there. Grown and softened: the
-        # occluder's outline (its shadow, anti-aliasing) stays out too, and the template fades in.
-        # Grown and softened on the working grid, then resized: a soft mask loses nothing by it.
+        # occluder's outline (its shadow, anti-aliasing) stays out too, and the template fades in. That
+        # runs on the working grid: a soft mask loses nothing by being resized up.
         covered = cv2.resize(warp.carry(warp.occluder), warp.small_hw[::-1], interpolation=cv2.INTER_AREA)
         grow = settings.occluder_grow_share * size * warp.scale
         radius = max(1, int(round(grow)))
