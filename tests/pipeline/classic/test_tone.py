@@ -11,8 +11,8 @@ from pipeline.classic import ClassicEngine
 from pipeline.classic.occlusion import face_parts_68
 from pipeline.classic.tone import (
     fine_energy,
-    match_detail,
     masked_low_pass,
+    match_detail,
     match_edge_light,
     sharpness,
     transfer_light_and_colour,
