@@ -62,10 +62,10 @@ class WarpSettings:
 class RegionSettings:
     """Every mask: where the source goes, what of the target stays, and the parts tone and occlusion use."""
 
-    forehead_keep: float = 0.8  # share of the forehead (brows to the oval's top) taken from the source
+    forehead_keep: float = 0.95  # share of the forehead (brows to the oval's top) taken from the source
     forehead_min: float = 0.15  # ... but at least this much, even under a fringe
     forehead_margin: float = 0.0  # ... and this much less than the source's bare forehead reaches
-    oval_inset: float = 0.01  # the whole oval pulled towards the nose tip: the source's own edge stays out
+    oval_inset: float = 0.0  # the whole oval pulled towards the nose tip: the source's own edge stays out
     temple_inset: float = 0.04  # upper oval points pulled towards the eyes' middle by up to this share
     front_facing_min: float = 0.05  # a target triangle narrower than this share of its canonical area is hidden
     max_stretched_share: float = 0.25  # more of the face than this overstretched (and a pose note): the template stays
@@ -115,7 +115,7 @@ class ToneSettings:
 class CompositeSettings:
     """The final blend of the toned source over the target."""
 
-    feather_share: float = 0.035  # erosion before feathering, as a share of the face size
+    feather_share: float = 0.03  # erosion before feathering, as a share of the face size
 
 
 @dataclass(frozen=True)
