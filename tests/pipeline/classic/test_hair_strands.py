@@ -69,6 +69,28 @@ def _mesh(engine: ClassicEngine, image: RGB) -> NDArray[np.float32]:
     return mesh
 
 
+def test_strands_joined_where_they_leave_the_hair_are_each_found(
+    classic_engine: ClassicEngine, astronaut_image: RGB
+) -> None:
+    """A fringe's strands touch one another at the top, where they come out of the hair: joined there,
+    they make one wide, tilted part, which alone would fail as a strand."""
+    mesh = _mesh(classic_engine, astronaut_image)
+    strands, truth = _lines(astronaut_image, mesh, falling=True)
+    brows = mesh[list(RIGHT_BROW + LEFT_BROW), :2]
+    left, right = float(brows[:, 0].min()), float(brows[:, 0].max())
+    eye = (right - left) / 2.0
+    top = float(brows[:, 1].min()) - 0.35 * eye
+    bar = np.zeros(strands.shape[:2], np.uint8)
+    start, stop = left + 0.2 * (right - left), left + 0.8 * (right - left)
+    cv2.line(bar, (int(start), int(top)), (int(stop), int(top)), 255, 1, cv2.LINE_AA)
+    joined, bar_truth = _painted(strands, bar)
+    centre_lines = cv2.erode(truth.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    found = _found(classic_engine, joined, mesh)
+    assert float(found[centre_lines].mean()) > 0.7  # each strand, if not the pixels right at the bar
+    stray = found & ~cv2.dilate((truth | bar_truth).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert int(stray.sum()) < 20
+
+
 def test_falling_strands_are_found_and_a_bare_forehead_is_not(
     classic_engine: ClassicEngine, astronaut_image: RGB
 ) -> None:
