@@ -67,6 +67,12 @@ ARM_CONTRAST: Final = 10.0  # ... by this much (normalised contrast): a fringe's
 RIM_RIDGE_LEVEL: Final = 12.0  # ridge strength (normalised contrast) a rim point reaches on a frame
 RIM_BAR_SHARE: Final = 0.06  # dark lines this close to a rim are frame even on the brows
 RIM_ZONE_SHARE: Final = 0.12  # dark lines this close to a rim (or on the bridge, the temples) are frame
+REMNANT_RING_SHARE: Final = 0.06  # frame remnants are looked for this far (eye distances) round the frame mask ...
+REMNANT_SKIN_SIGMA_SHARE: Final = 0.15  # ... against the skin's lightness at this scale ...
+REMNANT_MIN_CONTRAST: Final = 14.0  # ... standing out by at least this many grey levels ...
+REMNANT_SPREADS: Final = 3.0  # ... and this many times the ring's median deviation ...
+REMNANT_STEPS: Final = 3  # ... over this many rings, a remnant's continuation followed outwards
+REMNANT_BROW_DARKNESS: Final = 0.6  # ... onto the brows only where darker than this x the brows' median
 FRAME_BAND_HALF_HEIGHT: Final = 0.45  # frame lines lie in an ellipse this high (eye distances) round the eyes
 FRAME_CROP_MARGIN: Final = 0.2  # the work crop reaches this far (eye distances) beyond that ellipse
 # Rims confirmed one eye at a time: only shapes that clear the eye (a rim, not the lids or the crease).
@@ -111,8 +117,9 @@ class FrameSearch:
 
 # A target's own frames, kept: close to the rims (a wider search keeps temple shadows, whose edges crack).
 KEPT_FRAMES: Final = FrameSearch(rim_thickness=0.1, band_half_width=1.05, arm_reach=0.5, arm_drop=0.0)
-# A source's frames, inpainted: lens edges too, and the temple arms out to the face's edge.
-REMOVED_FRAMES: Final = FrameSearch(rim_thickness=0.16, band_half_width=1.4, arm_reach=0.8, arm_drop=0.12)
+# A source's frames, inpainted: lens edges too, and the temple arms out to the face's edge. The rims are drawn
+# as thin as the kept ones: what a thick frame has beyond them is followed out by _with_frame_remnants.
+REMOVED_FRAMES: Final = FrameSearch(rim_thickness=0.1, band_half_width=1.4, arm_reach=0.8, arm_drop=0.12)
 
 
 @dataclass(frozen=True)
@@ -397,6 +404,8 @@ def remove_frames(image: RGB, points: Points, *, rimless: bool = False) -> RGB:
     top, left, box, small, small_mask = work
     if not small_mask.any():
         return result
+    if not rimless:  # rimless: the lenses' faint edges stay (see above), so nothing is followed out
+        small_mask = _with_frame_remnants(small, small_mask, eye_geometry(_small_points(points, box, small, top, left)))
     filled = biharmonic_fill(small, small_mask > 0)  # Telea's fill drew the lens outlines back in
     if filled.shape[:2] != box:
         filled = cv2.resize(filled, (box[1], box[0]), interpolation=cv2.INTER_CUBIC)
@@ -404,6 +413,44 @@ def remove_frames(image: RGB, points: Points, *, rimless: bool = False) -> RGB:
     view = result[top : top + box[0], left : left + box[1]]
     view[inside] = filled[inside]
     return result
+
+
+def _small_points(points: Points, box: tuple[int, int], small: RGB, top: int, left: int) -> Points:
+    factors = np.array([small.shape[1] / box[1], small.shape[0] / box[0]], dtype=np.float32)
+    return (np.asarray(points, dtype=np.float32)[:, :2] - np.array([left, top], np.float32)) * factors
+
+
+def _with_frame_remnants(small: RGB, mask: NDArray[np.uint8], geometry: EyeGeometry) -> NDArray[np.uint8]:
+    """`mask` grown by what of the frame lies next to it: pixels in a thin ring round it whose lightness
+    stands out from the skin around (a highlight on a bar, a lens edge the rim fit missed, an arm's end).
+    Left, they would seed the biharmonic fill with bright or dark blobs, or show as dashes. The eyes, with
+    a ring round them, are never followed into (lashes stand out as much as a frame does); the brows only
+    where a pixel is darker than the brows themselves by REMNANT_BROW_DARKNESS (a thick bar over them)."""
+    distance = geometry.eye_distance
+    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    reach = max(1, int(round(REMNANT_RING_SHARE * distance)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    eyes = cv2.dilate(_eyes_and_brows(grey.shape, geometry, distance, brows=False), kernel) > 0
+    brow_lines = (_eyes_and_brows(grey.shape, geometry, distance) > 0) & ~eyes
+    brows = (cv2.dilate(brow_lines.astype(np.uint8), kernel) > 0) & ~eyes
+    under_bar = brows & (grey < REMNANT_BROW_DARKNESS * float(np.median(grey[brow_lines]))) if brow_lines.any() else brows
+    blocked = eyes | (brows & ~under_bar)
+    sigma = REMNANT_SKIN_SIGMA_SHARE * distance
+    grown = mask > 0
+    for _ in range(REMNANT_STEPS):
+        skin = (~grown & ~eyes & ~brows).astype(np.float32)
+        weight = cv2.GaussianBlur(skin, (0, 0), sigma)
+        around = cv2.GaussianBlur(grey * skin, (0, 0), sigma) / np.maximum(weight, 1e-3)
+        ring = (cv2.dilate(grown.astype(np.uint8), kernel) > 0) & ~grown & ~blocked
+        if not ring.any():
+            break
+        deviation = np.abs(grey - around)
+        level = max(REMNANT_MIN_CONTRAST, REMNANT_SPREADS * float(np.median(deviation[ring])))
+        remnant = ring & (deviation > level)
+        if not remnant.any():
+            break
+        grown |= (cv2.dilate(remnant.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~blocked
+    return grown.astype(np.uint8) * 255
 
 
 def _frame_work(

@@ -11,6 +11,8 @@ from pipeline.classic import ClassicEngine
 from pipeline.classic.glasses import (
     GLASSES_THRESHOLD,
     REMOVED_FRAMES,
+    REMNANT_RING_SHARE,
+    REMNANT_STEPS,
     RimEvidence,
     eye_geometry,
     frame_mask,
@@ -96,7 +98,13 @@ def test_frames_are_inpainted_out_of_the_source(grace: tuple[RGB, Face]) -> None
     before = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
     after = cv2.cvtColor(cleaned, cv2.COLOR_RGB2GRAY).astype(np.float32)
     assert after[frames].mean() > before[frames].mean() + 15.0  # the dark frame lines got lighter
-    assert np.array_equal(cleaned[~frames], image[~frames])
+    # Only the frames change, and what of them lies right next to the mask (a bar's highlight, a line the
+    # rim fit missed): at most REMNANT_STEPS rings of REMNANT_RING_SHARE eye distances out, each with a
+    # pixel of the reduced crop, and the mask's own resizing (0.1 eye distances for all three).
+    reach = int(np.ceil((REMNANT_STEPS * REMNANT_RING_SHARE + 0.1) * geometry.eye_distance))
+    near = cv2.dilate(frames.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0
+    assert np.array_equal(cleaned[~near], image[~near])
+    assert float(np.any(cleaned != image, axis=2)[~frames].mean()) < 0.02
     assert glasses_score(cleaned, points) < glasses_score(image, points)
     centre = ((geometry.right_outer + geometry.right_inner) / 2.0).astype(int)
     assert not frames[centre[1], centre[0]]  # the eye itself is never treated as frame
