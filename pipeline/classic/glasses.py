@@ -425,7 +425,7 @@ def _with_frame_remnants(small: RGB, mask: NDArray[np.uint8], geometry: EyeGeome
     stands out from the skin around (a highlight on a bar, a lens edge the rim fit missed, an arm's end).
     Left, they would seed the biharmonic fill with bright or dark blobs, or show as dashes. The eyes, with
     a ring round them, are never followed into (lashes stand out as much as a frame does); the brows only
-    where a pixel is darker than the brows themselves by REMNANT_BROW_DARKNESS (a thick bar over them)."""
+    where a pixel is darker than REMNANT_BROW_DARKNESS x the brows' median (a thick bar over them)."""
     distance = geometry.eye_distance
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
     reach = max(1, int(round(REMNANT_RING_SHARE * distance)))
