@@ -246,19 +246,20 @@ def draw_frames(
     *,
     colour: tuple[int, int, int] = (70, 66, 60),
     thickness_share: float = 0.022,
+    axes_share: tuple[float, float] = RIM_AXES,
 ) -> RGBImage:
-    """Frames round the two eye centres (the subject's right first): two oval rims, a bridge and the temple
-    arms, `thickness_share` eye distances thick."""
+    """Frames round the two eye centres (the subject's right first): two oval rims `axes_share` eye distances
+    wide and high (half), a bridge and the temple arms, `thickness_share` eye distances thick."""
     delta = left - right
     distance = float(np.hypot(*delta))
     angle = float(np.degrees(np.arctan2(delta[1], delta[0])))
     out = image.copy()
-    axes = (int(round(RIM_AXES[0] * distance)), int(round(RIM_AXES[1] * distance)))
+    axes = (int(round(axes_share[0] * distance)), int(round(axes_share[1] * distance)))
     thickness = max(1, int(round(thickness_share * distance)))
     unit = (right - left) / max(distance, 1e-6)
     for centre in (right, left):
         cv2.ellipse(out, _pt(centre), axes, angle, 0, 360, colour, thickness, cv2.LINE_AA)
-    inner = RIM_AXES[0] * distance
+    inner = axes_share[0] * distance
     cv2.line(out, _pt(right - unit * inner), _pt(left + unit * inner), colour, thickness, cv2.LINE_AA)
     cv2.line(out, _pt(right + unit * inner), _pt(right + unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
     cv2.line(out, _pt(left - unit * inner), _pt(left - unit * 0.75 * distance), colour, thickness, cv2.LINE_AA)
