@@ -379,8 +379,7 @@ def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES)
     mask = np.zeros(image.shape[:2], dtype=np.float32)
     work = _frame_work(image, points, search)
     if work is not None:
-        top, left, box, _, small_mask = work
-        mask[top : top + box[0], left : left + box[1]] = _upsample_mask(small_mask, box)
+        mask[work.top : work.top + work.box[0], work.left : work.left + work.box[1]] = _upsample_mask(work.mask, work.box)
     return mask
 
 
@@ -401,23 +400,18 @@ def remove_frames(image: RGB, points: Points, *, rimless: bool = False) -> RGB:
     work = _frame_work(image, points, REMOVED_FRAMES, rimless=rimless)
     if work is None:
         return result
-    top, left, box, small, small_mask = work
-    if not small_mask.any():
+    if not work.mask.any():
         return result
-    if not rimless:  # rimless: the lenses' faint edges stay (see above), so nothing is followed out
-        small_mask = _with_frame_remnants(small, small_mask, eye_geometry(_small_points(points, box, small, top, left)))
-    filled = biharmonic_fill(small, small_mask > 0)  # Telea's fill drew the lens outlines back in
+    # Rimless: the lenses' faint edges stay (see above), so nothing is followed out.
+    small_mask = work.mask if rimless else _with_frame_remnants(work.crop, work.mask, work.geometry)
+    box = work.box
+    filled = biharmonic_fill(work.crop, small_mask > 0)  # Telea's fill drew the lens outlines back in
     if filled.shape[:2] != box:
         filled = cv2.resize(filled, (box[1], box[0]), interpolation=cv2.INTER_CUBIC)
     inside = _upsample_mask(small_mask, box) > 0.5
-    view = result[top : top + box[0], left : left + box[1]]
+    view = result[work.top : work.top + box[0], work.left : work.left + box[1]]
     view[inside] = filled[inside]
     return result
-
-
-def _small_points(points: Points, box: tuple[int, int], small: RGB, top: int, left: int) -> Points:
-    factors = np.array([small.shape[1] / box[1], small.shape[0] / box[0]], dtype=np.float32)
-    return (np.asarray(points, dtype=np.float32)[:, :2] - np.array([left, top], np.float32)) * factors
 
 
 def _with_frame_remnants(small: RGB, mask: NDArray[np.uint8], geometry: EyeGeometry) -> NDArray[np.uint8]:
@@ -453,10 +447,22 @@ def _with_frame_remnants(small: RGB, mask: NDArray[np.uint8], geometry: EyeGeome
     return grown.astype(np.uint8) * 255
 
 
-def _frame_work(
-    image: RGB, points: Points, search: FrameSearch, *, rimless: bool = False
-) -> tuple[int, int, tuple[int, int], RGB, NDArray[np.uint8]] | None:
-    """(top, left, box size, reduced eye-band crop, its 0/255 frame mask), or None for tiny faces."""
+@dataclass(frozen=True)
+class FrameWork:
+    """The frames found on a reduced copy of the eye band: where it lies in the image, and in its pixels
+    the frame mask, the eyes' geometry and the fitted rims (None for rimless glasses), 0/255."""
+
+    top: int
+    left: int
+    box: tuple[int, int]  # (height, width) of the band in the image
+    crop: RGB
+    mask: NDArray[np.uint8]
+    geometry: EyeGeometry
+    rims: NDArray[np.uint8] | None
+
+
+def _frame_work(image: RGB, points: Points, search: FrameSearch, *, rimless: bool = False) -> FrameWork | None:
+    """The frames found on the eye band, or None for tiny faces."""
     geometry = eye_geometry(points)
     distance = geometry.eye_distance
     if distance < 8.0:
@@ -479,7 +485,9 @@ def _frame_work(
     small_points = np.asarray(points, dtype=np.float32)[:, :2]
     small_points = (small_points - offset) * factors
     rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors, search, rimless)
-    return top, left, box, crop, _frame_lines(crop, eye_geometry(small_points), rims, search.band_half_width)
+    small_geometry = eye_geometry(small_points)
+    mask = _frame_lines(crop, small_geometry, rims, search.band_half_width)
+    return FrameWork(top, left, box, crop, mask, small_geometry, None if rims is None or rimless else rims[0])
 
 
 def _rims_in_crop(
