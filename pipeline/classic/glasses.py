@@ -450,7 +450,7 @@ def _with_frame_remnants(small: RGB, mask: NDArray[np.uint8], geometry: EyeGeome
 @dataclass(frozen=True)
 class FrameWork:
     """The frames found on a reduced copy of the eye band: where it lies in the image, and in its pixels
-    the frame mask, the eyes' geometry and the fitted rims (None for rimless glasses), 0/255."""
+    the frame mask (0/255) and the eyes' geometry."""
 
     top: int
     left: int
@@ -458,7 +458,6 @@ class FrameWork:
     crop: RGB
     mask: NDArray[np.uint8]
     geometry: EyeGeometry
-    rims: NDArray[np.uint8] | None
 
 
 def _frame_work(image: RGB, points: Points, search: FrameSearch, *, rimless: bool = False) -> FrameWork | None:
@@ -487,7 +486,7 @@ def _frame_work(image: RGB, points: Points, search: FrameSearch, *, rimless: boo
     rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors, search, rimless)
     small_geometry = eye_geometry(small_points)
     mask = _frame_lines(crop, small_geometry, rims, search.band_half_width)
-    return FrameWork(top, left, box, crop, mask, small_geometry, None if rims is None or rimless else rims[0])
+    return FrameWork(top, left, box, crop, mask, small_geometry)
 
 
 def _rims_in_crop(
