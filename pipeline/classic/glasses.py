@@ -379,7 +379,8 @@ def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES)
     mask = np.zeros(image.shape[:2], dtype=np.float32)
     work = _frame_work(image, points, search)
     if work is not None:
-        mask[work.top : work.top + work.box[0], work.left : work.left + work.box[1]] = _upsample_mask(work.mask, work.box)
+        rows, cols = slice(work.top, work.top + work.box[0]), slice(work.left, work.left + work.box[1])
+        mask[rows, cols] = _upsample_mask(work.mask, work.box)
     return mask
 
 
@@ -427,7 +428,10 @@ def _with_frame_remnants(small: RGB, mask: NDArray[np.uint8], geometry: EyeGeome
     eyes = cv2.dilate(_eyes_and_brows(grey.shape, geometry, distance, brows=False), kernel) > 0
     brow_lines = (_eyes_and_brows(grey.shape, geometry, distance) > 0) & ~eyes
     brows = (cv2.dilate(brow_lines.astype(np.uint8), kernel) > 0) & ~eyes
-    under_bar = brows & (grey < REMNANT_BROW_DARKNESS * float(np.median(grey[brow_lines]))) if brow_lines.any() else brows
+    if brow_lines.any():
+        under_bar = brows & (grey < REMNANT_BROW_DARKNESS * float(np.median(grey[brow_lines])))
+    else:
+        under_bar = brows
     blocked = eyes | (brows & ~under_bar)
     sigma = REMNANT_SKIN_SIGMA_SHARE * distance
     grown = mask > 0
