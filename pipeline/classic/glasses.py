@@ -428,11 +428,8 @@ def _with_frame_remnants(small: RGB, mask: NDArray[np.uint8], geometry: EyeGeome
     eyes = cv2.dilate(_eyes_and_brows(grey.shape, geometry, distance, brows=False), kernel) > 0
     brow_lines = (_eyes_and_brows(grey.shape, geometry, distance) > 0) & ~eyes
     brows = (cv2.dilate(brow_lines.astype(np.uint8), kernel) > 0) & ~eyes
-    if brow_lines.any():
-        under_bar = brows & (grey < REMNANT_BROW_DARKNESS * float(np.median(grey[brow_lines])))
-    else:
-        under_bar = brows
-    blocked = eyes | (brows & ~under_bar)
+    brow_level = float(np.median(grey[brow_lines])) if brow_lines.any() else 0.0  # no brows: `brows` is empty
+    blocked = eyes | (brows & (grey >= REMNANT_BROW_DARKNESS * brow_level))
     sigma = REMNANT_SKIN_SIGMA_SHARE * distance
     grown = mask > 0
     for _ in range(REMNANT_STEPS):
