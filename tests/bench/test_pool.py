@@ -228,6 +228,22 @@ def test_a_half_summary_gives_the_mean_distance_and_the_faces_at_the_identity_ga
     assert summary["identity_at_gate"] == 2  # 0.58 and 0.62 lie within 0.03 of the 0.6 limit; 0.64 does not
 
 
+def test_a_half_is_broken_down_by_each_label_value() -> None:
+    from app.bench.quality.report import _label_lines
+
+    def face(name: str, yaw: str, beard: bool, passed: bool) -> PoolFaceResult:
+        return PoolFaceResult(half="tuning", case=name, source=name, template="t", target="t",
+                              labels={"yaw": yaw, "beard": beard}, failures=() if passed else ("cracks",))
+
+    summary = summarize_half([face("a", "0-15", False, True), face("b", "0-15", True, False), face("c", "35-60", True, True)])
+    assert summary["by_label"]["yaw"] == {"0-15": {"faces": 2, "passed": 1}, "35-60": {"faces": 1, "passed": 1}}
+    assert summary["by_label"]["beard"] == {"no": {"faces": 1, "passed": 1}, "yes": {"faces": 2, "passed": 1}}
+    assert "glasses" not in summary["by_label"]  # no face carries the label
+    other = summarize_half([face("d", "15-35", False, False)])
+    lines = _label_lines({"halves": {"tuning": summary, "validation": other}})
+    assert "| yaw | 0-15 | 1/2 | - |" in lines and "| yaw | 15-35 | - | 0/1 |" in lines
+
+
 def test_detection_recall_is_split_by_size_yaw_and_sunglasses() -> None:
     calls = [
         {"face": "big", "width": 200.0, "size": "120+", "yaw": "0-15", "sunglasses": False, "found": True},
@@ -361,6 +377,7 @@ def test_the_pool_section_of_benchmarks_is_replaced_in_place(pool_run: Any, tmp_
     text = page.read_text()
     assert text.count(POOL_BEGIN) == 1 and text.count(POOL_END) == 1 and "kept" in text
     assert "validation before | validation now" in text and "(a-validation.png)" in text
+    assert "| label | value | tuning | validation |" in text
     assert pool_sheet_path(Path("out/sheet.png"), "validation") == Path("out/sheet-validation.png")
     assert any(line.strip().startswith("validation") for line in pool_lines(report))
 

@@ -44,6 +44,8 @@ from pipeline.face import Assignment, Face, FaceEngine, RGBImage, SourceFace
 # by 0.004 move single faces by up to 0.04, so a pass count that changes only there is noise.
 IDENTITY_GATE_BAND: Final = 0.03
 POOL_FAILURES: Final = ("identity", "identity_vs_original", "chroma", "seam", "clipping", "eyes", "cracks", "leakage")
+# The labels a half's pass rate is broken down by (pool.Labels fields; a variant changes some of them).
+BREAKDOWN_LABELS: Final = ("yaw", "glasses", "occluder", "light", "beard", "open_mouth", "age", "skin")
 SIZE_BUCKETS: Final = ((0, 60, "<60"), (60, 120, "60-120"), (120, 100000, "120+"))
 
 
@@ -385,7 +387,24 @@ def summarize_half(results: Sequence[PoolFaceResult]) -> dict[str, Any]:
         values = [float(v) for r in results if (v := r.figures.get(measure)) is not None]
         if values:
             summary[measure] = {"median": round(statistics.median(values), 3), "worst": round(max(values) if measure != "eyes_kept" else min(values), 3)}
+    summary["by_label"] = pass_counts_by_label(results)
     return summary
+
+
+def pass_counts_by_label(results: Sequence[PoolFaceResult]) -> dict[str, dict[str, dict[str, int]]]:
+    """{label: {value: {"faces", "passed"}}} for each of BREAKDOWN_LABELS, values as the labels spell
+    them (booleans as "yes" / "no"); faces without the label are left out."""
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for label in BREAKDOWN_LABELS:
+        for result in results:
+            if label not in result.labels:
+                continue
+            raw = result.labels[label]
+            value = ("yes" if raw else "no") if isinstance(raw, bool) else str(raw)
+            cell = counts.setdefault(label, {}).setdefault(value, {"faces": 0, "passed": 0})
+            cell["faces"] += 1
+            cell["passed"] += int(result.passed)
+    return counts
 
 
 def summarize_glasses(calls: list[dict[str, Any]]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from app.bench.quality.harness import (
     CaseResult,
     QualityRunner,
 )
-from app.bench.quality.pool_run import IDENTITY_GATE_BAND, run_pool
+from app.bench.quality.pool_run import BREAKDOWN_LABELS, IDENTITY_GATE_BAND, run_pool
 from app.bench.quality.probe import IdentityProbe
 from app.bench.quality.sheet import render_pool_sheet, render_sheet, save_sheet
 from app.bench.quality.stress import build_stress_set
@@ -308,9 +308,28 @@ def render_pool_markdown(
         + f" (missed: {', '.join(detection['missed']) or 'none'}).",
         "Targets (validation half): " + ", ".join(f"{name} {'met' if met else 'NOT met'}" for name, met in pool.get("targets", {}).items()) + ".",
     ]
+    lines += _label_lines(pool)
     if sheets:
         lines += [""] + [f"![pool {half} half: source, template, engine result, plain swap]({path})" for half, path in sheets.items()]
     return "\n".join(lines)
+
+
+def _label_lines(pool: dict[str, Any]) -> list[str]:
+    """Faces passing every measure per label value, both halves side by side (a variant counts under the
+    labels it changed: the dim variant under light "dim")."""
+    halves = {half: pool["halves"][half].get("by_label") for half in ("tuning", "validation")}
+    if not all(halves.values()):
+        return []
+    lines = ["", "Faces passing every measure, by label:", "", "| label | value | tuning | validation |", "|---|---|---|---|"]
+    for label in BREAKDOWN_LABELS:
+        values = sorted({value for counts in halves.values() for value in counts.get(label, {})})
+        for value in values:
+            cells = []
+            for counts in halves.values():
+                cell = counts.get(label, {}).get(value)
+                cells.append(f"{cell['passed']}/{cell['faces']}" if cell else "-")
+            lines.append(f"| {label} | {value} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _people() -> int:
