@@ -229,7 +229,7 @@ def test_a_half_summary_gives_the_mean_distance_and_the_faces_at_the_identity_ga
 
 
 def test_a_half_is_broken_down_by_each_label_value() -> None:
-    from app.bench.quality.report import _label_lines
+    from app.bench.quality.report import label_lines
 
     def face(name: str, yaw: str, beard: bool, passed: bool) -> PoolFaceResult:
         return PoolFaceResult(half="tuning", case=name, source=name, template="t", target="t",
@@ -240,7 +240,7 @@ def test_a_half_is_broken_down_by_each_label_value() -> None:
     assert summary["by_label"]["beard"] == {"no": {"faces": 1, "passed": 1}, "yes": {"faces": 2, "passed": 1}}
     assert "glasses" not in summary["by_label"]  # no face carries the label
     other = summarize_half([face("d", "15-35", False, False)])
-    lines = _label_lines({"halves": {"tuning": summary, "validation": other}})
+    lines = label_lines({"halves": {"tuning": summary, "validation": other}})
     assert "| yaw | 0-15 | 1/2 | - |" in lines and "| yaw | 15-35 | - | 0/1 |" in lines
 
 

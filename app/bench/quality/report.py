@@ -308,13 +308,13 @@ def render_pool_markdown(
         + f" (missed: {', '.join(detection['missed']) or 'none'}).",
         "Targets (validation half): " + ", ".join(f"{name} {'met' if met else 'NOT met'}" for name, met in pool.get("targets", {}).items()) + ".",
     ]
-    lines += _label_lines(pool)
+    lines += label_lines(pool)
     if sheets:
         lines += [""] + [f"![pool {half} half: source, template, engine result, plain swap]({path})" for half, path in sheets.items()]
     return "\n".join(lines)
 
 
-def _label_lines(pool: dict[str, Any]) -> list[str]:
+def label_lines(pool: dict[str, Any]) -> list[str]:
     """Faces passing every measure per label value, both halves side by side (a variant counts under the
     labels it changed: the dim variant under light "dim")."""
     halves = {half: pool["halves"][half].get("by_label") for half in ("tuning", "validation")}
