@@ -69,7 +69,7 @@ class RegionSettings:
     temple_inset: float = 0.04  # upper oval points pulled towards the eyes' middle by up to this share
     front_facing_min: float = 0.05  # a target triangle narrower than this share of its canonical area is hidden
     max_stretched_share: float = 0.25  # more of the face than this overstretched (and a pose note): the template stays
-    mouth_open: float = 0.12  # inner-lip gap / mouth width above which a mouth counts as open
+    mouth_open: float = 0.2  # inner-lip gap / mouth width above which a mouth counts as open
     mouth_feather_share: float = 0.015  # a kept open mouth's own narrow feather, share of the face size
     exempt_grow_share: float = 0.12  # eyes, brows and lips masks grown by this share of the eye distance
     exempt_brow_share: float = 0.15  # brow band thickness, as a share of the eye distance
