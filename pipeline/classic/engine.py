@@ -20,7 +20,7 @@ from pipeline.classic.large_faces import reduction, swap_reduced
 from pipeline.classic.face_geometry import face_size
 from pipeline.classic.settings import ClassicSettings
 from pipeline.classic.source import PreparedSource, prepare_source
-from pipeline.classic.swapper import swap_into
+from pipeline.classic.swapper import StageObserver, swap_into
 from pipeline.errors import ImageRejected
 from pipeline.face import Assignment, EngineName, Face, RGBImage, SourceFace, order_left_to_right
 from pipeline.masks import FOREHEAD_SHARE, restrict_in_place
@@ -59,11 +59,13 @@ class ClassicEngine:
         *,
         settings: ClassicSettings | None = None,
         detector: FaceDetector | None = None,
+        observe: StageObserver | None = None,
     ) -> None:
         self._model_files = model_files
         self._mesh_model = mesh_model
         self._settings = settings or ClassicSettings()
         self._detector = detector
+        self._observe = observe  # sees every swapped face's stages (tools/stage_views.py)
         self._models: _Models | None = None
         self._load_lock = threading.Lock()
         # The last prepared sources (cropped, deblocked, frames inpainted) by a fingerprint of photo and
@@ -135,7 +137,7 @@ class ClassicEngine:
             source_face = prepared[key]
 
             def swap_face(pixels: RGBImage, target: Face, mesh: Mesh, source: PreparedSource = source_face) -> None:
-                swap_into(pixels, target, mesh, source, canonical, self._settings)
+                swap_into(pixels, target, mesh, source, canonical, self._settings, self._observe)
 
             scale = reduction(face_size(target_mesh), source_face.face_size)
             if scale < 1.0:  # a large face (full-resolution phone photo): swapped on a reduced crop

@@ -7,6 +7,9 @@ Each stage's tunables are one frozen class in pipeline.classic.settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -21,6 +24,22 @@ from pipeline.classic.warp import plan_warp
 from pipeline.face import Face
 
 
+@dataclass(frozen=True)
+class SwapStages:
+    """One swapped face's stages in its face box (what tools/stage_views.py shows)."""
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the image swapped into (a large face's reduced crop)
+    template: NDArray[np.uint8] = field(repr=False)  # the face box before the swap
+    warped: NDArray[np.uint8] = field(repr=False)  # the source texture on the target's mesh
+    toned: NDArray[np.float32] = field(repr=False)  # ... with the template's light, colour and grain
+    face: NDArray[np.uint8] = field(repr=False)  # where the source goes, 0/255 on the warp's working grid
+    kept: NDArray[np.float32] = field(repr=False)  # what of the template stays in front, 0..1
+    result: NDArray[np.uint8] = field(repr=False)  # the face box after the composite
+
+
+StageObserver = Callable[[SwapStages], None]
+
+
 def swap_into(
     result: NDArray[np.uint8],
     target: Face,
@@ -28,8 +47,10 @@ def swap_into(
     source: PreparedSource,
     canonical: CanonicalFace,
     settings: ClassicSettings | None = None,
+    observe: StageObserver | None = None,
 ) -> None:
-    """Map `source` onto the target face's mesh and blend it in, writing into `result` in place."""
+    """Map `source` onto the target face's mesh and blend it in, writing into `result` in place; `observe`,
+    when given, sees the face's stages."""
     settings = settings or ClassicSettings()
     warp = plan_warp(target_mesh, result.shape[:2], source, canonical, settings.warp)
     if warp is None:
@@ -50,4 +71,7 @@ def swap_into(
     kept = kept_region(
         warp, view.warped, view.target, target_box, parts, target_xy * scale_xy, eye_points, size, settings.regions,
     )
+    template = target_box.copy() if observe is not None else target_box
     composite(target_box, toned, Regions(face=face.face, mouth=face.mouth, kept=kept), size, warp.scale, settings.composite)
+    if observe is not None:
+        observe(SwapStages(warp.box, template, warped, toned, face.face, kept, target_box.copy()))

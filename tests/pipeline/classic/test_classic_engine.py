@@ -227,3 +227,25 @@ def test_a_batch_prepares_each_source_once(
     assert len(prepared) == 3  # another photo; it pushes out the least recently used (the wife)
     engine.swap(t1_image, [Assignment(target, wife)])
     assert len(prepared) == 4
+
+
+def test_an_observer_sees_each_swapped_faces_stages_and_changes_nothing(
+    t1_image: np.ndarray, couple_assignments: list[Assignment], swapped_t1: np.ndarray
+) -> None:
+    from pipeline.classic.swapper import SwapStages
+
+    seen: list[SwapStages] = []
+    result = ClassicEngine(observe=seen.append).swap(t1_image, couple_assignments)
+    assert np.array_equal(result, swapped_t1)
+    assert len(seen) == len(couple_assignments)
+    for stages, assignment in zip(seen, couple_assignments, strict=True):
+        x0, y0, x1, y1 = stages.box
+        face_x0, face_y0, face_x1, face_y1 = assignment.target.bbox
+        assert x0 <= (face_x0 + face_x1) / 2 <= x1 and y0 <= (face_y0 + face_y1) / 2 <= y1
+        box_hw = (y1 - y0, x1 - x0)
+        for image in (stages.template, stages.warped, stages.result):
+            assert image.shape == (*box_hw, 3) and image.dtype == np.uint8
+        assert stages.toned.shape == (*box_hw, 3) and stages.kept.shape == box_hw
+        assert np.array_equal(stages.template, t1_image[y0:y1, x0:x1])
+        assert np.array_equal(stages.result, result[y0:y1, x0:x1])
+        assert stages.face.any()
