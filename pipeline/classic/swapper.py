@@ -71,7 +71,7 @@ def swap_into(
     kept = kept_region(
         warp, view.warped, view.target, target_box, parts, target_xy * scale_xy, eye_points, size, settings.regions,
     )
-    template = target_box.copy() if observe is not None else target_box
+    before = None if observe is None else target_box.copy()
     composite(target_box, toned, Regions(face=face.face, mouth=face.mouth, kept=kept), size, warp.scale, settings.composite)
-    if observe is not None:
-        observe(SwapStages(warp.box, template, warped, toned, face.face, kept, target_box.copy()))
+    if observe is not None and before is not None:
+        observe(SwapStages(warp.box, before, warped, toned, face.face, kept, target_box.copy()))
