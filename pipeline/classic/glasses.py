@@ -113,10 +113,15 @@ class FrameSearch:
     band_half_width: float
     arm_reach: float
     arm_drop: float
+    shade_below_eyes: float = 0.0  # dark regions below the eyes this wide or wider are shade, not frame (0: off)
 
 
 # A target's own frames, kept: close to the rims (a wider search keeps temple shadows, whose edges crack).
-KEPT_FRAMES: Final = FrameSearch(rim_thickness=0.1, band_half_width=1.05, arm_reach=0.5, arm_drop=0.0)
+# Below the eyes, dark regions 0.12 eye distances wide or wider are the shade under a lens or beside the nose:
+# kept, the template's skin would show there as a patch beside the source's.
+KEPT_FRAMES: Final = FrameSearch(
+    rim_thickness=0.1, band_half_width=1.05, arm_reach=0.5, arm_drop=0.0, shade_below_eyes=0.12
+)
 # A source's frames, inpainted: lens edges too, and the temple arms out to the face's edge. The rims are drawn
 # as thin as the kept ones: what a thick frame has beyond them is followed out by _with_frame_remnants.
 REMOVED_FRAMES: Final = FrameSearch(rim_thickness=0.1, band_half_width=1.4, arm_reach=0.8, arm_drop=0.12)
@@ -486,7 +491,7 @@ def _frame_work(image: RGB, points: Points, search: FrameSearch, *, rimless: boo
     small_points = (small_points - offset) * factors
     rims = _rims_in_crop(image, geometry, crop.shape[:2], offset, factors, search, rimless)
     small_geometry = eye_geometry(small_points)
-    mask = _frame_lines(crop, small_geometry, rims, search.band_half_width)
+    mask = _frame_lines(crop, small_geometry, rims, search.band_half_width, search.shade_below_eyes)
     return FrameWork(top, left, box, crop, mask, small_geometry)
 
 
@@ -668,10 +673,12 @@ def _eyes_and_brows(
 def _frame_lines(
     image: RGB, geometry: EyeGeometry, rims: tuple[NDArray[np.uint8], NDArray[np.uint8]] | None,
     band_half_width: float,
+    shade_below_eyes: float = 0.0,
 ) -> NDArray[np.uint8]:
     """Frame pixels of the reduced crop, 0/255: dark lines (black-hat, Otsu) in the rims' zone, and the
     rims themselves, outside the eyes and brows; lines are looked for within `band_half_width` eye
-    distances of the eyes' middle."""
+    distances of the eyes' middle. With `shade_below_eyes`, dark regions below the eyes at least that
+    many eye distances wide (the shade under a lens or beside the nose) are left out."""
     height, width = image.shape[:2]
     distance = geometry.eye_distance
     band = np.zeros((height, width), dtype=np.uint8)
@@ -702,7 +709,24 @@ def _frame_lines(
     bar = cv2.dilate(ring, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * near + 1, 2 * near + 1)))
     eyes = _eyes_and_brows((height, width), geometry, distance, brows=False)
     lines_near = (found > 0) & (((zone > 0) & (excluded == 0)) | (bar > 0))
+    if shade_below_eyes > 0:
+        lines_near &= ~_shade_below_eyes(found, geometry, shade_below_eyes)
     return (((lines_near | (ring > 0)) & (eyes == 0)) * 255).astype(np.uint8)
+
+
+def _shade_below_eyes(found: NDArray[np.uint8], geometry: EyeGeometry, width_share: float) -> NDArray[np.bool_]:
+    """The parts of `found` below the eyes' line that an opening `width_share` eye distances wide keeps
+    (regions at least that wide, grown back by the same amount): shade, where a frame's line is thinner."""
+    size = max(3, int(round(width_share * geometry.eye_distance)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    wide = cv2.dilate(cv2.morphologyEx(found, cv2.MORPH_OPEN, kernel), kernel) > 0
+    height, width = found.shape[:2]
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    start, end = geometry.right_outer, geometry.left_outer
+    direction = (end - start) / max(float(np.hypot(*(end - start))), 1e-6)
+    below = (cols - start[0]) * -direction[1] + (rows - start[1]) * direction[0] > 0
+    return wide & below
 
 
 def _upsample_mask(mask: NDArray[np.uint8], box: tuple[int, int]) -> FloatMask:

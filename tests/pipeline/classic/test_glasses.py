@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from numpy.typing import NDArray
 from pipeline.classic import ClassicEngine
 from pipeline.classic.glasses import (
     GLASSES_THRESHOLD,
+    KEPT_FRAMES,
     REMOVED_FRAMES,
     REMNANT_RING_SHARE,
     REMNANT_STEPS,
@@ -158,6 +161,35 @@ def test_a_target_with_glasses_keeps_its_whole_frames(
     changed = np.abs(result.astype(np.int16) - image.astype(np.int16)).max(axis=-1) > 12
     assert float(changed[frames].mean()) < 0.2  # the frame pixels stay the template's
     assert float(changed[face_parts_68(image.shape[:2], points).cheeks > 0.5].mean()) > 0.3  # the face did change
+
+
+def _wide_share_below_eyes(kept: NDArray[np.bool_], points: NDArray[np.float32], width_share: float) -> float:
+    """The share of `kept` below the eyes' line that lies in regions at least `width_share` eye distances wide."""
+    geometry = eye_geometry(points)
+    start, end = geometry.right_outer, geometry.left_outer
+    along = (end - start) / float(np.hypot(*(end - start)))
+    rows, cols = np.indices(kept.shape)
+    below = kept & ((cols - start[0]) * -along[1] + (rows - start[1]) * along[0] > 0)
+    size = int(round(width_share * geometry.eye_distance)) | 1
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    wide = cv2.morphologyEx(below.astype(np.uint8), cv2.MORPH_OPEN, disk) > 0
+    return float(wide.sum()) / max(1, int(below.sum()))
+
+
+def test_the_shade_under_a_targets_lenses_is_not_kept_as_frame(
+    classic_engine: ClassicEngine, portrait_meshes: dict[str, tuple[RGB, NDArray[np.float32]]]
+) -> None:
+    # glasses_man's under-eye shade and the shade beside grace_hopper's nose read as dark lines next to
+    # the lower rims; kept, the template's skin showed there as a pink patch beside the source's.
+    for key in ("glasses_man", "grace_hopper"):
+        image = portrait_meshes[key][0]
+        points = classic_engine.detect(image)[0].landmarks_array()
+        assert points is not None
+        kept = glasses_keep_mask(image, points) > 0.5
+        everything = frame_mask(image, points, search=replace(KEPT_FRAMES, shade_below_eyes=0.0)) > 0.5
+        assert _wide_share_below_eyes(everything, points, 0.15) > 0.45, key  # the shade is there to leave out
+        assert _wide_share_below_eyes(kept, points, 0.15) < 0.25, key
+        assert has_glasses(image, points) and kept.sum() > 0.7 * everything.sum(), key  # the rims stay
 
 
 def test_no_glasses_no_keep_mask(classic_engine: ClassicEngine, astronaut_image: RGB) -> None:
