@@ -44,6 +44,10 @@ FRAME_MIN_CONTRAST: Final = 12  # grey levels a frame line is darker than its su
 FRAME_GROW_SHARE: Final = 0.03  # the frame mask is grown by this share of the eye distance
 FRAME_WORK_EYE_DISTANCE: Final = 64.0  # frames are found and inpainted with the eyes this far apart
 BROW_WIDTH_SHARE: Final = 0.16  # brow thickness cut out of the frame search
+# A kept frame pixel counts in full when it stands out from its surroundings by the second figure (grey
+# levels, dark or light, within LINE_KERNEL_SHARE eye distances), not at all below the first: skin in the ring.
+MATTE_CONTRAST: Final = (6.0, 16.0)
+LINE_KERNEL_SHARE: Final = 0.1
 FRAME_MIN_SAMPLES: Final = 30  # eye-band pixels needed to set the frame threshold
 LEVEL_EYE_DISTANCE: Final = 64.0  # the levelled face has its eye centres this far apart ...
 LEVEL_SIZE: Final = (160, 140)  # ... in an image this large (width, height) ...
@@ -372,8 +376,9 @@ def temple_arm_scores(level: LevelFace) -> tuple[float, float]:
     return scores[0], scores[1]
 
 
-def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES) -> FloatMask:
-    """The frames around the eyes, outside the eyes themselves, 0 or 1.
+def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES, matte: bool = False) -> FloatMask:
+    """The frames around the eyes, outside the eyes themselves, 0 or 1; with `matte`, 0..1, each pixel
+    weighted by how much it stands out as a line (see _line_contrast).
 
     The two rims are fitted (see _rim_masks) and drawn `search.rim_thickness` eye distances thick; a
     black-hat (closing minus image) with a kernel 0.3 eye distances wide and an Otsu threshold adds
@@ -385,17 +390,42 @@ def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES)
     work = _frame_work(image, points, search)
     if work is not None:
         rows, cols = slice(work.top, work.top + work.box[0]), slice(work.left, work.left + work.box[1])
-        mask[rows, cols] = _upsample_mask(work.mask, work.box)
+        if matte:
+            mask[rows, cols] = _upsample_matte(work.mask, _line_contrast(work.crop, work.geometry), work.box)
+        else:
+            mask[rows, cols] = _upsample_mask(work.mask, work.box)
     return mask
 
 
-def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
-    """The target's own frames, to keep from the template (zeros when no line crosses its bridge).
+def _line_contrast(crop: RGB, geometry: EyeGeometry) -> FloatMask:
+    """0..1 per pixel of the reduced crop: how far it stands out, darker or lighter, from its surroundings
+    within LINE_KERNEL_SHARE eye distances (black-hat and top-hat), ramped over MATTE_CONTRAST. A wire or
+    a rim's edge scores 1; the skin a rim's drawn ring covers beside it, 0."""
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    size = max(3, int(round(LINE_KERNEL_SHARE * geometry.eye_distance)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    dark = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel, borderType=cv2.BORDER_REPLICATE)
+    light = cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel, borderType=cv2.BORDER_REPLICATE)
+    low, high = MATTE_CONTRAST
+    return np.clip((np.maximum(dark, light).astype(np.float32) - low) / (high - low), 0.0, 1.0)
 
-    Lenient on purpose: keeping a template's dark lines costs little, erasing half its frames a lot."""
+
+def _upsample_matte(mask: NDArray[np.uint8], contrast: FloatMask, box: tuple[int, int]) -> FloatMask:
+    """The frame mask (0/255) weighted by `contrast`, resized to `box` (height, width) with soft edges."""
+    soft = (mask > 127).astype(np.float32) * contrast
+    if soft.shape != box:
+        soft = cv2.resize(soft, (box[1], box[0]), interpolation=cv2.INTER_LINEAR)
+    return np.clip(soft, 0.0, 1.0)
+
+
+def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
+    """The target's own frames, to keep from the template, 0..1 (zeros when no line crosses its bridge).
+
+    Lenient on purpose: keeping a template's dark lines costs little, erasing half its frames a lot. The
+    mask is a matte: the skin its drawn rims cover shows the source, as the rest of the face does."""
     if not may_have_glasses(image, points):
         return np.zeros(image.shape[:2], dtype=np.float32)
-    return frame_mask(image, points)
+    return frame_mask(image, points, matte=True)
 
 
 def remove_frames(image: RGB, points: Points, *, rimless: bool = False) -> RGB:
