@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 import cv2
@@ -44,10 +44,6 @@ FRAME_MIN_CONTRAST: Final = 12  # grey levels a frame line is darker than its su
 FRAME_GROW_SHARE: Final = 0.03  # the frame mask is grown by this share of the eye distance
 FRAME_WORK_EYE_DISTANCE: Final = 64.0  # frames are found and inpainted with the eyes this far apart
 BROW_WIDTH_SHARE: Final = 0.16  # brow thickness cut out of the frame search
-# A kept frame pixel counts in full when it stands out from its surroundings by the second figure (grey
-# levels, dark or light, within LINE_KERNEL_SHARE eye distances), not at all below the first: skin in the ring.
-MATTE_CONTRAST: Final = (6.0, 16.0)
-LINE_KERNEL_SHARE: Final = 0.1
 FRAME_MIN_SAMPLES: Final = 30  # eye-band pixels needed to set the frame threshold
 LEVEL_EYE_DISTANCE: Final = 64.0  # the levelled face has its eye centres this far apart ...
 LEVEL_SIZE: Final = (160, 140)  # ... in an image this large (width, height) ...
@@ -120,12 +116,18 @@ class FrameSearch:
     shade_below_eyes: float = 0.0  # dark regions below the eyes this wide or wider are shade, not frame (0: off)
 
 
+@dataclass(frozen=True)
+class FrameMatte:
+    """A frame mask weighted per pixel by how far the pixel stands out, darker or lighter, from its
+    surroundings within `line_share` eye distances: 0 at `contrast[0]` grey levels, 1 from `contrast[1]`."""
+
+    contrast: tuple[float, float]
+    line_share: float
+
+
 # A target's own frames, kept: close to the rims (a wider search keeps temple shadows, whose edges crack).
-# Below the eyes, dark regions 0.12 eye distances wide or wider are the shade under a lens or beside the nose:
-# kept, the template's skin would show there as a patch beside the source's.
-KEPT_FRAMES: Final = FrameSearch(
-    rim_thickness=0.1, band_half_width=1.05, arm_reach=0.5, arm_drop=0.0, shade_below_eyes=0.12
-)
+# glasses_keep_mask sets `shade_below_eyes` from the region settings.
+KEPT_FRAMES: Final = FrameSearch(rim_thickness=0.1, band_half_width=1.05, arm_reach=0.5, arm_drop=0.0)
 # A source's frames, inpainted: lens edges too, and the temple arms out to the face's edge. The rims are drawn
 # as thin as the kept ones: what a thick frame has beyond them is followed out by _with_frame_remnants.
 REMOVED_FRAMES: Final = FrameSearch(rim_thickness=0.1, band_half_width=1.4, arm_reach=0.8, arm_drop=0.12)
@@ -376,8 +378,10 @@ def temple_arm_scores(level: LevelFace) -> tuple[float, float]:
     return scores[0], scores[1]
 
 
-def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES, matte: bool = False) -> FloatMask:
-    """The frames around the eyes, outside the eyes themselves, 0 or 1; with `matte`, 0..1, each pixel
+def frame_mask(
+    image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES, matte: FrameMatte | None = None
+) -> FloatMask:
+    """The frames around the eyes, outside the eyes themselves, 0 or 1; with a `matte`, 0..1, each pixel
     weighted by how much it stands out as a line (see _line_contrast).
 
     The two rims are fitted (see _rim_masks) and drawn `search.rim_thickness` eye distances thick; a
@@ -390,23 +394,24 @@ def frame_mask(image: RGB, points: Points, *, search: FrameSearch = KEPT_FRAMES,
     work = _frame_work(image, points, search)
     if work is not None:
         rows, cols = slice(work.top, work.top + work.box[0]), slice(work.left, work.left + work.box[1])
-        if matte:
-            mask[rows, cols] = _upsample_matte(work.mask, _line_contrast(work.crop, work.geometry), work.box)
+        if matte is not None:
+            contrast = _line_contrast(work.crop, work.geometry, matte)
+            mask[rows, cols] = _upsample_matte(work.mask, contrast, work.box)
         else:
             mask[rows, cols] = _upsample_mask(work.mask, work.box)
     return mask
 
 
-def _line_contrast(crop: RGB, geometry: EyeGeometry) -> FloatMask:
+def _line_contrast(crop: RGB, geometry: EyeGeometry, matte: FrameMatte) -> FloatMask:
     """0..1 per pixel of the reduced crop: how far it stands out, darker or lighter, from its surroundings
-    within LINE_KERNEL_SHARE eye distances (black-hat and top-hat), ramped over MATTE_CONTRAST. A wire or
-    a rim's edge scores 1; the skin a rim's drawn ring covers beside it, 0."""
+    within `matte.line_share` eye distances (black-hat and top-hat), ramped over `matte.contrast`. A wire
+    or a rim's edge scores 1; the skin a rim's drawn ring covers beside it, 0."""
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    size = max(3, int(round(LINE_KERNEL_SHARE * geometry.eye_distance)) | 1)
+    size = max(3, int(round(matte.line_share * geometry.eye_distance)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     dark = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, kernel, borderType=cv2.BORDER_REPLICATE)
     light = cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, kernel, borderType=cv2.BORDER_REPLICATE)
-    low, high = MATTE_CONTRAST
+    low, high = matte.contrast
     return np.clip((np.maximum(dark, light).astype(np.float32) - low) / (high - low), 0.0, 1.0)
 
 
@@ -418,14 +423,15 @@ def _upsample_matte(mask: NDArray[np.uint8], contrast: FloatMask, box: tuple[int
     return np.clip(soft, 0.0, 1.0)
 
 
-def glasses_keep_mask(image: RGB, points: Points) -> FloatMask:
-    """The target's own frames, to keep from the template, 0..1 (zeros when no line crosses its bridge).
+def glasses_keep_mask(image: RGB, points: Points, *, shade_below_eyes: float, matte: FrameMatte) -> FloatMask:
+    """The target's own frames, to keep from the template, 0..1 (zeros when no line crosses its bridge):
+    KEPT_FRAMES without the wide shade below the eyes (`shade_below_eyes`), as a `matte`.
 
     Lenient on purpose: keeping a template's dark lines costs little, erasing half its frames a lot. The
-    mask is a matte: the skin its drawn rims cover shows the source, as the rest of the face does."""
+    matte lets the skin the drawn rims cover show the source, as the rest of the face does."""
     if not may_have_glasses(image, points):
         return np.zeros(image.shape[:2], dtype=np.float32)
-    return frame_mask(image, points, matte=True)
+    return frame_mask(image, points, search=replace(KEPT_FRAMES, shade_below_eyes=shade_below_eyes), matte=matte)
 
 
 def remove_frames(image: RGB, points: Points, *, rimless: bool = False) -> RGB:

@@ -26,7 +26,7 @@ from pipeline.classic.face_geometry import (
     pixels,
     signed_areas,
 )
-from pipeline.classic.glasses import glasses_keep_mask
+from pipeline.classic.glasses import FrameMatte, glasses_keep_mask
 from pipeline.classic.mesh import CANONICAL_POINTS, CanonicalFace, Mesh, mouth_openness
 from pipeline.classic.occlusion import beard_mask, meeting_skin_at_an_edge, occlusion_mask, skin_lightness
 from pipeline.classic.settings import RegionSettings
@@ -379,7 +379,13 @@ def kept_region(
         covered = cv2.dilate(covered, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
         covered = cv2.GaussianBlur(covered, (0, 0), max(grow, 0.5))
         kept = np.maximum(kept, cv2.resize(covered, warp.box_size, interpolation=cv2.INTER_LINEAR))
-    return np.maximum(kept, glasses_keep_mask(target_box, eye_points))
+    frames = glasses_keep_mask(
+        target_box,
+        eye_points,
+        shade_below_eyes=settings.kept_frames_shade,
+        matte=FrameMatte(settings.kept_frames_contrast, settings.kept_frames_line_share),
+    )
+    return np.maximum(kept, frames)
 
 
 def target_eye_points(face: Face, mesh_xy: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -97,6 +97,13 @@ class RegionSettings:
     lens_grow_share: float = 0.05  # ... the lenses grown by this many eye distances
     beard_kept_min: float = 0.02  # share of the lower face the target's occluders must cover to look for a beard
     beard_edge_share: float = 0.08  # the beard region's soft upper edge, as a share of the eye distance
+    # A target's own frames, kept: below the eyes, dark regions this many eye distances wide or wider are the
+    # shade under a lens or beside the nose, not frame (kept, the template's skin shows there as a patch) ...
+    kept_frames_shade: float = 0.12
+    # ... and each kept pixel weighs 0 to 1 as it stands out over this range of grey levels (darker or
+    # lighter) within this many eye distances: the wire stays, the skin the drawn rims cover beside it goes
+    kept_frames_contrast: tuple[float, float] = (6.0, 16.0)
+    kept_frames_line_share: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pipeline.classic import ClassicEngine
 from pipeline.classic.glasses import (
     GLASSES_THRESHOLD,
     KEPT_FRAMES,
+    FrameMatte,
     REMOVED_FRAMES,
     REMNANT_RING_SHARE,
     REMNANT_STEPS,
@@ -20,16 +21,24 @@ from pipeline.classic.glasses import (
     eye_geometry,
     frame_mask,
     glasses_kind,
-    glasses_keep_mask,
+    glasses_keep_mask as keep_mask_with,
     glasses_score,
     has_glasses,
     remove_frames,
 )
 from pipeline.classic.occlusion import face_parts_68
+from pipeline.classic.settings import RegionSettings
 from pipeline.face import Assignment, Face, SourceFace
 from tests.pipeline.tone_helpers import dim, grace_hopper_path, read_rgb
 
 RGB = NDArray[np.uint8]
+REGIONS = RegionSettings()
+
+
+def glasses_keep_mask(image: RGB, points: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The kept frames as the engine's default region settings ask for them."""
+    matte = FrameMatte(REGIONS.kept_frames_contrast, REGIONS.kept_frames_line_share)
+    return keep_mask_with(image, points, shade_below_eyes=REGIONS.kept_frames_shade, matte=matte)
 
 
 @pytest.fixture(scope="module")
@@ -185,8 +194,8 @@ def test_the_shade_under_a_targets_lenses_is_not_kept_as_frame(
         image = portrait_meshes[key][0]
         points = classic_engine.detect(image)[0].landmarks_array()
         assert points is not None
-        kept = frame_mask(image, points, search=KEPT_FRAMES) > 0.5
-        everything = frame_mask(image, points, search=replace(KEPT_FRAMES, shade_below_eyes=0.0)) > 0.5
+        kept = frame_mask(image, points, search=replace(KEPT_FRAMES, shade_below_eyes=REGIONS.kept_frames_shade)) > 0.5
+        everything = frame_mask(image, points, search=KEPT_FRAMES) > 0.5
         assert _wide_share_below_eyes(everything, points, 0.15) > 0.45, key  # the shade is there to leave out
         assert _wide_share_below_eyes(kept, points, 0.15) < 0.25, key
         assert kept.sum() > 0.7 * everything.sum(), key  # the rims and the lines beside them stay
@@ -200,7 +209,7 @@ def test_the_kept_frames_are_a_matte_of_the_frame_not_of_the_skin_beside_it(
     image = portrait_meshes["glasses_man"][0]
     points = classic_engine.detect(image)[0].landmarks_array()
     assert points is not None
-    ring = frame_mask(image, points) > 0.5
+    ring = frame_mask(image, points, search=replace(KEPT_FRAMES, shade_below_eyes=REGIONS.kept_frames_shade)) > 0.5
     matte = glasses_keep_mask(image, points)
     near_ring = cv2.dilate(ring.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0  # the matte's soft edge
     assert matte.min() >= 0.0 and matte.max() <= 1.0 and not matte[~near_ring].any()
