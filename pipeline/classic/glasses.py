@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from pipeline.classic.face_geometry import along_face
 from pipeline.classic.inpaint import biharmonic_fill
 
 RGB = NDArray[np.uint8]
@@ -756,13 +757,9 @@ def _shade_below_eyes(found: NDArray[np.uint8], geometry: EyeGeometry, width_sha
     size = max(3, int(round(width_share * geometry.eye_distance)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     wide = cv2.dilate(cv2.morphologyEx(found, cv2.MORPH_OPEN, kernel), kernel) > 0
-    height, width = found.shape[:2]
-    rows = np.arange(height, dtype=np.float32)[:, None]
-    cols = np.arange(width, dtype=np.float32)[None, :]
-    start, end = geometry.right_outer, geometry.left_outer
-    direction = (end - start) / max(float(np.hypot(*(end - start))), 1e-6)
-    below = (cols - start[0]) * -direction[1] + (rows - start[1]) * direction[0] > 0
-    return wide & below
+    across = geometry.left_outer - geometry.right_outer
+    down = np.array([-across[1], across[0]], dtype=np.float32) / max(float(np.hypot(*across)), 1e-6)
+    return wide & (along_face(found.shape, down) > float(geometry.right_outer @ down))
 
 
 def _upsample_mask(mask: NDArray[np.uint8], box: tuple[int, int]) -> FloatMask:
