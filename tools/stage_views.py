@@ -1,6 +1,6 @@
 """Each stage of the classic engine's swap, side by side, for tuning cases whose name contains a text.
 
-    python tools/stage_views.py "s1_1 -> s1" [--with warp.max_stretch=4 ...] [--out stages.png]
+    python tools/stage_views.py "s1_1 -> s1" [--with warp.max_stretch=4 ...] [--height 480] [--out stages.png]
 
 One row per swapped face: the template's face box, the source warped onto it, the warp toned to the
 template, where the source goes, what of the template stays in front, and the result. It shows which
@@ -27,7 +27,7 @@ from pipeline.classic import ClassicEngine  # noqa: E402
 from pipeline.classic.swapper import SwapStages  # noqa: E402
 from tools.sweep_settings import add_fixed_settings, fixed_settings  # noqa: E402
 
-ROW_HEIGHT = 240  # pixels of each row in the output
+ROW_HEIGHT = 240  # pixels of each row in the output; a defect under 0.05 face widths needs 400 or more
 PANELS = ("template", "warped", "toned", "source goes", "template kept", "result")
 
 
@@ -55,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("text", help="part of a tuning case's name, e.g. 's1_1 -> s1'")
     parser.add_argument("--out", type=Path, default=Path("stages.png"))
+    parser.add_argument("--height", type=int, default=ROW_HEIGHT, help="pixels of each row")
     add_fixed_settings(parser)
     args = parser.parse_args()
     seen: list[SwapStages] = []
@@ -71,7 +72,7 @@ def main() -> None:
             print(f"{case.name}: not swapped (the template face stays)")
             continue
         print(f"{case.name}: {', '.join(PANELS)}")
-        rows.extend(stage_row(stages) for stages in seen)
+        rows.extend(stage_row(stages, args.height) for stages in seen)
     if not rows:
         sys.exit(f"no tuning case swapped whose name contains {args.text!r}")
     width = max(row.shape[1] for row in rows)

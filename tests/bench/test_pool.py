@@ -311,6 +311,27 @@ def test_the_crack_checks_drawn_defects_change_only_their_own_lines(face: Any) -
     assert np.array_equal(drawn["split"][:, nose_x:], image[:, nose_x:])
 
 
+def test_face_crops_draws_a_case_at_the_size_asked(classic_engine: Any, probe: Any) -> None:
+    """tools/face_crops.py: the runner's crops come at the size asked, and a row holds the case's source,
+    template, result and crack panels side by side, the result's pixels those of the crop."""
+    from app.bench.quality.pool import INSTALL_HINT, pool_available
+    from app.bench.quality.pool_cases import cases
+    from app.bench.quality.pool_run import PoolRunner
+    from tools.face_crops import case_row
+
+    require_service(pool_available(), f"the pool's photos are missing; {INSTALL_HINT}")
+    case = next(case for case in cases("tuning", probe) if case.name.startswith("obama -> biden"))
+    result = PoolRunner(classic_engine, probe, tile=200).run_case(case)
+    assert result.error is None
+    assert {name: crop.shape for name, crop in result.crops.items() if name != "cracks"} == {
+        name: (200, 200, 3) for name in ("source", "template", "result", "baseline")
+    }
+    row = case_row(result, 200)
+    assert row.shape == (200, 800, 3)
+    assert np.array_equal(row[40:, 400:600], result.crops["result"][40:])  # below the name written on the row
+    assert not row[:, 600:].any() or "cracks" in result.crops
+
+
 def test_a_variants_identity_is_measured_on_the_photo_it_was_made_from(classic_engine: Any, probe: Any) -> None:
     """A pasted hand resembles the source with the hand drawn on: the result is compared with the person's
     own photo, so pasting what was drawn is not rewarded."""

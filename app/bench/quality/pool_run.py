@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.bench.quality.baseline import plain_swap
-from app.bench.quality.harness import IDENTITY_MAX, _crop, gate_failures
+from app.bench.quality.harness import IDENTITY_MAX, TILE, _crop, gate_failures
 from app.bench.quality.measures import (
     CRACKS_MAX,
     EYES_KEPT_MIN,
@@ -120,9 +120,10 @@ _GATE_KEYS: Final = ("identity_to_source", "identity_to_original", "chroma_p95",
 class PoolRunner:
     """Caches detections and probe results across the cases of one run."""
 
-    def __init__(self, engine: FaceEngine, probe: IdentityProbe) -> None:
+    def __init__(self, engine: FaceEngine, probe: IdentityProbe, *, tile: int = TILE) -> None:
         self._engine = engine
         self._probe = probe
+        self._tile = tile  # side of each face crop in a result's `crops`
         self._detected: dict[str, list[Face]] = {}
         self._sources: dict[str, tuple[Face, SourceFace, ProbedFace, NDArray[np.float64]]] = {}
         self._originals: dict[tuple[str, str], tuple[Face, ProbedFace, NDArray[np.float64]]] = {}
@@ -155,14 +156,15 @@ class PoolRunner:
             "identity_to_source": distance(reference_descriptor, source_descriptor),
             "identity_to_original": distance(reference_descriptor, original_descriptor),
         }
+        tile = self._tile
         crops = {
-            "source": _crop(case.source.image, source_probe.points),
-            "template": _crop(template, found.points),
-            "result": _crop(result, found.points),
-            "baseline": _crop(reference, found.points),
+            "source": _crop(case.source.image, source_probe.points, tile),
+            "template": _crop(template, found.points, tile),
+            "result": _crop(result, found.points, tile),
+            "baseline": _crop(reference, found.points, tile),
         }
         if crack_runs.any():
-            crops["cracks"] = _crop(mark_cracks(result, crack_runs, found.points), found.points)
+            crops["cracks"] = _crop(mark_cracks(result, crack_runs, found.points), found.points, tile)
         return PoolFaceResult(
             **base,  # type: ignore[arg-type]
             jaw_px=found.jaw_width,
