@@ -50,9 +50,9 @@ def main() -> None:
     add_fixed_settings(parser)
     args = parser.parse_args()
     if args.fixed and args.half != "tuning":
-        sys.exit("--with applies to the tuning half only: settings are never chosen on the validation half")
+        parser.error("--with applies to the tuning half only: settings are never chosen on the validation half")
     if not 32 <= args.size <= 1024:
-        sys.exit("--size is 32 to 1024 pixels")
+        parser.error("--size is 32 to 1024 pixels")
     probe = IdentityProbe()
     runner = PoolRunner(ClassicEngine(settings=fixed_settings(args.fixed)), probe, tile=args.size)
     rows = []

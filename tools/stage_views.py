@@ -27,7 +27,7 @@ from pipeline.classic import ClassicEngine  # noqa: E402
 from pipeline.classic.swapper import SwapStages  # noqa: E402
 from tools.sweep_settings import add_fixed_settings, fixed_settings  # noqa: E402
 
-ROW_HEIGHT = 240  # pixels of each row in the output; a defect under 0.05 face widths needs 400 or more
+ROW_HEIGHT = 240  # pixels of each row in the output; a strand or a cut brow shows from about 400
 PANELS = ("template", "warped", "toned", "source goes", "template kept", "result")
 
 
@@ -58,6 +58,8 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=ROW_HEIGHT, help="pixels of each row")
     add_fixed_settings(parser)
     args = parser.parse_args()
+    if not 32 <= args.height <= 1024:
+        parser.error("--height is 32 to 1024 pixels")
     seen: list[SwapStages] = []
     engine = ClassicEngine(settings=fixed_settings(args.fixed), observe=seen.append)
     probe = IdentityProbe()
