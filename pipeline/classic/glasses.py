@@ -154,6 +154,12 @@ class EyeGeometry:
         centre_l = (self.left_outer + self.left_inner) / 2.0
         return float(np.hypot(*(centre_l - centre_r)))
 
+    def below_eyes(self, shape_hw: tuple[int, ...]) -> NDArray[np.bool_]:
+        """The pixels below the line through the outer eye corners (tilted with the head)."""
+        across = self.left_outer - self.right_outer
+        down = np.array([-across[1], across[0]], dtype=np.float32) / max(float(np.hypot(*across)), 1e-6)
+        return along_face(shape_hw, down) > float(self.right_outer @ down)
+
 
 @dataclass(frozen=True)
 class LevelFace:
@@ -757,9 +763,7 @@ def _shade_below_eyes(found: NDArray[np.uint8], geometry: EyeGeometry, width_sha
     size = max(3, int(round(width_share * geometry.eye_distance)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     wide = cv2.dilate(cv2.morphologyEx(found, cv2.MORPH_OPEN, kernel), kernel) > 0
-    across = geometry.left_outer - geometry.right_outer
-    down = np.array([-across[1], across[0]], dtype=np.float32) / max(float(np.hypot(*across)), 1e-6)
-    return wide & (along_face(found.shape, down) > float(geometry.right_outer @ down))
+    return wide & geometry.below_eyes(found.shape)
 
 
 def _upsample_mask(mask: NDArray[np.uint8], box: tuple[int, int]) -> FloatMask:

@@ -26,7 +26,6 @@ from pipeline.classic.glasses import (
     has_glasses,
     remove_frames,
 )
-from pipeline.classic.face_geometry import along_face
 from pipeline.classic.occlusion import face_parts_68
 from pipeline.classic.settings import RegionSettings
 from pipeline.face import Assignment, Face, SourceFace
@@ -176,9 +175,7 @@ def test_a_target_with_glasses_keeps_its_whole_frames(
 def _wide_share_below_eyes(kept: NDArray[np.bool_], points: NDArray[np.float32], width_share: float) -> float:
     """The share of `kept` below the eyes' line that lies in regions at least `width_share` eye distances wide."""
     geometry = eye_geometry(points)
-    across = geometry.left_outer - geometry.right_outer
-    down = np.array([-across[1], across[0]], dtype=np.float32) / float(np.hypot(*across))
-    below = kept & (along_face(kept.shape, down) > float(geometry.right_outer @ down))
+    below = kept & geometry.below_eyes(kept.shape)
     size = int(round(width_share * geometry.eye_distance)) | 1
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     wide = cv2.morphologyEx(below.astype(np.uint8), cv2.MORPH_OPEN, disk) > 0
